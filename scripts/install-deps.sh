@@ -1,0 +1,26 @@
+#!/bin/sh
+# Installs what dsm needs to build and test, from Debian 12's packages.
+# Idempotent: does nothing when everything is present.
+set -eu
+PACKAGES="cmake ninja-build g++ git pkg-config ca-certificates time
+libgit2-dev libyaml-cpp-dev libcli11-dev libgtest-dev nlohmann-json3-dev
+zlib1g-dev libssl-dev libcurl4-openssl-dev libdeflate-dev
+python3 python3-numpy clang libclang-rt-14-dev"
+# Extra tools the test suite drives for real (pre-commit framework, npm for
+# the loopback S3 server).
+if [ "${1:-}" = "--test" ]; then
+  PACKAGES="$PACKAGES pre-commit nodejs npm"
+fi
+missing=""
+for p in $PACKAGES; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing="$missing $p"
+  fi
+done
+if [ -n "$missing" ]; then
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  echo "installing:$missing" >&2
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi

@@ -1,0 +1,22 @@
+#include "commands/commands.hpp"
+
+namespace dsm {
+
+const std::vector<CommandSpec>& commands() {
+  // One row per command; see the checklist in commands.hpp.
+  static const std::vector<CommandSpec> k_commands = {
+    {"show", register_show, Needs::nothing},
+
+  };
+  return k_commands;
+}
+
+std::string exit_status_help() {
+  return "EXIT STATUS\n"
+         "  0    all good\n"
+         "  1    problems found (verification failed, hook refused)\n"
+         "  2    error (usage, not a repository, invalid input, I/O)\n"
+         "  130  interrupted\n";
+}
+
+} // namespace dsm

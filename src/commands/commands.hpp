@@ -1,0 +1,49 @@
+// The command table. One file per subcommand: src/commands/<name>.cpp.
+//
+// Adding a command:
+//   1. src/commands/<name>.cpp with `void register_<name>(CLI::App&, Context&)`
+//      that binds an options struct and sets a callback calling run_<name>.
+//   2. Declare register_<name> below and add a row to k_commands in
+//      commands.cpp (keep a blank line between rows: parallel edits merge).
+//   3. Help text: a description, every option, and the EXIT STATUS section
+//      (use exit_status_help()).
+//   4. Tests: tests/e2e/test_<name>.py (real binary, real git), unit tests
+//      for any new library code.
+//   5. Docs: docs/commands.md and, if user-visible, the README.
+#pragma once
+
+#include "commands/context.hpp"
+
+#include <string>
+#include <vector>
+
+namespace CLI {
+class App;
+}
+
+namespace dsm {
+
+// What main must prepare before a command runs.
+enum class Needs {
+  nothing, // works anywhere (show FILE, init finds its own way)
+  repo,    // an initialised dsm repository around work_dir
+};
+
+struct CommandSpec {
+  const char* name;
+  void (*register_fn)(CLI::App& app, Context& ctx);
+  Needs needs;
+};
+
+const std::vector<CommandSpec>& commands();
+
+// Opens ctx.repo for Needs::repo (defined with the repository code).
+void prepare_context(Context& ctx, Needs needs);
+
+// The EXIT STATUS paragraph every command's help ends with.
+std::string exit_status_help();
+
+// Declarations of every register_<name>, in table order.
+void register_show(CLI::App& app, Context& ctx);
+
+} // namespace dsm

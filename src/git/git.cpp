@@ -1,0 +1,290 @@
+#include "git/git.hpp"
+
+#include "dsm/error.hpp"
+
+#include <git2.h>
+
+#include <mutex>
+
+namespace dsm::git {
+
+namespace {
+
+template <typename T, void (*F)(T*)>
+struct Deleter {
+  void operator()(T* p) const { F(p); }
+};
+template <typename T, void (*F)(T*)>
+using Ptr = std::unique_ptr<T, Deleter<T, F>>;
+
+using ConfigPtr = Ptr<git_config, git_config_free>;
+using RefPtr = Ptr<git_reference, git_reference_free>;
+using IndexPtr = Ptr<git_index, git_index_free>;
+using BlobPtr = Ptr<git_blob, git_blob_free>;
+using ObjectPtr = Ptr<git_object, git_object_free>;
+using RevwalkPtr = Ptr<git_revwalk, git_revwalk_free>;
+using CommitPtr = Ptr<git_commit, git_commit_free>;
+using TreePtr = Ptr<git_tree, git_tree_free>;
+using OdbPtr = Ptr<git_odb, git_odb_free>;
+
+void init_once() {
+  static std::once_flag flag;
+  std::call_once(flag, [] { git_libgit2_init(); });
+}
+
+std::string strip_slash(std::string s) {
+  while (s.size() > 1 && s.back() == '/') {
+    s.pop_back();
+  }
+  return s;
+}
+
+git_oid parse_oid(const std::string& hex) {
+  git_oid oid;
+  check(git_oid_fromstr(&oid, hex.c_str()), "invalid object id '" + hex + "'");
+  return oid;
+}
+
+} // namespace
+
+void check(int rc, const std::string& what) {
+  if (rc < 0) {
+    const git_error* e = git_error_last();
+    throw Error(what + ": " + (e && e->message ? e->message : "libgit2 error " + std::to_string(rc)));
+  }
+}
+
+Repo Repo::discover(const fs::path& start) {
+  init_once();
+  git_repository* repo = nullptr;
+  int rc = git_repository_open_ext(&repo, start.c_str(), 0, nullptr);
+  if (rc == GIT_ENOTFOUND) {
+    throw Error("not inside a git work tree: " + quote(start.string()) + " (run 'git init' first)");
+  }
+  check(rc, "cannot open git repository at " + quote(start.string()));
+  Repo r(repo);
+  if (git_repository_is_bare(repo)) {
+    throw Error("not inside a git work tree: " + quote(start.string()) + " is in a bare repository");
+  }
+  return r;
+}
+
+Repo::~Repo() {
+  if (m_repo) {
+    git_repository_free(m_repo);
+  }
+}
+
+Repo::Repo(Repo&& o) noexcept : m_repo(o.m_repo) { o.m_repo = nullptr; }
+
+Repo& Repo::operator=(Repo&& o) noexcept {
+  if (this != &o) {
+    if (m_repo) {
+      git_repository_free(m_repo);
+    }
+    m_repo = o.m_repo;
+    o.m_repo = nullptr;
+  }
+  return *this;
+}
+
+fs::path Repo::work_tree() const { return strip_slash(git_repository_workdir(m_repo)); }
+fs::path Repo::git_dir() const { return strip_slash(git_repository_path(m_repo)); }
+fs::path Repo::common_dir() const { return strip_slash(git_repository_commondir(m_repo)); }
+
+std::optional<std::string> Repo::config_string(const std::string& key) const {
+  git_config* raw = nullptr;
+  check(git_repository_config_snapshot(&raw, m_repo), "cannot read git config");
+  ConfigPtr cfg(raw);
+  const char* value = nullptr;
+  int rc = git_config_get_string(&value, cfg.get(), key.c_str());
+  if (rc == GIT_ENOTFOUND) {
+    return std::nullopt;
+  }
+  check(rc, "cannot read git config " + key);
+  return std::string(value);
+}
+
+std::optional<Identity> Repo::identity() const {
+  auto name = config_string("user.name");
+  auto email = config_string("user.email");
+  if (!name || name->empty()) {
+    return std::nullopt;
+  }
+  return Identity{*name, email.value_or("")};
+}
+
+std::optional<std::string> Repo::head_commit() const {
+  git_reference* raw = nullptr;
+  int rc = git_repository_head(&raw, m_repo);
+  if (rc == GIT_EUNBORNBRANCH || rc == GIT_ENOTFOUND) {
+    return std::nullopt;
+  }
+  check(rc, "cannot read HEAD");
+  RefPtr ref(raw);
+  const git_oid* oid = git_reference_target(ref.get());
+  if (!oid) {
+    return std::nullopt;
+  }
+  return std::string(git_oid_tostr_s(oid));
+}
+
+std::optional<std::string> Repo::branch() const {
+  if (git_repository_head_detached(m_repo) == 1) {
+    return std::nullopt;
+  }
+  git_reference* raw = nullptr;
+  int rc = git_repository_head(&raw, m_repo);
+  if (rc == GIT_EUNBORNBRANCH || rc == GIT_ENOTFOUND) {
+    // Unborn: HEAD is a symbolic ref to refs/heads/<name>.
+    git_reference* head = nullptr;
+    if (git_reference_lookup(&head, m_repo, "HEAD") == 0) {
+      RefPtr h(head);
+      const char* target = git_reference_symbolic_target(h.get());
+      if (target) {
+        std::string t = target;
+        const std::string prefix = "refs/heads/";
+        if (t.rfind(prefix, 0) == 0) {
+          return t.substr(prefix.size());
+        }
+      }
+    }
+    return std::nullopt;
+  }
+  check(rc, "cannot read HEAD");
+  RefPtr ref(raw);
+  return std::string(git_reference_shorthand(ref.get()));
+}
+
+fs::path Repo::hooks_dir() const {
+  git_config* raw = nullptr;
+  check(git_repository_config_snapshot(&raw, m_repo), "cannot read git config");
+  ConfigPtr cfg(raw);
+  git_buf buf = GIT_BUF_INIT;
+  int rc = git_config_get_path(&buf, cfg.get(), "core.hooksPath");
+  if (rc == 0) {
+    fs::path p(buf.ptr);
+    git_buf_dispose(&buf);
+    // git runs hooks from the work tree root, so a relative hooksPath is
+    // relative to it.
+    return p.is_absolute() ? p : work_tree() / p;
+  }
+  if (rc != GIT_ENOTFOUND) {
+    check(rc, "cannot read core.hooksPath");
+  }
+  // Hooks are shared by all worktrees: they live in the common dir.
+  check(git_repository_item_path(&buf, m_repo, GIT_REPOSITORY_ITEM_HOOKS), "cannot locate hooks directory");
+  fs::path p = strip_slash(buf.ptr);
+  git_buf_dispose(&buf);
+  return p;
+}
+
+std::vector<IndexEntry> Repo::index_entries() const {
+  git_index* raw = nullptr;
+  check(git_repository_index(&raw, m_repo), "cannot open the git index");
+  IndexPtr index(raw);
+  check(git_index_read(index.get(), 1), "cannot read the git index");
+  std::vector<IndexEntry> out;
+  size_t n = git_index_entrycount(index.get());
+  out.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    const git_index_entry* e = git_index_get_byindex(index.get(), i);
+    if (!e || git_index_entry_stage(e) != 0) {
+      continue; // conflicted entries are git's business
+    }
+    out.push_back({e->path, git_oid_tostr_s(&e->id), e->file_size, e->mode});
+  }
+  return out;
+}
+
+std::vector<std::string> Repo::tracked_under(const std::string& prefix) const {
+  std::string p = prefix;
+  if (!p.empty() && p.back() != '/') {
+    p += '/';
+  }
+  std::vector<std::string> out;
+  for (auto& e : index_entries()) {
+    if (p.empty() || e.path.rfind(p, 0) == 0) {
+      out.push_back(e.path);
+    }
+  }
+  return out;
+}
+
+std::string Repo::read_blob(const std::string& oid_hex, uint64_t max_size) const {
+  git_oid oid = parse_oid(oid_hex);
+  git_blob* raw = nullptr;
+  check(git_blob_lookup(&raw, m_repo, &oid), "cannot read blob " + oid_hex);
+  BlobPtr blob(raw);
+  auto size = static_cast<uint64_t>(git_blob_rawsize(blob.get()));
+  if (size > max_size) {
+    throw Error("blob " + oid_hex + " is too large to read (" + std::to_string(size) + " bytes)");
+  }
+  const char* data = static_cast<const char*>(git_blob_rawcontent(blob.get()));
+  return std::string(data, size);
+}
+
+std::optional<std::string> Repo::read_head_file(const std::string& path) const {
+  git_object* raw = nullptr;
+  std::string spec = "HEAD:" + path;
+  int rc = git_revparse_single(&raw, m_repo, spec.c_str());
+  if (rc == GIT_ENOTFOUND || rc == GIT_EUNBORNBRANCH) {
+    return std::nullopt;
+  }
+  check(rc, "cannot read " + spec);
+  ObjectPtr obj(raw);
+  if (git_object_type(obj.get()) != GIT_OBJECT_BLOB) {
+    return std::nullopt;
+  }
+  return read_blob(git_oid_tostr_s(git_object_id(obj.get())));
+}
+
+std::vector<std::string> Repo::history(size_t limit) const {
+  std::vector<std::string> out;
+  if (!head_commit()) {
+    return out;
+  }
+  git_revwalk* raw = nullptr;
+  check(git_revwalk_new(&raw, m_repo), "cannot walk history");
+  RevwalkPtr walk(raw);
+  git_revwalk_sorting(walk.get(), GIT_SORT_TIME);
+  check(git_revwalk_push_head(walk.get()), "cannot walk history");
+  git_oid oid;
+  while (out.size() < limit && git_revwalk_next(&oid, walk.get()) == 0) {
+    out.emplace_back(git_oid_tostr_s(&oid));
+  }
+  return out;
+}
+
+std::vector<IndexEntry> Repo::commit_tree_entries(const std::string& commit_hex) const {
+  git_oid oid = parse_oid(commit_hex);
+  git_commit* craw = nullptr;
+  check(git_commit_lookup(&craw, m_repo, &oid), "cannot read commit " + commit_hex);
+  CommitPtr commit(craw);
+  git_tree* traw = nullptr;
+  check(git_commit_tree(&traw, commit.get()), "cannot read tree of " + commit_hex);
+  TreePtr tree(traw);
+  git_odb* oraw = nullptr;
+  check(git_repository_odb(&oraw, m_repo), "cannot open object database");
+  OdbPtr odb(oraw);
+  struct Walk {
+    std::vector<IndexEntry> out;
+    git_odb* odb;
+  } w{{}, odb.get()};
+  auto cb = [](const char* root, const git_tree_entry* entry, void* payload) -> int {
+    auto* wk = static_cast<Walk*>(payload);
+    if (git_tree_entry_type(entry) != GIT_OBJECT_BLOB) {
+      return 0;
+    }
+    size_t size = 0;
+    git_object_t type{};
+    git_odb_read_header(&size, &type, wk->odb, git_tree_entry_id(entry));
+    wk->out.push_back({std::string(root) + git_tree_entry_name(entry), git_oid_tostr_s(git_tree_entry_id(entry)),
+                       size, static_cast<uint32_t>(git_tree_entry_filemode(entry))});
+    return 0;
+  };
+  check(git_tree_walk(tree.get(), GIT_TREEWALK_PRE, cb, &w), "cannot walk tree of " + commit_hex);
+  return w.out;
+}
+
+} // namespace dsm::git

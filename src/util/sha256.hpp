@@ -1,0 +1,32 @@
+// Streaming SHA-256 over OpenSSL EVP (uses the CPU's SHA extensions).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+struct evp_md_ctx_st;
+
+namespace dsm::util {
+
+class Sha256 {
+public:
+  Sha256();
+  ~Sha256();
+  Sha256(const Sha256&) = delete;
+  Sha256& operator=(const Sha256&) = delete;
+  void update(const void* data, size_t size);
+  // Lowercase hex digest; the object is reset afterwards.
+  std::string hex_digest();
+  std::array<uint8_t, 32> digest();
+
+private:
+  evp_md_ctx_st* m_ctx;
+};
+
+std::string to_hex(const uint8_t* data, size_t size);
+// True for exactly 64 lowercase hex digits.
+bool is_sha256_hex(const std::string& s);
+
+} // namespace dsm::util
