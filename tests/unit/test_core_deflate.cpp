@@ -120,8 +120,8 @@ TEST_P(DeflateEngines, RoundTripsThroughZlibAtEveryBoundary) {
 TEST_P(DeflateEngines, ManyLargeBlocksRoundTrip) {
   // 1 MiB blocks hold several internal deflate blocks each, so the
   // libdeflate BFINAL fix-up meets every bit alignment across seeds.
-  for (uint32_t seed = 1; seed <= 3; ++seed) {
-    auto input = mixed_data((5u << 20) + seed * 333, seed);
+  for (uint32_t seed = 1; seed <= 2; ++seed) {
+    auto input = mixed_data((3u << 20) + seed * 333, seed);
     Options o;
     o.plan = Plan{GetParam().engine, GetParam().level};
     o.min_saving = 0;
