@@ -732,11 +732,6 @@ class Bench:
         size = s["compress_bytes"]
         label = f"`dsm add --compress` of one {fmt_bytes(size)} .npy"
         self.log(label)
-        scripts = sorted(p for p in glob.glob(os.path.join(BENCH_DIR, "compress*"))
-                         if os.access(p, os.X_OK) and os.path.isfile(p))
-        if scripts:
-            self.run_compress_script(scripts[0], label)
-            return
         src = self.write_npy(os.path.join(self.work, "compress.npy"), size, seed=5)
         self.warm([src])
         out = os.path.join(self.work, "savez.npz")
@@ -783,48 +778,160 @@ class Bench:
                 os.unlink(p)
         shutil.rmtree(repo, ignore_errors=True)
 
-    def run_compress_script(self, script, label):
-        """bench/compress* (from the compression work) measures itself.
+    def start_s3(self):
+        """The loopback S3 server of the remote tests (tests/s3/start-s3rver.sh).
 
-        Interface: SCRIPT --dsm DSM --work DIR [--smoke]; each stdout line that
-        is a JSON object with the Row fields (workload, dsm, peer, ratio, floor,
-        result) becomes a table row; other lines are logged.
+        Returns the endpoint URL, or None (with a note) when it cannot run:
+        the smoke run never installs it (that needs the npm registry).
         """
-        work = os.path.join(self.work, "compress")
-        os.makedirs(work, exist_ok=True)
-        cmd = [script, "--dsm", self.dsm_bin, "--work", work] + (["--smoke"] if self.smoke else [])
-        p = subprocess.run(cmd, env=self.env, capture_output=True, text=True)
-        got = 0
-        for line in p.stdout.splitlines():
-            try:
-                obj = json.loads(line)
-                self.add_row(*(str(obj[k]) for k in ("workload", "dsm", "peer", "ratio", "floor", "result")))
-                got += 1
-            except (ValueError, KeyError, TypeError):
-                self.log(f"  {os.path.basename(script)}: {line}")
-        if p.returncode != 0 or got == 0:
-            raise BenchError(f"`{shlex.join(cmd)}` exited {p.returncode} with {got} rows: {p.stderr.strip()[-800:]}")
+        start = os.path.join(SOURCE_DIR, "tests", "s3", "start-s3rver.sh")
+        if not os.path.exists(start):
+            self.note("S3 rows need the loopback server script tests/s3/start-s3rver.sh")
+            return None
+        cache = os.path.join(os.path.expanduser("~"), ".cache", "dsm-bench", "s3rver")
+        if self.smoke and not os.path.exists(os.path.join(cache, "node_modules", ".bin", "s3rver")):
+            self.note(f"smoke run: s3rver is not installed in {cache}, so push/pull use a directory remote")
+            return None
+        self.s3_proc = subprocess.Popen([start, cache, os.path.join(self.work, "s3-data"), "bench"],
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                        start_new_session=True)
+        line = self.s3_proc.stdout.readline()
+        m = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
+        if not m:
+            self.s3_proc.kill()
+            raise BenchError(f"the loopback S3 server did not start: {line!r} {self.s3_proc.stderr.read()[-500:]}")
+        return f"http://127.0.0.1:{m.group(1)}"
+
+    def stop_s3(self):
+        proc = getattr(self, "s3_proc", None)
+        if proc and proc.poll() is None:
+            proc.terminate()
+            proc.wait(10)
 
     def w_remote(self):
-        size_label = f"{fmt_bytes(self.scale['many_count'] * self.scale['many_bytes'])} in {self.scale['many_count']} files"
-        labels = [(f"`dsm push` of {size_label} to loopback S3", "no slower than rclone"),
-                  (f"`dsm pull` of {size_label} from loopback S3", "no slower than rclone"),
-                  (f"no-op `dsm push`, {self.scale['tiny_count']:,} datasets", "< 1 s")]
-        start = sorted(glob.glob(os.path.join(SOURCE_DIR, "tests", "s3", "start*")))
-        why = None
-        if not self.dsm_has("push") or not self.dsm_has("pull"):
-            why = "not available"
-        elif not start:
-            why = "not available"
-            self.note("push/pull rows need the loopback S3 server script (tests/s3/start*)")
-        if why:
-            for label, floor in labels:
-                self.add_row(label, why, "—", "—", floor, "not available")
+        s = self.scale
+        count, size = s["many_count"], s["many_bytes"]
+        total = count * size
+        what = f"{fmt_bytes(total)} in {count} files"
+        if not (self.dsm_has("push") and self.dsm_has("pull") and self.dsm_has("remote", "add")):
+            for label, floor in [(f"`dsm push` of {what}", "no slower than rclone"),
+                                 (f"`dsm pull` of {what}", "no slower than rclone"),
+                                 (f"no-op `dsm push`, {s['tiny_count']:,} datasets", "< 1 s")]:
+                self.add_row(label, "not available", "—", "—", floor, "not available")
             return
-        # The remote work (issue 8) has not landed its server script yet; this
-        # branch is completed when it does.
-        for label, floor in labels:
-            self.add_row(label, "not available", "—", "—", floor, "not available")
+        try:
+            endpoint = self.start_s3()
+            self.remote_workload(endpoint, count, total, what)
+        finally:
+            self.stop_s3()
+
+    def remote_workload(self, endpoint, count, total, what):
+        s = self.scale
+        heavy = s["heavy_runs"]
+        where = "loopback S3 (s3rver)" if endpoint else "a directory remote"
+        push_label, pull_label = f"`dsm push` of {what} to {where}", f"`dsm pull` of {what} from {where}"
+        self.log(push_label)
+        src_dir = os.path.join(self.work, "src-many")
+        if not os.path.isdir(src_dir):
+            self.make_set("src-many", count, s["many_bytes"], "m")
+        repo = self.dsm_repo("repo-remote")
+        self.dsm_add(repo, sorted(glob.glob(os.path.join(src_dir, "*.npy"))))
+        self.run(["git", "add", "-A"], cwd=repo)
+        self.run(["git", "commit", "-q", "--no-verify", "-m", "datasets"], cwd=repo)
+        if endpoint:
+            self.env.update({"AWS_ACCESS_KEY_ID": "S3RVER", "AWS_SECRET_ACCESS_KEY": "S3RVER",
+                             "AWS_REGION": "us-east-1"})
+            self.env.update({"RCLONE_CONFIG_BENCH_TYPE": "s3", "RCLONE_CONFIG_BENCH_PROVIDER": "Other",
+                             "RCLONE_CONFIG_BENCH_ENDPOINT": endpoint, "RCLONE_CONFIG_BENCH_ACCESS_KEY_ID": "S3RVER",
+                             "RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY": "S3RVER", "RCLONE_CONFIG_BENCH_REGION": "us-east-1",
+                             "RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE": "true"})
+        else:
+            store = os.path.join(self.work, "dir-remote")
+            os.makedirs(store, exist_ok=True)
+
+        def dsm_url(i):
+            return f"s3://bench/dsm-{i}" if endpoint else os.path.join(store, f"dsm-{i}")
+
+        def rclone_url(i):
+            return f"bench:bench/rclone-{i}" if endpoint else os.path.join(store, f"rclone-{i}")
+
+        # One remote per run: every push starts from an empty store.
+        for i in range(heavy):
+            extra = ["--endpoint", endpoint] if endpoint else []
+            self.run([self.dsm_bin, "remote", "add", f"r{i}", dsm_url(i), *extra], cwd=repo)
+        self.run(["git", "add", "-A"], cwd=repo)
+        self.run(["git", "commit", "-q", "--no-verify", "-m", "remotes"], cwd=repo)
+        have_rclone = self.tool("rclone")
+        res = self.measure_remote_runs(
+            lambda i: [self.dsm_bin, "push", "--remote", f"r{i}"], repo, heavy, push_label,
+            (lambda i: ["rclone", "copy", src_dir, rclone_url(i)]) if have_rclone else None)
+        self.remote_rows(push_label, res, total, have_rclone, where)
+
+        self.log(pull_label)
+        clone = os.path.join(self.work, "clone-remote")
+        dst = os.path.join(self.work, "rclone-pulled")
+
+        def fresh_clone():
+            shutil.rmtree(clone, ignore_errors=True)
+            self.run(["git", "clone", "-q", repo, clone])
+            os.sync()
+
+        def fresh_dst():
+            shutil.rmtree(dst, ignore_errors=True)
+            os.sync()
+        res = self.measure_remote_runs(
+            lambda i: [self.dsm_bin, "pull", "--remote", f"r{i}"], clone, heavy, pull_label,
+            (lambda i: ["rclone", "copy", rclone_url(i), dst]) if have_rclone else None,
+            dsm_setup=fresh_clone, peer_setup=fresh_dst)
+        self.remote_rows(pull_label, res, total, have_rclone, where)
+        if isinstance(res.get("dsm"), Measure):
+            self.run([self.dsm_bin, "verify"], cwd=clone)   # what was pulled is intact
+        shutil.rmtree(clone, ignore_errors=True)
+        shutil.rmtree(dst, ignore_errors=True)
+
+        tiny = getattr(self, "tiny_repo", None)
+        noop_label = f"no-op `dsm push`, {s['tiny_count']:,} datasets, to {where}"
+        if not tiny:
+            self.add_row(noop_label, "not available", "—", "—", "< 1 s", "not available")
+            return
+        self.log(noop_label)
+        extra = ["--endpoint", endpoint] if endpoint else []
+        self.run([self.dsm_bin, "remote", "add", "tiny", dsm_url("tiny"), *extra], cwd=tiny)
+        self.run([self.dsm_bin, "push", "--remote", "tiny"], cwd=tiny)
+        m = self.measure_dsm(noop_label, ["push", "--remote", "tiny"], cwd=tiny)
+        self.add_row(noop_label, cell(m, files=s["tiny_count"]), "—", "—", "< 1 s", verdict(m.wall < 1.0))
+
+    def measure_remote_runs(self, dsm_cmd, cwd, runs, label, peer_cmd, dsm_setup=None, peer_setup=None):
+        """Alternates dsm and rclone runs; run i of each uses its own remote i."""
+        res = {"dsm": Measure([], None), "rclone": Measure([], None) if peer_cmd else None}
+        for i in range(runs):
+            pairs = [("dsm", Spec("dsm", dsm_cmd(i), cwd=cwd, setup=dsm_setup))]
+            if peer_cmd:
+                pairs.append(("rclone", Spec("rclone", peer_cmd(i), setup=peer_setup)))
+            for key, spec in pairs:
+                if isinstance(res[key], BenchError):
+                    continue
+                try:
+                    wall, peak = self.run_once(spec)
+                except BenchError as e:
+                    res[key] = e
+                    continue
+                res[key].walls.append(wall)
+                if peak is not None:
+                    res[key].rss = max(res[key].rss or 0, peak)
+        if isinstance(res["dsm"], Measure):
+            self.dsm_rss.append((label, res["dsm"].rss))
+        return res
+
+    def remote_rows(self, label, res, total, have_rclone, where):
+        dsm = self.dsm_result(res, label)
+        dsm_cell = cell(dsm, total) if dsm else "not available"
+        if not have_rclone:
+            self.add_row(label, dsm_cell, "`rclone copy`: not installed", "—", "no slower than rclone", "info")
+            return
+        peer = self.peer_result(res, "rclone")
+        self.add_row(label, dsm_cell, f"`rclone copy`: {cell(peer, total)}", faster(peer.wall, dsm.wall) if dsm else "—",
+                     "no slower than rclone", verdict(dsm.wall <= peer.wall) if dsm else "not available")
 
     def w_rss(self):
         measured = [(w, r) for w, r in self.dsm_rss if r is not None]
