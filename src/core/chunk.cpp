@@ -60,7 +60,8 @@ std::string chunk_file_name(uint64_t index) {
 
 std::string npy_header_for(const NpyInfo& info, const std::vector<uint64_t>& shape) {
   // numpy/lib/format.py: _write_array_header and _wrap_header.
-  std::string descr = !info.descr.empty() && info.descr[0] == '[' ? info.descr : "'" + info.descr + "'";
+  // NpyInfo::descr is already Python's repr: "'<f8'", "[('a', '<i4')]".
+  const std::string& descr = info.descr;
   std::string shape_repr = "(";
   for (size_t i = 0; i < shape.size(); ++i) {
     shape_repr += std::to_string(shape[i]);
@@ -261,6 +262,45 @@ ChunkSummary NpyChunker::finish() {
   return m_summary;
 }
 
+std::string read_npy_header_bytes(int fd, const fs::path& path) {
+  // magic (6), version (2), HEADER_LEN (2 for 1.0, 4 for 2.0 and 3.0).
+  std::string head(12, '\0');
+  size_t got = 0;
+  while (got < head.size()) {
+    size_t n = util::read_some(fd, head.data() + got, head.size() - got, path);
+    if (n == 0) {
+      break;
+    }
+    got += n;
+  }
+  head.resize(got);
+  if (got < 10 || head.compare(0, 6, "\x93NUMPY") != 0) {
+    throw Error(quote(path.string()) + ": not a .npy file");
+  }
+  size_t len_bytes = head[6] == '\x01' ? 2 : 4;
+  uint64_t hl = 0;
+  for (size_t i = 0; i < len_bytes && 8 + i < got; ++i) {
+    hl |= uint64_t(static_cast<uint8_t>(head[8 + i])) << (8 * i);
+  }
+  uint64_t total = 8 + len_bytes + hl;
+  if (total > (64u << 20)) {
+    throw Error(quote(path.string()) + ": .npy header too large");
+  }
+  if (total < got) {
+    throw Error(quote(path.string()) + ": .npy header too short");
+  }
+  size_t have = head.size();
+  head.resize(static_cast<size_t>(total));
+  while (have < head.size()) {
+    size_t n = util::read_some(fd, head.data() + have, head.size() - have, path);
+    if (n == 0) {
+      throw Error(quote(path.string()) + ": truncated .npy header");
+    }
+    have += n;
+  }
+  return head;
+}
+
 void reassemble_chunks(const fs::path& dir, const ChunkSummary& summary,
                        const std::function<void(const uint8_t*, size_t)>& sink) {
   const std::string& head = summary.original_header;
@@ -272,10 +312,11 @@ void reassemble_chunks(const fs::path& dir, const ChunkSummary& summary,
   for (const ChunkRecord& rec : summary.chunks) {
     fs::path p = dir / rec.file;
     util::Fd fd = util::open_read(p);
-    size_t got = util::read_some(fd.get(), buf.data(), std::min<size_t>(buf.size(), 1u << 16), p);
+    std::string chunk_head = read_npy_header_bytes(fd.get(), p);
     NpyInfo info;
     try {
-      info = parse_npy_header(buf.data(), got, std::numeric_limits<uint64_t>::max());
+      info = parse_npy_header(reinterpret_cast<const uint8_t*>(chunk_head.data()), chunk_head.size(),
+                              std::numeric_limits<uint64_t>::max());
     } catch (const Error& e) {
       throw Error(quote(p.string()) + ": " + e.what());
     }
@@ -290,20 +331,6 @@ void reassemble_chunks(const fs::path& dir, const ChunkSummary& summary,
     }
     expect_row = rec.row_end;
     uint64_t left = info.payload_bytes;
-    // Emit what was read past the header, then stream the rest.
-    size_t off = static_cast<size_t>(info.data_offset);
-    if (off < got) {
-      size_t n = static_cast<size_t>(std::min<uint64_t>(got - off, left));
-      sink(buf.data() + off, n);
-      left -= n;
-      if (got - off > n) {
-        throw Error(quote(p.string()) + ": bytes after the chunk's array data");
-      }
-    } else if (off > got) {
-      if (::lseek(fd.get(), static_cast<off_t>(off), SEEK_SET) < 0) {
-        throw Error("cannot seek in " + quote(p.string()) + ": " + util::errno_message(errno));
-      }
-    }
     while (left > 0) {
       size_t n = util::read_some(fd.get(), buf.data(), static_cast<size_t>(std::min<uint64_t>(buf.size(), left)), p);
       if (n == 0) {

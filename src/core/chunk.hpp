@@ -85,6 +85,10 @@ private:
   ChunkSummary m_summary;
 };
 
+// Reads a .npy header (magic to '\n') from `fd` at its current position,
+// leaving it at the first data byte. Throws Error naming `path`.
+std::string read_npy_header_bytes(int fd, const fs::path& path);
+
 // Rebuilds the original .npy: `original_header`, then the data of each chunk
 // file in order (their headers are checked against the original's dtype,
 // order and the recorded row ranges). `sink` receives the bytes.
