@@ -3,6 +3,7 @@
 #include "dsm/error.hpp"
 #include "dsm/hook.hpp"
 #include "git/git.hpp"
+#include "git/index_file.hpp"
 #include "util/file.hpp"
 
 #include <gtest/gtest.h>
@@ -216,3 +217,46 @@ TEST(GitHookVersion, Parse) {
   EXPECT_GE(dsm::current_hook_version(), 1);
   EXPECT_NE(std::string(dsm::hook_template()).find("dsm hook pre-commit"), std::string::npos);
 }
+
+// The fast index reader must agree with git for every index version, with
+// intent-to-add entries, and whether or not the cache-tree is valid.
+class GitIndexVersions : public GitRepoTest, public ::testing::WithParamInterface<int> {};
+
+TEST_P(GitIndexVersions, StagedChangesMatchGit) {
+  write("a.txt", "a");
+  write("data/x/one.yaml", "1");
+  write("data/y/two.yaml", "2");
+  write("data/manifest.txt", "m");
+  write("src/deep/er/code.py", "c");
+  write("zz", "z");
+  sh("git add . && git commit -q -m one");
+  sh("git update-index --index-version " + std::to_string(GetParam()));
+  EXPECT_TRUE(staged().empty());
+  write("data/y/two.yaml", "2b");
+  write("data/z/three.yaml", "3");
+  write("src/deep/er/code.py", "c2");
+  write("later.txt", "ita");
+  sh("git add data src && git rm -q --cached zz && git add -N later.txt && chmod +x a.txt && git add a.txt");
+  sh("git update-index --index-version " + std::to_string(GetParam()));
+  // The fast reader (not the libgit2 fallback) is what answers here.
+  auto index = dsm::git::read_index_file(".git/index");
+  ASSERT_TRUE(index);
+  EXPECT_EQ(index->version, static_cast<uint32_t>(std::max(GetParam(), 3))); // ita needs v3+
+  EXPECT_EQ(index->entries.size(), 7u);
+  EXPECT_TRUE(index->entries[5].intent_to_add);
+  EXPECT_EQ(index->entries[5].path, "later.txt");
+  EXPECT_EQ(describe(staged()), "M a.txt\nM data/y/two.yaml\nA data/z/three.yaml\nM src/deep/er/code.py\nD zz\n");
+  // git diff --cached agrees.
+  ASSERT_EQ(std::system("git diff --cached --name-status --no-renames | grep -v later.txt > expected.txt"), 0);
+  std::string expected = dsm::util::read_file("expected.txt");
+  EXPECT_NE(expected.find("M\tdata/y/two.yaml"), std::string::npos);
+  EXPECT_NE(expected.find("D\tzz"), std::string::npos);
+  // Once git has written every tree (as `git commit` does before the hook
+  // runs), the cache-tree is valid and the answer is the same.
+  sh("git write-tree");
+  EXPECT_EQ(describe(staged()), "M a.txt\nM data/y/two.yaml\nA data/z/three.yaml\nM src/deep/er/code.py\nD zz\n");
+  auto v = staged();
+  EXPECT_EQ(v[0].mode, 0100755u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Versions, GitIndexVersions, ::testing::Values(2, 3, 4));
