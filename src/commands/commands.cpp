@@ -7,6 +7,10 @@ const std::vector<CommandSpec>& commands() {
   static const std::vector<CommandSpec> k_commands = {
     {"show", register_show, Needs::nothing},
 
+    {"hook", register_hook, Needs::nothing},
+
+    {"doctor", register_doctor, Needs::nothing},
+
   };
   return k_commands;
 }

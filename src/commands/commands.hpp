@@ -46,4 +46,8 @@ std::string exit_status_help();
 // Declarations of every register_<name>, in table order.
 void register_show(CLI::App& app, Context& ctx);
 
+void register_hook(CLI::App& app, Context& ctx);
+
+void register_doctor(CLI::App& app, Context& ctx);
+
 } // namespace dsm
