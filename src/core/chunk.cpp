@@ -5,6 +5,7 @@
 #include "util/sha256.hpp"
 
 #include <fcntl.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -260,6 +261,45 @@ ChunkSummary NpyChunker::finish() {
   }
   util::fsync_dir(m_dir);
   return m_summary;
+}
+
+StagedDir::StagedDir(const fs::path& parent, const std::string& hint) {
+  static const char k_chars[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    std::string suffix;
+    for (int i = 0; i < 10; ++i) {
+      suffix += k_chars[static_cast<size_t>(::random()) % (sizeof(k_chars) - 1)];
+    }
+    m_path = parent / (std::string(util::k_temp_prefix) + hint + "." + suffix);
+    if (::mkdir(m_path.c_str(), 0755) == 0) {
+      return;
+    }
+    if (errno != EEXIST) {
+      throw Error("cannot create directory " + quote(m_path.string()) + ": " + util::errno_message(errno));
+    }
+  }
+  throw Error("cannot create a temporary directory in " + quote(parent.string()));
+}
+
+StagedDir::~StagedDir() {
+  if (!m_published) {
+    std::error_code ec;
+    // Parts are read-only files; a directory we own can still drop them.
+    fs::remove_all(m_path, ec);
+  }
+}
+
+bool StagedDir::publish_noreplace(const fs::path& target) {
+  if (::renameat2(AT_FDCWD, m_path.c_str(), AT_FDCWD, target.c_str(), RENAME_NOREPLACE) != 0) {
+    if (errno == EEXIST || errno == ENOTEMPTY) {
+      return false;
+    }
+    throw Error("cannot rename " + quote(m_path.string()) + " to " + quote(target.string()) + ": " +
+                util::errno_message(errno));
+  }
+  m_published = true;
+  m_path = target;
+  return true;
 }
 
 std::string read_npy_header_bytes(int fd, const fs::path& path) {

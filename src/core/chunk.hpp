@@ -85,6 +85,24 @@ private:
   ChunkSummary m_summary;
 };
 
+// A directory written under a hidden temp name in its final parent and
+// renamed into place without replacing anything: the chunk directory of a
+// chunked version appears whole or not at all.
+class StagedDir {
+public:
+  StagedDir(const fs::path& parent, const std::string& hint); // mkdir .dsm-tmp-<hint>.<random>
+  ~StagedDir();                                                // removes it unless published
+  StagedDir(const StagedDir&) = delete;
+  StagedDir& operator=(const StagedDir&) = delete;
+  const fs::path& path() const { return m_path; }
+  // rename(2) with RENAME_NOREPLACE: false when `target` exists.
+  bool publish_noreplace(const fs::path& target);
+
+private:
+  fs::path m_path;
+  bool m_published = false;
+};
+
 // Reads a .npy header (magic to '\n') from `fd` at its current position,
 // leaving it at the first data byte. Throws Error naming `path`.
 std::string read_npy_header_bytes(int fd, const fs::path& path);
