@@ -34,7 +34,7 @@ int main(int argc, char** argv) {
     std::string target = saved.name + "@" + std::to_string(saved.version);
     dsm::api::StoredArray stored = repo.describe(target);
     std::vector<std::byte> data = repo.read(target);
-    if (stored.shape != std::vector<uint64_t>{rows, cols} || stored.descr != "'<f8'" ||
+    if (stored.shape != std::vector<uint64_t>{rows, cols} || stored.order != dsm::api::Order::c ||
         data.size() != signal.size() * sizeof(double) ||
         std::memcmp(data.data(), signal.data(), data.size()) != 0) {
       std::cerr << "save_array: the stored array does not read back the same\n";
