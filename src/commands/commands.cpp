@@ -21,6 +21,10 @@ const std::vector<CommandSpec>& commands() {
 
     {"path", register_path, Needs::repo},
 
+    {"hook", register_hook, Needs::nothing},
+
+    {"doctor", register_doctor, Needs::nothing},
+
   };
   return k_commands;
 }

@@ -53,4 +53,8 @@ void register_ls(CLI::App& app, Context& ctx);
 void register_log(CLI::App& app, Context& ctx);
 void register_path(CLI::App& app, Context& ctx);
 
+void register_hook(CLI::App& app, Context& ctx);
+
+void register_doctor(CLI::App& app, Context& ctx);
+
 } // namespace dsm
