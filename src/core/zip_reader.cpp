@@ -160,7 +160,9 @@ ZipDirectory read_zip_directory(const ReadAt& read_at, uint64_t file_size) {
   dir.cd_offset = cd_offset;
   dir.cd_size = cd_size;
   std::vector<uint8_t> cd(static_cast<size_t>(cd_size));
-  read_at(cd_offset, cd.data(), cd.size());
+  if (!cd.empty()) {
+    read_at(cd_offset, cd.data(), cd.size());
+  }
   size_t pos = 0;
   while (pos < cd.size()) {
     if (cd.size() - pos < k_central_size || le32(&cd[pos]) != k_sig_central) {
