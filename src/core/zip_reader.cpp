@@ -23,6 +23,8 @@ constexpr size_t k_zip64_eocd_size = 56;
 constexpr size_t k_central_size = 46;
 constexpr size_t k_local_size = 30;
 constexpr uint16_t k_flag_encrypted = 0x0001;
+constexpr uint16_t k_flag_patched = 0x0020;
+constexpr uint16_t k_flag_strong_encryption = 0x0040;
 constexpr uint16_t k_flag_utf8 = 0x0800;
 // Deflate cannot expand data by more than ~1032:1; a declared size beyond
 // that is a lie (a zip bomb, or corruption), refused before inflating.
@@ -183,6 +185,7 @@ ZipDirectory read_zip_directory(const ReadAt& read_at, uint64_t file_size) {
     if (cd.size() - pos - k_central_size < name_len + extra_len + comment_len) {
       fail("corrupt zip archive: central directory entry runs past its end");
     }
+    entry.raw_name.assign(reinterpret_cast<const char*>(c + k_central_size), name_len);
     entry.name = decode_name(c + k_central_size, name_len, entry.flags);
     const std::string what = "member " + dsm::quote(entry.name) + ": ";
     // ZIP64 extra field: 64-bit values for exactly the fields that hold
@@ -238,8 +241,11 @@ ZipDirectory read_zip_directory(const ReadAt& read_at, uint64_t file_size) {
     if (start_disk != 0 && start_disk != 0xFFFF) {
       fail("multi-disk zip archives are not supported");
     }
-    if ((entry.flags & k_flag_encrypted) != 0) {
+    if ((entry.flags & (k_flag_encrypted | k_flag_strong_encryption)) != 0) {
       fail(what + "encrypted members are not supported");
+    }
+    if ((entry.flags & k_flag_patched) != 0) {
+      fail(what + "compressed patched data is not supported");
     }
     if (entry.method != 0 && entry.method != 8) {
       fail(what + "unsupported compression method " + std::to_string(entry.method));
@@ -271,11 +277,20 @@ ZipDirectory read_zip_directory(const ReadAt& read_at, uint64_t file_size) {
     if (le32(l) != k_sig_local) {
       fail(what + "bad local header signature");
     }
-    if (le16(l + 8) != entry.method) {
-      fail(what + "local header and central directory disagree on the compression method");
-    }
     uint64_t name_len = le16(l + 26);
     uint64_t extra_len = le16(l + 28);
+    // As Python's zipfile (and so NumPy) does: the local name must be the
+    // central directory's, byte for byte.
+    if (name_len != entry.raw_name.size() || cd_offset - entry.local_offset - k_local_size < name_len) {
+      fail(what + "local header and central directory disagree on the name");
+    }
+    std::string local_name(static_cast<size_t>(name_len), '\0');
+    if (name_len > 0) {
+      read_at(entry.local_offset + k_local_size, local_name.data(), local_name.size());
+    }
+    if (local_name != entry.raw_name) {
+      fail(what + "local header and central directory disagree on the name");
+    }
     entry.data_offset = entry.local_offset + k_local_size + name_len + extra_len;
     if (entry.data_offset > cd_offset || cd_offset - entry.data_offset < entry.compressed_size) {
       fail(what + "data runs past the central directory (truncated archive?)");
