@@ -265,6 +265,21 @@ ZipDirectory read_zip_directory(const ReadAt& read_at, uint64_t file_size) {
          std::to_string(dir.entries.size()));
   }
 
+  // Two entries sharing a local header overlap: refuse before anything else
+  // (how "zip bombs" that reuse one compressed stream many times are built).
+  std::vector<const ZipEntry*> by_offset;
+  for (const auto& entry : dir.entries) {
+    by_offset.push_back(&entry);
+  }
+  std::sort(by_offset.begin(), by_offset.end(),
+            [](const ZipEntry* a, const ZipEntry* b) { return a->local_offset < b->local_offset; });
+  for (size_t i = 1; i < by_offset.size(); ++i) {
+    if (by_offset[i - 1]->local_offset == by_offset[i]->local_offset) {
+      fail("corrupt zip archive: members " + dsm::quote(by_offset[i - 1]->name) + " and " +
+           dsm::quote(by_offset[i]->name) + " overlap");
+    }
+  }
+
   // Local headers: only to find where the data starts (their name and
   // extra lengths may differ from the central ones).
   for (auto& entry : dir.entries) {
@@ -296,18 +311,11 @@ ZipDirectory read_zip_directory(const ReadAt& read_at, uint64_t file_size) {
       fail(what + "data runs past the central directory (truncated archive?)");
     }
   }
-  // Members must not overlap (overlapping members are how "zip bombs" that
-  // reuse one compressed stream many times are built).
-  std::vector<const ZipEntry*> sorted;
-  for (const auto& entry : dir.entries) {
-    sorted.push_back(&entry);
-  }
-  std::sort(sorted.begin(), sorted.end(),
-            [](const ZipEntry* a, const ZipEntry* b) { return a->local_offset < b->local_offset; });
-  for (size_t i = 1; i < sorted.size(); ++i) {
-    if (sorted[i - 1]->data_offset + sorted[i - 1]->compressed_size > sorted[i]->local_offset) {
-      fail("corrupt zip archive: members " + dsm::quote(sorted[i - 1]->name) + " and " + dsm::quote(sorted[i]->name) +
-           " overlap");
+  // Nor may one member's data run into the next member's header.
+  for (size_t i = 1; i < by_offset.size(); ++i) {
+    if (by_offset[i - 1]->data_offset + by_offset[i - 1]->compressed_size > by_offset[i]->local_offset) {
+      fail("corrupt zip archive: members " + dsm::quote(by_offset[i - 1]->name) + " and " +
+           dsm::quote(by_offset[i]->name) + " overlap");
     }
   }
   return dir;
