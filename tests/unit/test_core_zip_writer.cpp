@@ -58,7 +58,7 @@ const std::string k_savez_compressed_hex =
 std::string write_one(const fs::path& path, const std::string& member, zip::Method method, const std::string& data,
                       uint32_t crc, uint64_t size, zip::Layout layout = zip::Layout::numpy) {
   util::AtomicFile f(path);
-  zip::ZipWriter w(f, layout);
+  zip::ZipWriter w(f.fd(), f.temp_path(), 0, layout);
   w.begin_member(member);
   w.write(data.data(), data.size());
   w.end_member(method, crc, size);
@@ -95,7 +95,7 @@ TEST_F(ZipWriterTest, ReadEntriesRoundTripsBothLayouts) {
     fs::path p = m_dir / "multi.npz";
     {
       util::AtomicFile f(p);
-      zip::ZipWriter w(f, layout);
+      zip::ZipWriter w(f.fd(), f.temp_path(), 0, layout);
       w.begin_member("a.npy");
       w.write("hello", 5);
       w.end_member(zip::Method::stored, 0x3610a686, 5);
@@ -153,7 +153,7 @@ TEST_F(ZipWriterTest, NumpyLoadsParallelDeflatedMembers) {
   };
   for (const Case& c : cases) {
     util::AtomicFile f(m_dir / c.file);
-    zip::ZipWriter w(f, c.layout);
+    zip::ZipWriter w(f.fd(), f.temp_path(), 0, c.layout);
     w.begin_member("a.npy");
     deflate::Options o;
     o.level = c.level;
