@@ -25,8 +25,12 @@ for t in $targets; do
   name="${t#fuzz_}"
   mkdir -p "build-fuzz/corpus/$name"
   echo "== $t: ${seconds}s" >&2
+  # A token dictionary helps the target reach deep states: tests/fuzz/<name>.dict.
+  dict=""
+  if [ -f "tests/fuzz/$name.dict" ]; then dict="-dict=tests/fuzz/$name.dict"; fi
   # -rss_limit_mb: a parser must never need much memory, whatever the input.
-  if ! "build-fuzz/tests/fuzz/$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=1024 \
+  # shellcheck disable=SC2086
+  if ! "build-fuzz/tests/fuzz/$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=1024 $dict \
       -print_final_stats=1 -artifact_prefix="build-fuzz/findings/$t-" \
       "build-fuzz/corpus/$name" "tests/fuzz/seeds/$name" 2>"build-fuzz/$t.log"; then
     status=1
