@@ -37,6 +37,18 @@ struct AddRequest {
   std::optional<std::string> message;
   Transfer transfer = Transfer::copy;
   AllowPickle allow_pickle = AllowPickle::no;
+  // --compress[=LEVEL]: store each .npy as a single-member .npz (level -1:
+  // auto). See core/compress_add.hpp and docs/compression.md.
+  std::optional<int> compress;
+  // --chunk-size: split each .npy into whole-row chunk files of about this
+  // many bytes (core/chunk.hpp).
+  std::optional<uint64_t> chunk_bytes;
+  // What the sidecar's `source` says instead of the file's path (the C++
+  // API, `dsm compress`).
+  std::optional<std::string> source_label;
+  // Refuse (exit 1) unless the file hashes to this: `dsm compress` never
+  // turns a corrupted version into a fresh-looking one.
+  std::optional<std::string> expect_sha256;
 };
 
 struct AddedPayload {

@@ -29,7 +29,10 @@ struct DatasetVersion {
   uint64_t seq = 0;
   std::string rel;    // manifest path (relative to the data dir)
   std::string sha256;
-  fs::path path;      // absolute payload path
+  fs::path path;      // absolute payload path (a chunked version: its directory)
+  // A chunked version (`dsm add --chunk-size`): the manifest paths of its
+  // chunks, in order; `rel` is then the directory and `sha256` is empty.
+  std::vector<std::string> parts;
 };
 
 struct DatasetIndex {

@@ -31,6 +31,14 @@
 //       fortran_order: false
 //       stats: {...}
 //   pickled: true                  # only with --allow-pickle and object arrays
+//   compression: "ISA-L ..."       # --compress only: engine and why
+//   original:                      # --compress and --chunk-size: the .npy added
+//     size: 8128
+//     sha256: "<64 hex>"
+//     header: "934e554d..."         # --chunk-size only: its header bytes, hex
+//   chunk_axis: 0                  # --chunk-size only (format: chunks)
+//   chunks:
+//     - {file: "part-0001.npy", rows: [0, 256], size: 32896, sha256: "<64 hex>"}
 //   message: "text"                # or null
 //   meta: {}                       # the user's -m/--meta mapping (YAML)
 //
@@ -91,6 +99,29 @@ struct Sidecar {
   std::optional<ArrayFacts> npy;   // format npy
   std::vector<MemberFacts> members; // format npz
   bool pickled = false;
+  // Compressed (`--compress`, format npz) and chunked (`--chunk-size`,
+  // format chunks) versions: the .npy that was added, so `dsm export` can
+  // prove it rebuilt it bit for bit.
+  struct Original {
+    uint64_t size = 0;
+    std::string sha256;
+    std::string header_hex; // chunked: the .npy header bytes, to rebuild the file
+  };
+  std::optional<Original> original;
+  // Compressed versions: the engine and why (docs/compression.md).
+  std::optional<std::string> compression;
+  // Chunked versions: `file` is the chunk directory; size, sha256 and the
+  // header facts above are the original .npy's; each chunk is a .npy of
+  // rows [row_begin, row_end) along chunk_axis.
+  struct Chunk {
+    std::string file;
+    uint64_t row_begin = 0;
+    uint64_t row_end = 0;
+    uint64_t size = 0;
+    std::string sha256;
+  };
+  uint64_t chunk_axis = 0;
+  std::vector<Chunk> chunks;
   std::optional<std::string> message;
   // The meta mapping as YAML text in flow or block style ("{}" when empty),
   // already validated; written verbatim (indented) under `meta:`.

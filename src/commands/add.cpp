@@ -1,5 +1,7 @@
 // dsm add FILE... : store arrays as new versions of datasets.
 #include "commands/commands.hpp"
+#include "core/chunk.hpp"
+#include "core/compress_add.hpp"
 #include "dsm/add.hpp"
 #include "dsm/error.hpp"
 #include "dsm/interrupt.hpp"
@@ -24,6 +26,8 @@ struct AddCliOptions {
   bool move = false;
   bool allow_pickle = false;
   bool json = false;
+  std::string compress;   // "" = not given; "auto" or a level (--compress[=LEVEL])
+  std::string chunk_size; // "" = not given
 };
 
 void run_add(Context& ctx, const AddCliOptions& opts) {
@@ -47,10 +51,26 @@ void run_add(Context& ctx, const AddCliOptions& opts) {
   }
   req.transfer = opts.move ? Transfer::move : Transfer::copy;
   req.allow_pickle = opts.allow_pickle ? AllowPickle::yes : AllowPickle::no;
+  if (!opts.compress.empty() && !opts.chunk_size.empty()) {
+    throw Error("--compress and --chunk-size cannot be combined (compress a chunked version's parts later)");
+  }
+  if (!opts.compress.empty()) {
+    req.compress = parse_compress_level(opts.compress);
+  }
+  if (!opts.chunk_size.empty()) {
+    req.chunk_bytes = parse_size(opts.chunk_size);
+  }
 
   AddResult r = add_files(*ctx.repo, req);
   for (const auto& w : r.warnings) {
     std::cerr << "dsm: warning: " << w << "\n";
+  }
+  if (!ctx.quiet) {
+    for (const auto& a : r.added) {
+      if (a.sidecar.compression) {
+        std::cerr << "dsm: " << a.sidecar.name << "@" << a.sidecar.version << ": " << *a.sidecar.compression << "\n";
+      }
+    }
   }
   if (opts.json) {
     nlohmann::json arr = nlohmann::json::array();
@@ -99,6 +119,17 @@ void register_add(CLI::App& app, Context& ctx) {
                 "the source");
   sub->add_flag("--allow-pickle", opts->allow_pickle,
                 "Accept object (pickled) arrays; they are flagged 'pickled: true' in the sidecar");
+  sub->add_flag("--compress{auto}", opts->compress,
+                "Store each .npy as a single-member .npz (np.load(path)[NAME], NAME the last name segment), "
+                "compressed in parallel. --compress=LEVEL: 0 store, 1 fastest (ISA-L) .. 12 smallest (libdeflate); "
+                "default auto, measured on the first block. Stored uncompressed when deflate saves < 1.5% "
+                "(said on stderr). See docs/compression.md")
+    ->type_name("[=LEVEL]");
+  sub->add_option("--chunk-size", opts->chunk_size,
+                  "Split each .npy into chunk files of whole rows (axis 0; the last axis for Fortran order) of "
+                  "about SIZE bytes each, e.g. 512MiB, 64KiB, 1GB, 4096: <stem>/part-0001.npy ..., one sidecar "
+                  "listing every chunk, one manifest line per chunk")
+    ->type_name("SIZE");
   sub->add_flag("--json", opts->json, "Print a JSON list of the stored payloads");
   sub->footer("ENVIRONMENT\n  DSM_LOCK_TIMEOUT  seconds to wait for another dsm add holding the lock (default 30)\n\n" +
               exit_status_help());

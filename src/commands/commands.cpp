@@ -25,6 +25,10 @@ const std::vector<CommandSpec>& commands() {
 
     {"doctor", register_doctor, Needs::nothing},
 
+    {"compress", register_compress, Needs::repo},
+
+    {"export", register_export, Needs::repo},
+
   };
   return k_commands;
 }

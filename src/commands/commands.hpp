@@ -57,4 +57,8 @@ void register_hook(CLI::App& app, Context& ctx);
 
 void register_doctor(CLI::App& app, Context& ctx);
 
+void register_compress(CLI::App& app, Context& ctx);
+
+void register_export(CLI::App& app, Context& ctx);
+
 } // namespace dsm

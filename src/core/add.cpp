@@ -1,6 +1,9 @@
 #include "dsm/add.hpp"
 
+#include "core/chunk.hpp"
+#include "core/compress_add.hpp"
 #include "core/crash.hpp"
+#include "core/export.hpp"
 #include "core/staged.hpp"
 #include "dsm/error.hpp"
 #include "dsm/format.hpp"
@@ -15,6 +18,7 @@
 #include "util/sha256.hpp"
 
 #include <cerrno>
+#include <cstring>
 #include <ctime>
 #include <fcntl.h>
 #include <map>
@@ -33,6 +37,12 @@ struct Pending {
   FileInfo info;
   fs::path final_path;
   Sidecar sidecar;
+  // --chunk-size: the parts, staged in a hidden directory.
+  std::unique_ptr<StagedDir> staged_dir;
+  ChunkSummary chunks;
+  // --compress / --chunk-size: the .npy that was added, and the engine.
+  std::optional<Sidecar::Original> original;
+  std::optional<std::string> compression;
 };
 
 std::string stem_of(const fs::path& p) { return p.stem().string(); }
@@ -84,7 +94,19 @@ uint64_t max_seq(const Repository& repo, const Manifest& manifest, const std::st
   return best;
 }
 
-void stage(const Repository& repo, Pending& p, Transfer transfer, AllowPickle allow_pickle) {
+// --compress and --chunk-size take .npy files only; say so before any
+// byte is written rather than failing inside the splitter.
+void require_npy(int fd, const fs::path& path, const char* option) {
+  char magic[6] = {};
+  if (::pread(fd, magic, sizeof magic, 0) != static_cast<ssize_t>(sizeof magic) ||
+      std::memcmp(magic, "\x93NUMPY", 6) != 0) {
+    throw Error("cannot add " + quote(path.string()) + " with " + option + ": it is not a .npy file");
+  }
+}
+
+void stage(const Repository& repo, Pending& p, const AddRequest& request) {
+  Transfer transfer = request.chunk_bytes || request.compress ? Transfer::copy : request.transfer;
+  AllowPickle allow_pickle = request.allow_pickle;
   check_interrupted();
   util::Fd src = util::open_read(p.source);
   struct stat st {};
@@ -95,6 +117,47 @@ void stage(const Repository& repo, Pending& p, Transfer transfer, AllowPickle al
     throw Error("cannot add " + quote(p.source.string()) + ": not a regular file");
   }
   std::string hint = last_segment(p.name);
+  if (request.chunk_bytes) {
+    require_npy(src.get(), p.source, "--chunk-size");
+    // The parts are written as the source streams past, into a hidden
+    // directory that appears under its final name only when complete.
+    p.staged_dir = std::make_unique<StagedDir>(repo.data_dir(), hint);
+    NpyChunker chunker(p.staged_dir->path(), *request.chunk_bytes, p.source);
+    ScanOptions copts;
+    copts.sink = [&chunker](const uint8_t* data, size_t size) {
+      check_interrupted();
+      chunker.write(data, size);
+    };
+    p.info = scan_fd(src.get(), p.source, copts);
+    p.chunks = chunker.finish();
+    p.original = Sidecar::Original{p.info.size, p.info.sha256,
+                                   util::to_hex(reinterpret_cast<const uint8_t*>(p.chunks.original_header.data()),
+                                                p.chunks.original_header.size())};
+    return;
+  }
+  if (request.compress) {
+    require_npy(src.get(), p.source, "--compress");
+    p.staged = std::make_unique<StagedFile>(repo.data_dir(), hint);
+    CompressSettings settings;
+    settings.level = *request.compress;
+    NpzCompressor compressor(p.staged->fd(), p.staged->temp_path(), hint, settings);
+    ScanOptions copts;
+    copts.sink = [&compressor](const uint8_t* data, size_t size) {
+      check_interrupted();
+      compressor.write(data, size);
+    };
+    FileInfo npy = scan_fd(src.get(), p.source, copts);
+    if (npy.object() && allow_pickle == AllowPickle::no) {
+      throw Error("refusing " + quote(p.source.string()) +
+                  ": it holds object (pickled) arrays, which run code when loaded; use --allow-pickle to store it anyway");
+    }
+    NpzCompressor::Summary summary = compressor.finish();
+    util::Fd written = util::open_read(p.staged->temp_path());
+    p.info = npz_info_from(npy, summary, p.staged->temp_path(), sha256_fd(written.get(), p.staged->temp_path()));
+    p.original = Sidecar::Original{npy.size, npy.sha256, ""};
+    p.compression = std::string(summary.deflate.stored() ? "" : "deflate, ") + summary.deflate.reason;
+    return;
+  }
   if (transfer == Transfer::move) {
     p.staged = StagedFile::link_from(p.source, repo.data_dir(), hint);
     p.linked_source = p.staged != nullptr;
@@ -113,7 +176,7 @@ void stage(const Repository& repo, Pending& p, Transfer transfer, AllowPickle al
     throw Error("refusing " + quote(p.source.string()) +
                 ": it holds object (pickled) arrays, which run code when loaded; use --allow-pickle to store it anyway");
   }
-  if (!p.linked_source) {
+  if (!p.linked_source && p.staged) {
     // The copy must be the bytes we hashed.
     struct stat out_st {};
     if (::fstat(p.staged->fd(), &out_st) != 0 || static_cast<uint64_t>(out_st.st_size) != p.info.size) {
@@ -157,16 +220,27 @@ AddResult add_files(const Repository& repo, const AddRequest& request) {
   // 1. Stage: copy + hash + parse in one pass, outside the lock.
   std::vector<StagedFile*> staged;
   for (Pending& p : pending) {
-    stage(repo, p, request.transfer, request.allow_pickle);
-    staged.push_back(p.staged.get());
+    stage(repo, p, request);
+    std::string added_sha = p.original ? p.original->sha256 : p.info.sha256;
+    if (request.expect_sha256 && added_sha != *request.expect_sha256) {
+      throw Error(quote(p.source.string()) + " does not match its recorded sha256 (" + *request.expect_sha256 +
+                    "); run 'dsm verify'",
+                  k_exit_problems);
+    }
+    if (p.staged) {
+      staged.push_back(p.staged.get());
+    }
   }
   for (Pending& p : pending) {
-    if (!p.linked_source) {
+    if (!p.linked_source && p.staged) {
       p.staged->chmod(0444);
     }
   }
   sync_staged(staged);
   for (Pending& p : pending) {
+    if (!p.staged) {
+      continue; // chunk parts were synced as they were closed
+    }
     if (p.linked_source) {
       p.staged->chmod(0444); // the inode is the source's; it is going away
     }
@@ -205,7 +279,8 @@ AddResult add_files(const Repository& repo, const AddRequest& request) {
     if (it == next.end()) {
       it = next.emplace(p.name, max_seq(repo, manifest, p.name, dir) + 1).first;
     }
-    std::string ext = p.info.format == Format::npy ? ".npy" : ".npz";
+    // A chunked version is a directory named by the stem alone.
+    std::string ext = p.staged_dir ? "" : p.info.format == Format::npy ? ".npy" : ".npz";
     while (true) {
       uint64_t seq = it->second++;
       fs::path target = dir / (payload_stem(repo.config(), p.name, date, seq) + ext);
@@ -214,7 +289,7 @@ AddResult add_files(const Repository& repo, const AddRequest& request) {
       if (fs::exists(Repository::sidecar_path(target))) {
         continue;
       }
-      if (p.staged->publish_noreplace(target)) {
+      if (p.staged_dir ? p.staged_dir->publish_noreplace(target) : p.staged->publish_noreplace(target)) {
         p.final_path = target;
         p.sidecar.version = seq;
         break;
@@ -233,10 +308,19 @@ AddResult add_files(const Repository& repo, const AddRequest& request) {
     s.author = author;
     s.git_commit = head;
     s.branch = branch;
-    s.source = p.source.string();
+    s.source = request.source_label.value_or(p.source.string());
     s.host = host;
     s.set_facts(p.info);
     s.pickled = p.info.object();
+    s.original = p.original;
+    s.compression = p.compression;
+    if (p.staged_dir) {
+      s.format = "chunks";
+      s.chunk_axis = p.chunks.axis;
+      for (const ChunkRecord& c : p.chunks.chunks) {
+        s.chunks.push_back({c.file, c.row_begin, c.row_end, c.size, c.sha256});
+      }
+    }
     s.message = request.message;
     s.meta_yaml = request.meta_yaml;
     auto f = std::make_unique<StagedFile>(p.final_path.parent_path(), s.file + k_sidecar_suffix);
@@ -259,7 +343,13 @@ AddResult add_files(const Repository& repo, const AddRequest& request) {
   sync_dirs({repo.data_dir()});
 
   for (Pending& p : pending) {
-    manifest.set(*repo.data_relative(p.final_path), p.info.sha256);
+    if (p.staged_dir) {
+      for (const ChunkRecord& c : p.chunks.chunks) {
+        manifest.set(*repo.data_relative(p.final_path / c.file), c.sha256);
+      }
+    } else {
+      manifest.set(*repo.data_relative(p.final_path), p.info.sha256);
+    }
   }
   {
     util::AtomicFile mf(repo.manifest_path(), 0644);
@@ -274,9 +364,18 @@ AddResult add_files(const Repository& repo, const AddRequest& request) {
   if (request.transfer == Transfer::move) {
     for (Pending& p : pending) {
       if (!p.linked_source) {
-        // Copied across filesystems: re-read the stored copy before trusting it.
-        FileInfo again = scan_file(p.final_path, ScanOptions{nullptr, false});
-        if (again.sha256 != p.info.sha256) {
+        // Copied (or compressed, or split): read the stored bytes back
+        // before trusting them.
+        std::string again_sha;
+        if (p.staged_dir || p.compression) {
+          ExportSource back = export_source_for(p.sidecar, p.final_path);
+          util::Sha256 h;
+          stream_original(back, [&h](const uint8_t* d, size_t n) { h.update(d, n); });
+          again_sha = h.hex_digest();
+        } else {
+          again_sha = scan_file(p.final_path, ScanOptions{nullptr, false}).sha256;
+        }
+        if (again_sha != (p.original ? p.original->sha256 : p.info.sha256)) {
           throw Error("not removing " + quote(p.source.string()) + ": the stored copy " +
                       quote(p.final_path.string()) + " does not read back the same");
         }
@@ -292,7 +391,13 @@ AddResult add_files(const Repository& repo, const AddRequest& request) {
   StatCache cache = StatCache::load(repo.statcache_path());
   for (Pending& p : pending) {
     struct stat st {};
-    if (::stat(p.final_path.c_str(), &st) == 0) {
+    if (p.staged_dir) {
+      for (const ChunkRecord& c : p.chunks.chunks) {
+        if (::stat((p.final_path / c.file).c_str(), &st) == 0) {
+          cache.record(*repo.data_relative(p.final_path / c.file), StatFacts::from(st), c.sha256);
+        }
+      }
+    } else if (::stat(p.final_path.c_str(), &st) == 0) {
       cache.record(*repo.data_relative(p.final_path), StatFacts::from(st), p.info.sha256);
     }
   }

@@ -19,6 +19,19 @@ std::optional<uint64_t> parse_version(const std::string& s) {
   return std::stoull(s);
 }
 
+// part-0001.npy, part-12345.npy: a chunk of a chunked version.
+bool is_chunk_file(const std::string& f) {
+  if (f.size() < 13 || !f.starts_with("part-") || !f.ends_with(".npy")) {
+    return false;
+  }
+  std::string digits = f.substr(5, f.size() - 9);
+  return digits.size() >= 4 && digits.find_first_not_of("0123456789") == std::string::npos;
+}
+
+std::vector<std::string> rels_of(const DatasetVersion& dv) {
+  return dv.parts.empty() ? std::vector<std::string>{dv.rel} : dv.parts;
+}
+
 } // namespace
 
 const std::vector<DatasetVersion>* DatasetIndex::find(const std::string& name) const {
@@ -43,6 +56,24 @@ DatasetIndex index_datasets(const Repository& repo, const Manifest& manifest) {
       continue;
     }
     std::string name = rel.substr(0, slash);
+    // <NAME>/<stem>/part-NNNN.npy: a chunk of version <seq> of NAME. The
+    // manifest is sorted, so a version's chunks come together.
+    if (size_t dir_slash = name.rfind('/'); dir_slash != std::string::npos && is_chunk_file(rel.substr(slash + 1))) {
+      std::string dname = name.substr(0, dir_slash);
+      std::string stem = name.substr(dir_slash + 1);
+      std::optional<uint64_t> cseq;
+      if (name_ok(dname) && stem.find('.') == std::string::npos) {
+        cseq = match_seq(repo.config(), dname, stem);
+      }
+      if (cseq) {
+        auto& list = index.by_name[dname];
+        if (list.empty() || list.back().rel != name) {
+          list.push_back({dname, *cseq, name, "", repo.data_dir() / name, {}});
+        }
+        list.back().parts.push_back(rel);
+        continue;
+      }
+    }
     if (!name_ok(name)) {
       continue;
     }
@@ -50,7 +81,7 @@ DatasetIndex index_datasets(const Repository& repo, const Manifest& manifest) {
     if (!seq) {
       continue;
     }
-    index.by_name[name].push_back({name, *seq, rel, sha, repo.data_dir() / rel});
+    index.by_name[name].push_back({name, *seq, rel, sha, repo.data_dir() / rel, {}});
   }
   for (auto& [name, versions] : index.by_name) {
     std::sort(versions.begin(), versions.end(),
@@ -72,7 +103,7 @@ std::vector<std::string> resolve_target(const Repository& repo, const Manifest& 
       }
       for (const auto& dv : *list) {
         if (dv.seq == *v) {
-          return {dv.rel};
+          return rels_of(dv);
         }
       }
       throw Error("dataset " + quote(name) + " has no version " + std::to_string(*v) + " (latest is " +
@@ -88,6 +119,13 @@ std::vector<std::string> resolve_target(const Repository& repo, const Manifest& 
   if (exists || (rel && !name_ok(target))) {
     if (!rel) {
       throw Error(quote(target) + " is not inside the data directory " + quote(repo.data_dir().string()));
+    }
+    for (const auto& [n, list] : index.by_name) {
+      for (const auto& dv : list) {
+        if (!dv.parts.empty() && dv.rel == *rel) {
+          return dv.parts; // a chunked version's directory
+        }
+      }
     }
     if (auto payload = Repository::payload_of_sidecar(abs); payload && !manifest.find(*rel)) {
       if (auto prel = repo.data_relative(*payload); prel && manifest.find(*prel)) {
@@ -119,11 +157,13 @@ std::vector<std::string> resolve_target(const Repository& repo, const Manifest& 
       throw Error("no dataset named " + quote(target) + " (see 'dsm ls')");
     }
     if (versions == Versions::latest) {
-      return {list->back().rel};
+      return rels_of(list->back());
     }
     std::vector<std::string> out;
     for (const auto& dv : *list) {
-      out.push_back(dv.rel);
+      for (const std::string& r : rels_of(dv)) {
+        out.push_back(r);
+      }
     }
     return out;
   }
@@ -136,7 +176,7 @@ DatasetVersion resolve_version(const Repository& repo, const Manifest& manifest,
   const std::string& rel = rels.front();
   for (const auto& [name, list] : index.by_name) {
     for (const auto& dv : list) {
-      if (dv.rel == rel) {
+      if (dv.rel == rel || (!dv.parts.empty() && std::find(dv.parts.begin(), dv.parts.end(), rel) != dv.parts.end())) {
         return dv;
       }
     }

@@ -2,6 +2,8 @@
 
 #include "core/deflate.hpp"
 #include "core/zip_writer.hpp"
+#include "dsm/repository.hpp"
+#include "dsm/sidecar.hpp"
 #include "dsm/error.hpp"
 #include "util/file.hpp"
 #include "util/sha256.hpp"
@@ -145,6 +147,47 @@ ExportResult export_original(const ExportSource& source, const fs::path& out, Ov
   }
   file.commit(overwrite == Overwrite::yes ? util::AtomicFile::Replace::yes : util::AtomicFile::Replace::no);
   return r;
+}
+
+ExportSource export_source_for(const Sidecar& sidecar, const fs::path& payload) {
+  ExportSource src;
+  src.payload = payload;
+  if (sidecar.format == "chunks") {
+    if (!sidecar.original || sidecar.original->header_hex.empty()) {
+      throw Error(quote(Repository::sidecar_path(payload).string()) + ": chunked version without 'original.header'");
+    }
+    src.kind = ExportSource::Kind::chunks;
+    src.original_size = sidecar.original->size;
+    src.original_sha256 = sidecar.original->sha256;
+    const std::string& hex = sidecar.original->header_hex;
+    if (hex.size() % 2 != 0 || hex.find_first_not_of("0123456789abcdef") != std::string::npos) {
+      throw Error(quote(Repository::sidecar_path(payload).string()) + ": 'original.header' is not hex");
+    }
+    for (size_t i = 0; i < hex.size(); i += 2) {
+      src.chunks.original_header.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+    }
+    src.chunks.axis = static_cast<unsigned>(sidecar.chunk_axis);
+    src.chunks.rows = sidecar.npy && sidecar.chunk_axis < sidecar.npy->shape.size() ? sidecar.npy->shape[sidecar.chunk_axis] : 0;
+    for (const auto& c : sidecar.chunks) {
+      src.chunks.chunks.push_back({c.file, c.row_begin, c.row_end, c.size, c.sha256});
+    }
+    return src;
+  }
+  if (sidecar.format == "npz") {
+    if (!sidecar.original || sidecar.members.size() != 1) {
+      throw Error(quote(payload.string()) + " is an .npz that was added as such, not a compressed .npy; "
+                  "there is no original .npy to export (use the file itself)");
+    }
+    src.kind = ExportSource::Kind::npz_member;
+    src.member = sidecar.members[0].name + ".npy";
+    src.original_size = sidecar.original->size;
+    src.original_sha256 = sidecar.original->sha256;
+    return src;
+  }
+  src.kind = ExportSource::Kind::npy;
+  src.original_size = sidecar.size;
+  src.original_sha256 = sidecar.sha256;
+  return src;
 }
 
 } // namespace dsm

@@ -28,6 +28,12 @@ struct ExportSource {
 // CRC-32 and size on the way. Does not check the SHA-256 (callers hash).
 void stream_original(const ExportSource& source, const std::function<void(const uint8_t*, size_t)>& sink);
 
+struct Sidecar;
+
+// What to read for the version a sidecar describes (payload: its file or
+// chunk directory). An .npz added as such has no original .npy: Error.
+ExportSource export_source_for(const Sidecar& sidecar, const fs::path& payload);
+
 enum class Overwrite { no, yes };
 
 struct ExportResult {

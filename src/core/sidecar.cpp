@@ -241,6 +241,26 @@ std::string Sidecar::to_yaml() const {
   if (pickled) {
     out += "pickled: true\n";
   }
+  if (compression) {
+    out += "compression: " + yaml_quote(*compression) + "\n";
+  }
+  if (original) {
+    out += "original:\n";
+    out += "  size: " + std::to_string(original->size) + "\n";
+    out += "  sha256: " + yaml_quote(original->sha256) + "\n";
+    if (!original->header_hex.empty()) {
+      out += "  header: " + yaml_quote(original->header_hex) + "\n";
+    }
+  }
+  if (format == "chunks") {
+    out += "chunk_axis: " + std::to_string(chunk_axis) + "\n";
+    out += chunks.empty() ? "chunks: []\n" : "chunks:\n";
+    for (const auto& c : chunks) {
+      out += "  - {file: " + yaml_quote(c.file) + ", rows: [" + std::to_string(c.row_begin) + ", " +
+             std::to_string(c.row_end) + "], size: " + std::to_string(c.size) + ", sha256: " + yaml_quote(c.sha256) +
+             "}\n";
+    }
+  }
   out += "message: " + opt_str(message) + "\n";
   if (meta_yaml == "{}" || meta_yaml.empty()) {
     out += "meta: {}\n";
@@ -315,8 +335,8 @@ Sidecar Sidecar::parse(const std::string& text, const std::string& file) {
       }
     } else if (key == "format") {
       s.format = r.str(v, "format");
-      if (s.format != "npy" && s.format != "npz") {
-        r.fail(v, "'format' must be npy or npz, not '" + s.format + "'");
+      if (s.format != "npy" && s.format != "npz" && s.format != "chunks") {
+        r.fail(v, "'format' must be npy, npz or chunks, not '" + s.format + "'");
       }
     } else if (r.fact(facts, key, v)) {
       have_facts = true;
@@ -345,6 +365,67 @@ Sidecar Sidecar::parse(const std::string& text, const std::string& file) {
           mf.facts = mfacts;
         }
         s.members.push_back(std::move(mf));
+      }
+    } else if (key == "compression") {
+      s.compression = r.opt(v, "compression");
+    } else if (key == "original") {
+      if (!v.IsMap()) {
+        r.fail(v, "'original' must be a mapping");
+      }
+      Sidecar::Original o;
+      for (const auto& okv : v) {
+        std::string ok = okv.first.Scalar();
+        if (ok == "size") {
+          o.size = r.u64(okv.second, "size");
+        } else if (ok == "sha256") {
+          o.sha256 = r.str(okv.second, "sha256");
+          if (!util::is_sha256_hex(o.sha256)) {
+            r.fail(okv.second, "'sha256' must be 64 lowercase hex digits");
+          }
+        } else if (ok == "header") {
+          o.header_hex = r.str(okv.second, "header");
+        } else {
+          r.fail(okv.first, "unknown key '" + ok + "' in original");
+        }
+      }
+      s.original = o;
+    } else if (key == "chunk_axis") {
+      s.chunk_axis = r.u64(v, "chunk_axis");
+    } else if (key == "chunks") {
+      if (!v.IsSequence()) {
+        r.fail(v, "'chunks' must be a list");
+      }
+      for (const auto& c : v) {
+        if (!c.IsMap()) {
+          r.fail(c, "each chunk must be a mapping");
+        }
+        Sidecar::Chunk ch;
+        for (const auto& ckv : c) {
+          std::string ck = ckv.first.Scalar();
+          if (ck == "file") {
+            ch.file = r.str(ckv.second, "file");
+          } else if (ck == "rows") {
+            std::vector<uint64_t> rows = r.shape(ckv.second);
+            if (rows.size() != 2 || rows[0] > rows[1]) {
+              r.fail(ckv.second, "'rows' must be [begin, end]");
+            }
+            ch.row_begin = rows[0];
+            ch.row_end = rows[1];
+          } else if (ck == "size") {
+            ch.size = r.u64(ckv.second, "size");
+          } else if (ck == "sha256") {
+            ch.sha256 = r.str(ckv.second, "sha256");
+            if (!util::is_sha256_hex(ch.sha256)) {
+              r.fail(ckv.second, "'sha256' must be 64 lowercase hex digits");
+            }
+          } else {
+            r.fail(ckv.first, "unknown key '" + ck + "' in chunk");
+          }
+        }
+        if (ch.file.empty() || ch.file.find('/') != std::string::npos || ch.file == "..") {
+          r.fail(c, "a chunk's 'file' must be a plain file name");
+        }
+        s.chunks.push_back(std::move(ch));
       }
     } else if (key == "pickled") {
       s.pickled = r.boolean(v, "pickled");
@@ -421,6 +502,25 @@ nlohmann::json Sidecar::to_json() const {
         mj["array"] = false;
       }
       j["members"].push_back(mj);
+    }
+  }
+  if (compression) {
+    j["compression"] = *compression;
+  }
+  if (original) {
+    j["original"] = {{"size", original->size}, {"sha256", original->sha256}};
+    if (!original->header_hex.empty()) {
+      j["original"]["header"] = original->header_hex;
+    }
+  }
+  if (format == "chunks") {
+    j["chunk_axis"] = chunk_axis;
+    j["chunks"] = json::array();
+    for (const auto& c : chunks) {
+      j["chunks"].push_back({{"file", c.file},
+                             {"rows", {c.row_begin, c.row_end}},
+                             {"size", c.size},
+                             {"sha256", c.sha256}});
     }
   }
   j["pickled"] = pickled;

@@ -221,11 +221,23 @@ private:
     }
     StatFacts facts = StatFacts::from(j.st);
     fs::path sidecar_path = Repository::sidecar_path(j.path);
+    std::string sidecar_rel = j.rel + k_sidecar_suffix;
+    // A chunk of a chunked version is described by its directory's sidecar.
+    std::optional<std::string> chunk_file;
+    if (std::string f = j.path.filename().string(); f.starts_with("part-") && f.ends_with(".npy")) {
+      fs::path dir_sidecar = Repository::sidecar_path(j.path.parent_path());
+      struct stat dst {};
+      if (::lstat(dir_sidecar.c_str(), &dst) == 0) {
+        sidecar_path = dir_sidecar;
+        sidecar_rel = m_repo.data_relative(dir_sidecar).value_or(sidecar_rel);
+        chunk_file = f;
+      }
+    }
     if (m_opts.fast) {
       std::optional<std::string> cached = m_cache.trusted_hash(j.rel, facts);
       if (cached && *cached == j.sha256) {
         struct stat sst {};
-        std::string srel = j.rel + k_sidecar_suffix;
+        const std::string& srel = sidecar_rel;
         if (::lstat(sidecar_path.c_str(), &sst) == 0) {
           std::optional<std::string> sc = m_cache.trusted_hash(srel, StatFacts::from(sst));
           if (sc && *sc == j.sha256) {
@@ -288,6 +300,11 @@ private:
       return;
     }
     bool agree = true;
+    if (chunk_file) {
+      check_chunk(j, sc, sidecar_path, *chunk_file, info);
+      remember(j.rel, facts, j.sha256);
+      return;
+    }
     if (sc.sha256 != j.sha256) {
       add(Problem::mismatch, sidecar_path, "sidecar says sha256 " + sc.sha256 + ", manifest says " + j.sha256);
       agree = false;
@@ -302,6 +319,41 @@ private:
     remember(j.rel, facts, j.sha256);
     if (agree) {
       remember(j.rel + k_sidecar_suffix, StatFacts::from(sst), j.sha256);
+    }
+  }
+
+  // A chunk against its version's sidecar: listed, same hash and size, and a
+  // header that is the original's with the recorded number of rows.
+  void check_chunk(const Job& j, const Sidecar& sc, const fs::path& sidecar_path, const std::string& file,
+                   const FileInfo& info) {
+    const Sidecar::Chunk* rec = nullptr;
+    for (const auto& c : sc.chunks) {
+      if (c.file == file) {
+        rec = &c;
+      }
+    }
+    if (rec == nullptr) {
+      add(Problem::mismatch, j.path, "not listed in its version's sidecar " + sidecar_path.string());
+      return;
+    }
+    if (rec->sha256 != j.sha256) {
+      add(Problem::mismatch, sidecar_path,
+          "sidecar says sha256 " + rec->sha256 + " for " + file + ", manifest says " + j.sha256);
+    }
+    if (rec->size != info.size) {
+      add(Problem::mismatch, j.path,
+          "sidecar says size " + std::to_string(rec->size) + ", file says size " + std::to_string(info.size));
+    }
+    if (sc.npy && info.npy) {
+      std::vector<uint64_t> shape = sc.npy->shape;
+      if (sc.chunk_axis < shape.size()) {
+        shape[sc.chunk_axis] = rec->row_end - rec->row_begin;
+      }
+      if (info.npy->descr != sc.npy->descr || info.npy->fortran_order != sc.npy->fortran_order ||
+          info.npy->shape != shape) {
+        add(Problem::mismatch, j.path, "header does not match the rows " + std::to_string(rec->row_begin) + ".." +
+                                         std::to_string(rec->row_end) + " its sidecar records");
+      }
     }
   }
 
