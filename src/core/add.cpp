@@ -15,6 +15,7 @@
 #include "util/sha256.hpp"
 
 #include <cerrno>
+#include <cstdlib>
 #include <ctime>
 #include <fcntl.h>
 #include <map>
@@ -180,7 +181,12 @@ AddResult add_files(const Repository& repo, const AddRequest& request) {
   std::string date = utc_date(now);
   std::string created = utc_timestamp(now);
   std::optional<std::string> author;
-  if (auto id = repo.git().identity()) {
+  const char* env_name = std::getenv("GIT_AUTHOR_NAME");
+  const char* env_email = std::getenv("GIT_AUTHOR_EMAIL");
+  if (env_name && *env_name) {
+    // git itself lets the environment override the configured author.
+    author = std::string(env_name) + " <" + (env_email ? env_email : "") + ">";
+  } else if (auto id = repo.git().identity()) {
     author = id->name + " <" + id->email + ">";
   } else {
     result.warnings.push_back("git has no identity, so the sidecar's author is null; set one with "
