@@ -9,10 +9,9 @@ namespace dsm {
 Context::Context() = default;
 Context::~Context() = default;
 
-void prepare_context(Context& /*ctx*/, Needs needs) {
+void prepare_context(Context& ctx, Needs needs) {
   if (needs == Needs::repo) {
-    // Filled in with the repository layer (issue #3).
-    throw Error("this command needs a dsm repository, which is not implemented yet");
+    ctx.repo = Repository::open(ctx.work_dir);
   }
 }
 

@@ -1,0 +1,74 @@
+#include "dsm/error.hpp"
+#include "dsm/manifest.hpp"
+
+#include <gtest/gtest.h>
+
+using dsm::Error;
+using dsm::Manifest;
+
+namespace {
+
+const std::string k_a(64, 'a');
+const std::string k_b(64, 'b');
+
+std::string error_of(const std::string& text) {
+  try {
+    Manifest::parse(text, "data/manifest-sha256.txt");
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+} // namespace
+
+TEST(CoreManifest, RoundTripSorted) {
+  Manifest m;
+  m.set("z/z_20260101_001.npy", k_a);
+  m.set("a/a_20260101_001.npy", k_b);
+  std::string text = m.serialize();
+  EXPECT_EQ(text, k_b + "  a/a_20260101_001.npy\n" + k_a + "  z/z_20260101_001.npy\n");
+  Manifest back = Manifest::parse(text, "m");
+  EXPECT_EQ(back.serialize(), text);
+  ASSERT_NE(back.find("a/a_20260101_001.npy"), nullptr);
+  EXPECT_EQ(*back.find("a/a_20260101_001.npy"), k_b);
+  EXPECT_EQ(back.find("nope"), nullptr);
+  EXPECT_EQ(Manifest().serialize(), "");
+  EXPECT_TRUE(Manifest::parse("", "m").empty());
+}
+
+TEST(CoreManifest, PercentEncoding) {
+  Manifest m;
+  m.set("odd/a%b\nc\rd.npy", k_a);
+  std::string text = m.serialize();
+  EXPECT_EQ(text, k_a + "  odd/a%25b%0Ac%0Dd.npy\n");
+  EXPECT_EQ(*Manifest::parse(text, "m").find("odd/a%b\nc\rd.npy"), k_a);
+  EXPECT_EQ(dsm::manifest_decode_path("a%"), std::nullopt);
+  EXPECT_EQ(dsm::manifest_decode_path("a%2"), std::nullopt);
+  EXPECT_EQ(dsm::manifest_decode_path("a%41"), std::nullopt);
+}
+
+TEST(CoreManifest, ErrorsNameFileAndLine) {
+  std::string good = k_a + "  a.npy\n";
+  EXPECT_EQ(error_of(good + "garbage\n"), "'data/manifest-sha256.txt':2: expected '<sha256>  <path>'");
+  EXPECT_EQ(error_of(good + std::string(63, 'a') + "  b.npy\n"),
+            "'data/manifest-sha256.txt':2: hash has 63 characters, expected 64");
+  EXPECT_EQ(error_of(good + good), "'data/manifest-sha256.txt':2: duplicate entry for 'a.npy'");
+  EXPECT_NE(error_of(k_b + "  b.npy\n" + good).find(":2: entries are not sorted"), std::string::npos);
+  EXPECT_NE(error_of(std::string(64, 'A') + "  a.npy\n").find(":1: hash is not 64 lowercase"), std::string::npos);
+  EXPECT_NE(error_of(k_a + "  a.npy").find(":1: missing newline"), std::string::npos);
+  EXPECT_NE(error_of(k_a + "  a.npy\r\n").find("CR LF"), std::string::npos);
+  EXPECT_NE(error_of(good + "\n").find(":2: empty line"), std::string::npos);
+  EXPECT_NE(error_of(k_a + "  ../a.npy\n").find("invalid path"), std::string::npos);
+  EXPECT_NE(error_of(k_a + "  /a.npy\n").find("invalid path"), std::string::npos);
+  EXPECT_NE(error_of(k_a + "  a//b.npy\n").find("invalid path"), std::string::npos);
+  EXPECT_NE(error_of(k_a + " a.npy\n").find("two spaces"), std::string::npos);
+}
+
+TEST(CoreManifest, SetRejectsBadPathsAndErase) {
+  Manifest m;
+  EXPECT_THROW(m.set("../x", k_a), Error);
+  m.set("x", k_a);
+  EXPECT_TRUE(m.erase("x"));
+  EXPECT_FALSE(m.erase("x"));
+}
