@@ -7,6 +7,12 @@ const std::vector<CommandSpec>& commands() {
   static const std::vector<CommandSpec> k_commands = {
     {"show", register_show, Needs::nothing},
 
+    {"remote", register_remote, Needs::repo},
+
+    {"push", register_push, Needs::repo},
+
+    {"pull", register_pull, Needs::repo},
+
   };
   return k_commands;
 }

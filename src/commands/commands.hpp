@@ -46,4 +46,10 @@ std::string exit_status_help();
 // Declarations of every register_<name>, in table order.
 void register_show(CLI::App& app, Context& ctx);
 
+void register_remote(CLI::App& app, Context& ctx);
+
+void register_push(CLI::App& app, Context& ctx);
+
+void register_pull(CLI::App& app, Context& ctx);
+
 } // namespace dsm

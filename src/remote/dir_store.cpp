@@ -150,6 +150,17 @@ public:
     }
   }
 
+  std::optional<std::string> hash_object(const std::string& sha) override {
+    fs::path p = m_root / object_key(sha);
+    util::Fd fd = util::open_read(p);
+    util::Sha256 h;
+    std::vector<char> buf(k_chunk);
+    while (size_t n = util::read_some(fd.get(), buf.data(), buf.size(), p)) {
+      h.update(buf.data(), n);
+    }
+    return h.hex_digest();
+  }
+
 private:
   std::string m_name;
   fs::path m_root;

@@ -212,14 +212,14 @@ size_t read_cb(char* buf, size_t size, size_t nitems, void* user) {
   size_t n = static_cast<size_t>(std::min<uint64_t>(size * nitems, r.source_length - t->pos));
   try {
     n = r.source->read_at(r.source_offset + t->pos, buf, n);
+    t->pos += n;
+    t->moved += static_cast<int64_t>(n);
+    if (r.progress != nullptr && *r.progress) {
+      (*r.progress)(static_cast<int64_t>(n)); // may throw: interrupted
+    }
   } catch (...) {
     t->error = std::current_exception();
     return CURL_READFUNC_ABORT;
-  }
-  t->pos += n;
-  t->moved += static_cast<int64_t>(n);
-  if (r.progress != nullptr && *r.progress) {
-    (*r.progress)(static_cast<int64_t>(n));
   }
   return n;
 }
@@ -416,6 +416,8 @@ public:
       throw Error(remote_corrupt_message(describe(), sha, actual), k_exit_problems);
     }
   }
+
+  std::optional<std::string> hash_object(const std::string& /*sha*/) override { return std::nullopt; }
 
 private:
   // --- multipart ------------------------------------------------------

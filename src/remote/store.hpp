@@ -62,6 +62,11 @@ public:
   // missing or its bytes do not hash to `sha`; the caller then drops dest.
   virtual void get(const std::string& sha, util::AtomicFile& dest, const ProgressFn& progress) = 0;
 
+  // The SHA-256 of the stored bytes, for `dsm verify --remote`: a directory
+  // store re-reads the object; S3 cannot tell without a download (its ETag
+  // is not a SHA-256), so nullopt there.
+  virtual std::optional<std::string> hash_object(const std::string& sha) = 0;
+
   // "remote 'origin'": how messages name this store.
   virtual std::string describe() const = 0;
   // True when stat() is cheap (local filesystem): no need to list.
