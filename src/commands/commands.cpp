@@ -13,6 +13,10 @@ const std::vector<CommandSpec>& commands() {
 
     {"pull", register_pull, Needs::repo},
 
+    {"hook", register_hook, Needs::nothing},
+
+    {"doctor", register_doctor, Needs::nothing},
+
   };
   return k_commands;
 }

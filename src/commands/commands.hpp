@@ -52,4 +52,8 @@ void register_push(CLI::App& app, Context& ctx);
 
 void register_pull(CLI::App& app, Context& ctx);
 
+void register_hook(CLI::App& app, Context& ctx);
+
+void register_doctor(CLI::App& app, Context& ctx);
+
 } // namespace dsm

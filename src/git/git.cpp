@@ -4,7 +4,11 @@
 
 #include <git2.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <mutex>
+#include <unordered_map>
+#include <unordered_set>
 
 namespace dsm::git {
 
@@ -26,6 +30,8 @@ using RevwalkPtr = Ptr<git_revwalk, git_revwalk_free>;
 using CommitPtr = Ptr<git_commit, git_commit_free>;
 using TreePtr = Ptr<git_tree, git_tree_free>;
 using OdbPtr = Ptr<git_odb, git_odb_free>;
+using OdbObjectPtr = Ptr<git_odb_object, git_odb_object_free>;
+using OdbStreamPtr = Ptr<git_odb_stream, git_odb_stream_free>;
 
 void init_once() {
   static std::once_flag flag;
@@ -43,6 +49,86 @@ git_oid parse_oid(const std::string& hex) {
   git_oid oid;
   check(git_oid_fromstr(&oid, hex.c_str()), "invalid object id '" + hex + "'");
   return oid;
+}
+
+OdbPtr open_odb(git_repository* repo) {
+  git_odb* raw = nullptr;
+  check(git_repository_odb(&raw, repo), "cannot open object database");
+  return OdbPtr(raw);
+}
+
+TreePtr lookup_tree(git_repository* repo, const git_oid& oid) {
+  git_tree* raw = nullptr;
+  check(git_tree_lookup(&raw, repo, &oid), std::string("cannot read tree ") + git_oid_tostr_s(&oid));
+  return TreePtr(raw);
+}
+
+bool is_tree(const git_tree_entry* e) { return git_tree_entry_type(e) == GIT_OBJECT_TREE; }
+bool is_blob(const git_tree_entry* e) { return git_tree_entry_type(e) == GIT_OBJECT_BLOB; }
+
+// Every blob under a tree, reported as added (or deleted) wholesale.
+void all_blobs(git_repository* repo, const git_tree_entry* entry, const std::string& path, StagedChange::Kind kind,
+               std::vector<StagedChange>& out) {
+  if (is_blob(entry)) {
+    std::string oid = git_oid_tostr_s(git_tree_entry_id(entry));
+    StagedChange c{kind, path, "", "", static_cast<uint32_t>(git_tree_entry_filemode(entry))};
+    (kind == StagedChange::Kind::deleted ? c.old_oid : c.oid) = oid;
+    out.push_back(std::move(c));
+    return;
+  }
+  if (!is_tree(entry)) {
+    return; // gitlink
+  }
+  TreePtr tree = lookup_tree(repo, *git_tree_entry_id(entry));
+  size_t n = git_tree_entrycount(tree.get());
+  for (size_t i = 0; i < n; ++i) {
+    const git_tree_entry* child = git_tree_entry_byindex(tree.get(), i);
+    all_blobs(repo, child, path + "/" + git_tree_entry_name(child), kind, out);
+  }
+}
+
+// Compares two trees (either may be null), descending only where ids differ.
+void diff_trees(git_repository* repo, const git_tree* old_tree, const git_tree* new_tree, const std::string& prefix,
+                std::vector<StagedChange>& out) {
+  std::unordered_map<std::string_view, const git_tree_entry*> old_entries;
+  if (old_tree) {
+    size_t n = git_tree_entrycount(old_tree);
+    old_entries.reserve(n);
+    for (size_t i = 0; i < n; ++i) {
+      const git_tree_entry* e = git_tree_entry_byindex(old_tree, i);
+      old_entries.emplace(git_tree_entry_name(e), e);
+    }
+  }
+  size_t n = new_tree ? git_tree_entrycount(new_tree) : 0;
+  for (size_t i = 0; i < n; ++i) {
+    const git_tree_entry* e = git_tree_entry_byindex(new_tree, i);
+    std::string path = prefix + git_tree_entry_name(e);
+    auto it = old_entries.find(git_tree_entry_name(e));
+    const git_tree_entry* old = it == old_entries.end() ? nullptr : it->second;
+    if (old) {
+      old_entries.erase(it);
+    }
+    if (old && git_oid_equal(git_tree_entry_id(old), git_tree_entry_id(e)) &&
+        git_tree_entry_filemode(old) == git_tree_entry_filemode(e)) {
+      continue;
+    }
+    if (old && is_tree(old) && is_tree(e)) {
+      TreePtr a = lookup_tree(repo, *git_tree_entry_id(old));
+      TreePtr b = lookup_tree(repo, *git_tree_entry_id(e));
+      diff_trees(repo, a.get(), b.get(), path + "/", out);
+    } else if (old && is_blob(old) && is_blob(e)) {
+      out.push_back({StagedChange::Kind::modified, path, git_oid_tostr_s(git_tree_entry_id(e)),
+                     git_oid_tostr_s(git_tree_entry_id(old)), static_cast<uint32_t>(git_tree_entry_filemode(e))});
+    } else {
+      if (old) {
+        all_blobs(repo, old, path, StagedChange::Kind::deleted, out);
+      }
+      all_blobs(repo, e, path, StagedChange::Kind::added, out);
+    }
+  }
+  for (const auto& [name, old] : old_entries) {
+    all_blobs(repo, old, prefix + std::string(name), StagedChange::Kind::deleted, out);
+  }
 }
 
 } // namespace
@@ -179,11 +265,34 @@ fs::path Repo::hooks_dir() const {
   return p;
 }
 
-std::vector<IndexEntry> Repo::index_entries() const {
+fs::path Repo::index_path() const {
+  const char* env = std::getenv("GIT_INDEX_FILE");
+  if (env && *env) {
+    return fs::absolute(env);
+  }
+  return git_dir() / "index";
+}
+
+namespace {
+
+IndexPtr open_index(const Repo& repo) {
   git_index* raw = nullptr;
-  check(git_repository_index(&raw, m_repo), "cannot open the git index");
+  const char* env = std::getenv("GIT_INDEX_FILE");
+  if (env && *env) {
+    fs::path p = repo.index_path();
+    check(git_index_open(&raw, p.c_str()), "cannot read the git index " + quote(p.string()));
+    return IndexPtr(raw);
+  }
+  check(git_repository_index(&raw, repo.raw()), "cannot open the git index");
   IndexPtr index(raw);
   check(git_index_read(index.get(), 1), "cannot read the git index");
+  return index;
+}
+
+} // namespace
+
+std::vector<IndexEntry> Repo::index_entries() const {
+  IndexPtr index = open_index(*this);
   std::vector<IndexEntry> out;
   size_t n = git_index_entrycount(index.get());
   out.reserve(n);
@@ -285,6 +394,151 @@ std::vector<IndexEntry> Repo::commit_tree_entries(const std::string& commit_hex)
   };
   check(git_tree_walk(tree.get(), GIT_TREEWALK_PRE, cb, &w), "cannot walk tree of " + commit_hex);
   return w.out;
+}
+
+std::vector<StagedChange> Repo::staged_changes() const {
+  IndexPtr index = open_index(*this);
+  if (git_index_has_conflicts(index.get())) {
+    throw Error("the index has unresolved conflicts: resolve them and 'git add' the result first");
+  }
+  // Uses (and fills) the index's cache-tree, which git keeps valid for every
+  // directory `git add` did not touch, so this hashes only changed trees.
+  // It writes those tree objects to the object database, as `git commit` is
+  // about to do anyway.
+  git_oid staged_tree_id;
+  check(git_index_write_tree_to(&staged_tree_id, index.get(), m_repo), "cannot compute the staged tree");
+  TreePtr staged = lookup_tree(m_repo, staged_tree_id);
+  TreePtr head;
+  if (auto commit_hex = head_commit()) {
+    git_oid oid = parse_oid(*commit_hex);
+    git_commit* craw = nullptr;
+    check(git_commit_lookup(&craw, m_repo, &oid), "cannot read HEAD");
+    CommitPtr commit(craw);
+    if (git_oid_equal(git_commit_tree_id(commit.get()), &staged_tree_id)) {
+      return {};
+    }
+    head = lookup_tree(m_repo, *git_commit_tree_id(commit.get()));
+  }
+  std::vector<StagedChange> out;
+  diff_trees(m_repo, head.get(), staged.get(), "", out);
+  std::sort(out.begin(), out.end(), [](const StagedChange& a, const StagedChange& b) { return a.path < b.path; });
+  return out;
+}
+
+std::optional<std::string> Repo::index_oid(const std::string& path) const {
+  IndexPtr index = open_index(*this);
+  const git_index_entry* e = git_index_get_bypath(index.get(), path.c_str(), 0);
+  if (!e) {
+    return std::nullopt;
+  }
+  return std::string(git_oid_tostr_s(&e->id));
+}
+
+uint64_t Repo::blob_size(const std::string& oid_hex) const {
+  git_oid oid = parse_oid(oid_hex);
+  OdbPtr odb = open_odb(m_repo);
+  size_t size = 0;
+  git_object_t type{};
+  check(git_odb_read_header(&size, &type, odb.get(), &oid), "cannot read object " + oid_hex);
+  return size;
+}
+
+BlobWindow Repo::blob_window(const std::string& oid_hex, size_t head_bytes, size_t tail_bytes) const {
+  git_oid oid = parse_oid(oid_hex);
+  OdbPtr odb = open_odb(m_repo);
+  size_t size = 0;
+  git_object_t type{};
+  check(git_odb_read_header(&size, &type, odb.get(), &oid), "cannot read object " + oid_hex);
+  BlobWindow w;
+  w.size = size;
+  auto read_whole = [&] {
+    git_odb_object* raw = nullptr;
+    check(git_odb_read(&raw, odb.get(), &oid), "cannot read object " + oid_hex);
+    OdbObjectPtr obj(raw);
+    std::string_view data(static_cast<const char*>(git_odb_object_data(obj.get())), git_odb_object_size(obj.get()));
+    return std::string(data);
+  };
+  if (size <= head_bytes + tail_bytes) {
+    w.head = read_whole();
+    w.tail = w.head;
+    w.complete = true;
+    return w;
+  }
+  git_odb_stream* sraw = nullptr;
+  size_t len = 0;
+  if (git_odb_open_rstream(&sraw, &len, &type, odb.get(), &oid) == 0) {
+    OdbStreamPtr stream(sraw);
+    std::string buf(64u << 10, '\0');
+    for (;;) {
+      int n = git_odb_stream_read(stream.get(), buf.data(), buf.size());
+      check(n, "cannot read object " + oid_hex);
+      if (n == 0) {
+        break;
+      }
+      std::string_view chunk(buf.data(), static_cast<size_t>(n));
+      if (w.head.size() < head_bytes) {
+        w.head.append(chunk.substr(0, head_bytes - w.head.size()));
+      }
+      w.tail.append(chunk);
+      // Keep at most twice the tail so trimming stays amortised O(1).
+      if (w.tail.size() > 2 * tail_bytes) {
+        w.tail.erase(0, w.tail.size() - tail_bytes);
+      }
+    }
+    if (w.tail.size() > tail_bytes) {
+      w.tail.erase(0, w.tail.size() - tail_bytes);
+    }
+    return w;
+  }
+  // Packed objects cannot be streamed by libgit2: read it whole, once.
+  git_error_clear();
+  std::string all = read_whole();
+  w.head = all.substr(0, head_bytes);
+  w.tail = all.substr(all.size() - tail_bytes);
+  return w;
+}
+
+std::vector<HistoryBlob> Repo::history_blobs(size_t commits) const {
+  std::vector<HistoryBlob> out;
+  std::unordered_set<std::string> seen_trees;
+  std::unordered_set<std::string> seen_blobs; // oid + '/' + name: the name decides the extension check
+  struct Walker {
+    git_repository* repo;
+    std::unordered_set<std::string>& trees;
+    std::unordered_set<std::string>& blobs;
+    std::vector<HistoryBlob>& out;
+    std::string commit;
+    void walk(const git_tree* tree, const std::string& prefix) {
+      size_t n = git_tree_entrycount(tree);
+      for (size_t i = 0; i < n; ++i) {
+        const git_tree_entry* e = git_tree_entry_byindex(tree, i);
+        std::string oid = git_oid_tostr_s(git_tree_entry_id(e));
+        std::string name = git_tree_entry_name(e);
+        if (is_tree(e)) {
+          if (trees.insert(oid).second) {
+            TreePtr sub = lookup_tree(repo, *git_tree_entry_id(e));
+            walk(sub.get(), prefix + name + "/");
+          }
+        } else if (is_blob(e) && blobs.insert(oid + "/" + name).second) {
+          out.push_back({prefix + name, oid, commit, static_cast<uint32_t>(git_tree_entry_filemode(e))});
+        }
+      }
+    }
+  } walker{m_repo, seen_trees, seen_blobs, out, {}};
+  for (const auto& commit_hex : history(commits)) {
+    git_oid oid = parse_oid(commit_hex);
+    git_commit* craw = nullptr;
+    check(git_commit_lookup(&craw, m_repo, &oid), "cannot read commit " + commit_hex);
+    CommitPtr commit(craw);
+    std::string tree_hex = git_oid_tostr_s(git_commit_tree_id(commit.get()));
+    if (!seen_trees.insert(tree_hex).second) {
+      continue;
+    }
+    TreePtr tree = lookup_tree(m_repo, *git_commit_tree_id(commit.get()));
+    walker.commit = commit_hex;
+    walker.walk(tree.get(), "");
+  }
+  return out;
 }
 
 } // namespace dsm::git

@@ -29,6 +29,34 @@ struct IndexEntry {
   uint32_t mode = 0;  // git file mode (0100644, 0100755, 0120000, 0160000)
 };
 
+// One path whose staged content differs from HEAD's (see staged_changes()).
+struct StagedChange {
+  enum class Kind { added, modified, deleted };
+  Kind kind = Kind::added;
+  std::string path;    // relative to the work tree, '/'-separated
+  std::string oid;     // staged blob id, hex (empty when deleted)
+  std::string old_oid; // HEAD's blob id, hex (empty when added)
+  uint32_t mode = 0;   // staged mode (HEAD's when deleted)
+};
+
+// The first and last bytes of a blob, read without holding all of it in
+// memory when the object database can stream it (loose objects, which is
+// what `git add` writes).
+struct BlobWindow {
+  std::string head;
+  std::string tail;  // equals head when the blob fits in head + tail
+  uint64_t size = 0;
+  bool complete = false; // head holds the whole blob
+};
+
+// A blob reachable from recent history (see history_blobs()).
+struct HistoryBlob {
+  std::string path;   // a path it had (the first seen, newest commits first)
+  std::string oid;
+  std::string commit; // the newest walked commit holding it at `path`
+  uint32_t mode = 0;
+};
+
 class Repo {
 public:
   // Opens the git repository whose work tree contains `start` (searching
@@ -65,6 +93,26 @@ public:
   std::vector<std::string> history(size_t limit) const;
   // Paths of all blobs (path, blob id, size) in a commit's tree.
   std::vector<IndexEntry> commit_tree_entries(const std::string& commit) const;
+
+  // The index file git is using: $GIT_INDEX_FILE when set (git sets it for
+  // hooks during `git commit -a` and `git commit PATH...`), else the
+  // repository's own index.
+  fs::path index_path() const;
+  // Blobs whose staged content differs from HEAD (everything staged on an
+  // unborn branch), sorted by path. Cheap when little is staged: compares
+  // the index's tree (built from git's cache-tree, so unchanged directories
+  // cost nothing) with HEAD's tree, descending only into subtrees whose ids
+  // differ. Submodules (gitlinks) are skipped.
+  std::vector<StagedChange> staged_changes() const;
+  // Blob id of `path` in the index, nullopt when not staged.
+  std::optional<std::string> index_oid(const std::string& path) const;
+  // Size of an object without reading it.
+  uint64_t blob_size(const std::string& oid) const;
+  BlobWindow blob_window(const std::string& oid, size_t head_bytes, size_t tail_bytes) const;
+  // Every distinct blob reachable from the newest `commits` commits of HEAD,
+  // each tree visited once however many commits share it, so a long history
+  // of a big repository costs what its distinct trees cost.
+  std::vector<HistoryBlob> history_blobs(size_t commits) const;
 
   git_repository* raw() const { return m_repo; }
 

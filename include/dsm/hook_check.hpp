@@ -1,0 +1,58 @@
+// The checks `dsm hook pre-commit` runs on the staged state (the index), and
+// the pieces `dsm doctor` shares with it. What is checked (docs/hooks.md):
+//   1. no staged file is an array payload, by configured extension or by
+//      content (npy magic, zip naming .npy members), anywhere in the tree;
+//   2. no staged file is larger than max_git_file_size;
+//   3. the managed .gitignore block is present and intact (work tree, and the
+//      staged .gitignore when it is part of the commit);
+//   4. every manifest line the commit adds or changes and every staged
+//      sidecar describes a payload present in the work tree with the
+//      recorded size and SHA-256, and sidecars agree with the manifest.
+// Only paths whose staged blob differs from HEAD's are looked at, so a commit
+// that touches nothing of dsm's costs a config read and one tree comparison.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace dsm {
+
+class Repository;
+struct Config;
+
+namespace git {
+class Repo;
+}
+
+// One problem: the path it is about (relative to the work-tree root) and
+// the full message line, which names the fix.
+struct Finding {
+  std::string path;
+  std::string message;
+};
+
+// Why a blob looks like array data, if it does (extension, content).
+enum class PayloadReason { none, extension, npy_content, npz_content };
+
+// Payload test shared by the hook and doctor: by extension (case-insensitive,
+// config's payload extensions) and, when the blob is given, by content.
+bool is_payload_extension(const Config& config, const std::string& path);
+
+// Runs the pre-commit checks for the git work tree around `start`. Without
+// .dsm/config.yaml (dsm not initialised there), checks 1 and 2 still run
+// with the default configuration; 3 and 4 need a dsm repository.
+std::vector<Finding> check_staged(const std::filesystem::path& start);
+std::vector<Finding> check_staged(const Repository& repo);
+
+// "12.5 MiB" style sizes for messages.
+std::string human_size(uint64_t bytes);
+
+// The staged payload test for one blob (by extension, size, content), used by
+// check_staged and doctor's index check. Appends findings.
+void check_blob(const git::Repo& git, const Config& config, const std::string& path, const std::string& oid,
+                uint32_t mode, std::vector<Finding>& out);
+
+} // namespace dsm

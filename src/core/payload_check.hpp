@@ -1,0 +1,53 @@
+// Checking a payload in the work tree against what a sidecar or the manifest
+// records (size, SHA-256), for the pre-commit hook and doctor. Hashing is the
+// expensive part, so only payloads a commit touches are checked, and (with
+// the stat cache) only those changed since they were last verified.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+namespace dsm {
+
+class Repository;
+
+// The facts of a sidecar the hook needs (its full format is the repository
+// layer's): the payload file name, size and SHA-256.
+struct SidecarFacts {
+  std::string file;
+  std::optional<uint64_t> size;
+  std::string sha256;
+};
+
+// Parses the YAML text of a sidecar; throws dsm::Error naming what is wrong
+// (not a mapping, no valid sha256, bad size).
+SidecarFacts parse_sidecar_facts(const std::string& text, const std::string& file);
+
+struct PayloadProblem {
+  enum class Kind { missing, changed, unreadable };
+  Kind kind;
+  std::string what; // "missing from the work tree", "content differs from ..."
+};
+
+class PayloadChecker {
+public:
+  explicit PayloadChecker(const Repository& repo);
+  ~PayloadChecker();
+  PayloadChecker(const PayloadChecker&) = delete;
+  PayloadChecker& operator=(const PayloadChecker&) = delete;
+
+  // nullopt when `abs` exists as a regular file with `size` (if given) and
+  // `sha256`.
+  std::optional<PayloadProblem> check(const std::filesystem::path& abs, std::optional<uint64_t> size,
+                                      const std::string& sha256);
+
+private:
+  const Repository& m_repo;
+};
+
+// SHA-256 of a whole file, streamed (lowercase hex).
+std::string sha256_file(const std::filesystem::path& path);
+
+} // namespace dsm
