@@ -85,6 +85,19 @@ class Measure:
 
 
 @dataclass
+class Spec:
+    """One command to measure."""
+    name: str
+    cmd: list
+    cwd: str | None = None
+    setup: object = None           # callable before each run, untimed
+    warmup: int = 0                # untimed runs first
+    runs: int | None = None        # timed runs (default: the scale's "runs")
+    expect: tuple = (0,)
+    dsm_label: str | None = None   # a dsm run: its RSS counts toward the 64 MiB floor
+
+
+@dataclass
 class Row:
     workload: str
     dsm: str
@@ -212,41 +225,109 @@ class Bench:
             raise BenchError(f"`{shlex.join(cmd)}` exited {p.returncode}: {p.stderr.strip()[-500:]}")
         return p
 
-    def measure(self, cmd, cwd=None, runs=None, warmup=1, setup=None, expect=(0,), stdin=None):
-        """Median wall time and peak RSS of `cmd` over `runs` timed runs."""
-        runs = runs or self.scale["runs"]
-        walls = []
+    def run_once(self, spec):
+        """One timed run of spec: (wall seconds, peak RSS bytes or None)."""
+        if spec.setup:
+            spec.setup()
+        full = [TIME, "-v", "-o", self.timefile, *spec.cmd] if self.have_time else list(spec.cmd)
+        t0 = time.perf_counter()
+        p = subprocess.run(full, cwd=spec.cwd or self.work, env=self.env, stdin=subprocess.DEVNULL,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        wall = time.perf_counter() - t0
+        if p.returncode not in spec.expect:
+            err = p.stderr.decode(errors="replace").strip()[-800:]
+            raise BenchError(f"`{shlex.join(spec.cmd)}` exited {p.returncode} (expected "
+                             f"{' or '.join(map(str, spec.expect))}): {err}")
         rss = None
-        for i in range(warmup + runs):
-            if setup:
-                setup()
-            full = [TIME, "-v", "-o", self.timefile, *cmd] if self.have_time else list(cmd)
-            stdin_f = open(stdin, "rb") if stdin else subprocess.DEVNULL
-            try:
-                t0 = time.perf_counter()
-                p = subprocess.run(full, cwd=cwd or self.work, env=self.env, stdin=stdin_f,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-                wall = time.perf_counter() - t0
-            finally:
-                if stdin:
-                    stdin_f.close()
-            if p.returncode not in expect:
-                err = p.stderr.decode(errors="replace").strip()[-800:]
-                raise BenchError(f"`{shlex.join(cmd)}` exited {p.returncode} (expected {expect}): {err}")
-            if i < warmup:
-                continue
-            walls.append(wall)
-            if self.have_time:
-                with open(self.timefile) as f:
-                    m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", f.read())
-                if m:
-                    rss = max(rss or 0, int(m.group(1)) * KiB)
-        return Measure(walls, rss)
+        if self.have_time:
+            with open(self.timefile) as f:
+                m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", f.read())
+            if m:
+                rss = int(m.group(1)) * KiB
+        return wall, rss
 
-    def measure_dsm(self, workload, args, **kw):
-        m = self.measure([self.dsm_bin, *args], **kw)
-        self.dsm_rss.append((workload, m.rss))
+    def measure_all(self, specs):
+        """Runs specs round-robin (dsm, peer, dsm, peer, ...) so that load from
+        other processes on the machine hits dsm and its peers alike.
+
+        Returns {spec.name: Measure or BenchError}: a failing command is
+        dropped from later rounds and the others carry on.
+        """
+        results = {}
+        active = []
+        for sp in specs:
+            try:
+                for _ in range(sp.warmup):
+                    self.run_once(sp)
+                active.append(sp)
+            except BenchError as e:
+                results[sp.name] = e
+        walls = {sp.name: [] for sp in active}
+        rss = {sp.name: None for sp in active}
+        rounds = max((sp.runs or self.scale["runs"] for sp in active), default=0)
+        for r in range(rounds):
+            for sp in list(active):
+                if r >= (sp.runs or self.scale["runs"]):
+                    continue
+                try:
+                    wall, peak = self.run_once(sp)
+                except BenchError as e:
+                    results[sp.name] = e
+                    active.remove(sp)
+                    continue
+                walls[sp.name].append(wall)
+                if peak is not None:
+                    rss[sp.name] = max(rss[sp.name] or 0, peak)
+        for sp in active:
+            results[sp.name] = Measure(walls[sp.name], rss[sp.name])
+            if sp.dsm_label:
+                self.dsm_rss.append((sp.dsm_label, rss[sp.name]))
+        return results
+
+    def measure(self, cmd, **kw):
+        """Measure of one command; raises BenchError when it fails."""
+        res = self.measure_all([Spec("one", cmd, **kw)])["one"]
+        if isinstance(res, BenchError):
+            raise res
+        return res
+
+    def measure_dsm(self, label, args, **kw):
+        """Measure of a dsm command alone (a warm-up run first unless told)."""
+        kw.setdefault("warmup", 1)
+        res = self.measure_all([Spec("dsm", [self.dsm_bin, *args], dsm_label=label, **kw)])["dsm"]
+        if isinstance(res, BenchError):
+            raise res
+        return res
+
+    def dsm_spec(self, label, args, **kw):
+        kw.setdefault("warmup", 1)
+        return Spec("dsm", [self.dsm_bin, *args], dsm_label=label, **kw)
+
+    def dsm_result(self, res, label):
+        """The dsm Measure from measure_all, or None after an ERROR row."""
+        m = res.get("dsm")
+        if isinstance(m, BenchError):
+            self.error_row(label, str(m))
+            return None
         return m
+
+    @staticmethod
+    def peer_result(res, name):
+        """A peer's Measure; a failing peer fails the workload."""
+        m = res.get(name)
+        if isinstance(m, BenchError):
+            raise m
+        return m
+
+    def openssl_rate(self, seconds=None):
+        """Single-core `openssl speed -evp sha256` rate in bytes/s, measured now."""
+        p = subprocess.run(["openssl", "speed", "-evp", "sha256", "-bytes", str(MiB),
+                            "-seconds", str(seconds or self.scale["openssl_seconds"])],
+                           capture_output=True, text=True)
+        m = re.search(r"^sha256\s+([\d.]+)k", p.stdout, re.M)
+        if not m:
+            raise BenchError(f"cannot parse `openssl speed` output: {p.stdout[-300:]} {p.stderr[-300:]}")
+        return float(m.group(1)) * 1000
 
     def dsm_has(self, *sub, flag=None):
         """True when `dsm SUB... --help` works (and mentions flag)."""
@@ -354,13 +435,7 @@ class Bench:
         with open("/proc/meminfo") as f:
             facts["memory"] = fmt_bytes(int(f.readline().split()[1]) * KiB)
         facts["load average at start"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
-        p = subprocess.run(["openssl", "speed", "-evp", "sha256", "-bytes", str(MiB),
-                            "-seconds", str(self.scale["openssl_seconds"])],
-                           capture_output=True, text=True)
-        m = re.search(r"^sha256\s+([\d.]+)k", p.stdout, re.M)
-        if not m:
-            raise BenchError(f"cannot parse `openssl speed` output: {p.stdout[-300:]} {p.stderr[-300:]}")
-        self.limits.openssl_rate = float(m.group(1)) * 1000
+        self.limits.openssl_rate = self.openssl_rate()
         facts["`openssl speed -evp sha256 -bytes 1048576`, one core"] = fmt_rate(self.limits.openssl_rate)
         facts["OpenSSL"] = subprocess.run(["openssl", "version"], capture_output=True, text=True).stdout.strip()
         facts["dsm"] = self.dsm_version()
@@ -373,8 +448,7 @@ class Bench:
         return f"{head or 'unknown'}{' (modified)' if dirty else ''}, `{os.path.relpath(self.dsm_bin, SOURCE_DIR)}`"
 
     def cat_rate(self, files, nbytes):
-        m = self.measure(["cat", *files])
-        return nbytes / m.wall, m
+        return nbytes / self.measure(["cat", *files], warmup=1).wall
 
     def peer_versions(self):
         v = {}
@@ -408,51 +482,48 @@ class Bench:
         self.log(label)
         files = self.make_set("src-many", count, size, "m")
         self.warm(files)
-        self.limits.facts[f"`cat` of {count} × {fmt_bytes(size)} to /dev/null"] = fmt_rate(self.cat_rate(files, total)[0])
-        dsm = None
+        self.limits.facts[f"`cat` of {count} × {fmt_bytes(size)} to /dev/null"] = fmt_rate(self.cat_rate(files, total))
+        specs = []
         manifest = None
         if self.dsm_has("verify") and self.dsm_has("add"):
             try:
                 repo = self.dsm_repo("repo-many")
                 manifest = self.dsm_add(repo, files)
                 args = ["verify", "--jobs", "2"] if self.dsm_has("verify", flag="--jobs") else ["verify"]
-                dsm = self.measure_dsm(label, args, cwd=repo)
+                specs.append(self.dsm_spec(label, args, cwd=repo))
             except BenchError as e:
                 self.error_row(label, str(e))
                 manifest = None
         if manifest is None:
             manifest = self.write_manifest(files, os.path.dirname(files[0]))
-        mdir = os.path.dirname(manifest)
-        sha = self.measure(["sha256sum", "--strict", "-c", os.path.basename(manifest)], cwd=mdir,
-                           runs=s["heavy_runs"])
-        peers = [("`sha256sum -c`", sha, 9.0)]
+        heavy = s["heavy_runs"]
+        specs.append(Spec("sha", ["sha256sum", "--strict", "-c", os.path.basename(manifest)],
+                          cwd=os.path.dirname(manifest), runs=heavy))
+        specs.append(Spec("np", [PYTHON, NP_WORKFLOW, "verify", manifest], runs=heavy))
+        peers = [("sha", "`sha256sum -c`", 9.0)]
         if self.tool("git-annex"):
             annex = self.annex_repo("annex-many", files)
             self.run(["git", "annex", "add", "--quiet", "."], cwd=annex)
             self.run(["git", "commit", "-q", "-m", "add"], cwd=annex)
-            fsck = self.measure(["git", "annex", "fsck", "--quiet"], cwd=annex, runs=s["heavy_runs"])
-            peers.append(("`git annex fsck`", fsck, 9.0))
+            specs.append(Spec("fsck", ["git", "annex", "fsck", "--quiet"], cwd=annex, runs=heavy))
+            peers.append(("fsck", "`git annex fsck`", 9.0))
         else:
             self.note("git-annex is not installed: its rows are skipped (the full run installs it)")
-        npw = self.measure([PYTHON, NP_WORKFLOW, "verify", manifest], runs=s["heavy_runs"])
-        for name, m, floor in peers:
-            peer_cell = f"{name}: {cell(m, total)}"
-            if dsm is None:
-                self.add_row(label, "not available", peer_cell, "—", f"≥ {floor:.0f}× faster", "not available")
-            else:
-                r = m.wall / dsm.wall
-                self.add_row(label, cell(dsm, total), peer_cell, faster(m.wall, dsm.wall),
-                             f"≥ {floor:.0f}× faster", verdict(r >= floor))
-        limit = 2 * self.limits.openssl_rate
-        limit_cell = f"2 × `openssl speed`: {fmt_rate(limit)}"
-        if dsm is None:
-            self.add_row(label, "not available", limit_cell, "—", "≥ 85% of 2 × openssl", "not available")
-        else:
-            frac = total / dsm.wall / limit
-            self.add_row(label, cell(dsm, total), limit_cell, f"{frac:.0%}", "≥ 85% of 2 × openssl",
-                         verdict(frac >= 0.85))
-        self.add_row(label, cell(dsm, total) if dsm else "not available",
-                     f"`np.load` + `hashlib` loop: {cell(npw, total)}",
+        rate_before = self.openssl_rate(1)
+        res = self.measure_all(specs)
+        limit = 2 * (rate_before + self.openssl_rate(1)) / 2
+        dsm = self.dsm_result(res, label)
+        dsm_cell = cell(dsm, total) if dsm else "not available"
+        for key, name, floor in peers:
+            m = self.peer_result(res, key)
+            self.add_row(label, dsm_cell, f"{name}: {cell(m, total)}", faster(m.wall, dsm.wall) if dsm else "—",
+                         f"≥ {floor:.0f}× faster", verdict(m.wall / dsm.wall >= floor) if dsm else "not available")
+        limit_cell = f"2 × `openssl speed` during this workload: {fmt_rate(limit)}"
+        frac = total / dsm.wall / limit if dsm else None
+        self.add_row(label, dsm_cell, limit_cell, f"{frac:.0%}" if dsm else "—", "≥ 85% of 2 × openssl",
+                     verdict(frac >= 0.85) if dsm else "not available")
+        npw = self.peer_result(res, "np")
+        self.add_row(label, dsm_cell, f"`np.load` + `hashlib` loop: {cell(npw, total)}",
                      faster(npw.wall, dsm.wall) if dsm else "—", "(today's workflow)", "info")
 
     def w_verify_one(self):
@@ -462,16 +533,14 @@ class Bench:
         self.log(label)
         self.one = self.write_npy(os.path.join(self.work, "one.npy"), size, seed=1)
         self.warm([self.one])
-        rate, _ = self.cat_rate([self.one], size)
-        self.limits.cat_rate = rate
-        self.limits.facts[f"`cat` of one {fmt_bytes(size)} file to /dev/null"] = fmt_rate(rate)
-        dsm = None
+        self.limits.facts[f"`cat` of one {fmt_bytes(size)} file to /dev/null"] = fmt_rate(self.cat_rate([self.one], size))
+        specs = []
         manifest = None
         if self.dsm_has("verify") and self.dsm_has("add"):
             try:
                 repo = self.dsm_repo("repo-one")
                 manifest = self.dsm_add(repo, [self.one])
-                dsm = self.measure_dsm(label, ["verify"], cwd=repo)
+                specs.append(self.dsm_spec(label, ["verify"], cwd=repo))
             except BenchError as e:
                 self.error_row(label, str(e))
                 manifest = None
@@ -480,21 +549,22 @@ class Bench:
             os.makedirs(d, exist_ok=True)
             shutil.copy(self.one, d)
             manifest = self.write_manifest([os.path.join(d, "one.npy")], d)
-        limit = self.limits.openssl_rate
-        limit_cell = f"`openssl speed`, one core: {fmt_rate(limit)}"
-        if dsm is None:
-            self.add_row(label, "not available", limit_cell, "—", "≥ 85% of openssl", "not available")
-        else:
-            frac = size / dsm.wall / limit
-            self.add_row(label, cell(dsm, size), limit_cell, f"{frac:.0%}", "≥ 85% of openssl", verdict(frac >= 0.85))
-        sha = self.measure(["sha256sum", "--strict", "-c", os.path.basename(manifest)],
-                           cwd=os.path.dirname(manifest), runs=s["heavy_runs"])
-        self.add_row(label, cell(dsm, size) if dsm else "not available", f"`sha256sum -c`: {cell(sha, size)}",
-                     faster(sha.wall, dsm.wall) if dsm else "—", "—", "info")
-        npw = self.measure([PYTHON, NP_WORKFLOW, "verify", manifest], runs=s["heavy_runs"])
-        self.add_row(label, cell(dsm, size) if dsm else "not available",
-                     f"`np.load` + `hashlib` loop: {cell(npw, size)}",
-                     faster(npw.wall, dsm.wall) if dsm else "—", "(today's workflow)", "info")
+        # Information only, and slow: one run each.
+        specs.append(Spec("sha", ["sha256sum", "--strict", "-c", os.path.basename(manifest)],
+                          cwd=os.path.dirname(manifest), runs=1))
+        specs.append(Spec("np", [PYTHON, NP_WORKFLOW, "verify", manifest], runs=1))
+        rate_before = self.openssl_rate(1)
+        res = self.measure_all(specs)
+        limit = (rate_before + self.openssl_rate(1)) / 2
+        dsm = self.dsm_result(res, label)
+        dsm_cell = cell(dsm, size) if dsm else "not available"
+        frac = size / dsm.wall / limit if dsm else None
+        self.add_row(label, dsm_cell, f"`openssl speed`, one core, during this workload: {fmt_rate(limit)}",
+                     f"{frac:.0%}" if dsm else "—", "≥ 85% of openssl", verdict(frac >= 0.85) if dsm else "not available")
+        for key, name, floor in [("sha", "`sha256sum -c`", "—"), ("np", "`np.load` + `hashlib` loop", "(today's workflow)")]:
+            m = self.peer_result(res, key)
+            self.add_row(label, dsm_cell, f"{name}: {cell(m, size)}", faster(m.wall, dsm.wall) if dsm else "—",
+                         floor, "info")
 
     def w_add_one(self):
         s = self.scale
@@ -503,36 +573,37 @@ class Bench:
         self.log(label)
         src = self.one
         dst = os.path.join(self.work, "copy-of-one.npy")
+        repo = os.path.join(self.work, "repo-add-one")
 
         def clean_copy():
             if os.path.exists(dst):
                 os.unlink(dst)
+            shutil.rmtree(repo, ignore_errors=True)
             os.sync()   # earlier writes must not be flushed inside the next timed run
 
-        peer = self.measure(["sh", "-c", 'cp "$1" "$2" && openssl dgst -sha256 "$2"', "sh", src, dst],
-                            setup=clean_copy, runs=s["heavy_runs"])
-        peer_sync = self.measure(["sh", "-c", 'cp "$1" "$2" && openssl dgst -sha256 "$2" && sync "$2"', "sh", src, dst],
-                                 setup=clean_copy, runs=s["heavy_runs"])
-        clean_copy()
-        dsm = None
+        def fresh_repo():
+            clean_copy()
+            self.dsm_repo("repo-add-one")
+            os.sync()
+
+        heavy = s["heavy_runs"]
+        specs = []
         if self.dsm_has("add"):
-            try:
-                def fresh():
-                    self.dsm_repo("repo-add-one")
-                    os.sync()
-                dsm = self.measure_dsm(label, ["add", src], cwd=os.path.join(self.work, "repo-add-one"),
-                                       setup=fresh, runs=s["heavy_runs"])
-                shutil.rmtree(os.path.join(self.work, "repo-add-one"), ignore_errors=True)
-            except BenchError as e:
-                self.error_row(label, str(e))
-        for name, m, floor, result in [("`cp` + `openssl dgst -sha256` of the copy", peer, "no slower", None),
-                                       ("the same + `sync` of the copy (dsm fsyncs)", peer_sync, "—", "info")]:
-            peer_cell = f"{name}: {cell(m, size)}"
-            if dsm is None:
-                self.add_row(label, "not available", peer_cell, "—", floor, result or "not available")
-            else:
-                self.add_row(label, cell(dsm, size), peer_cell, faster(m.wall, dsm.wall), floor,
-                             result or verdict(dsm.wall <= m.wall))
+            specs.append(self.dsm_spec(label, ["add", src], cwd=repo, setup=fresh_repo, runs=heavy, warmup=0))
+        specs.append(Spec("cp", ["sh", "-c", 'cp "$1" "$2" && openssl dgst -sha256 "$2"', "sh", src, dst],
+                          setup=clean_copy, runs=heavy))
+        specs.append(Spec("cp_sync", ["sh", "-c", 'cp "$1" "$2" && openssl dgst -sha256 "$2" && sync "$2"',
+                                      "sh", src, dst], setup=clean_copy, runs=heavy))
+        res = self.measure_all(specs)
+        clean_copy()
+        dsm = self.dsm_result(res, label)
+        dsm_cell = cell(dsm, size) if dsm else "not available"
+        for key, name, floor in [("cp", "`cp` + `openssl dgst -sha256` of the copy", "no slower"),
+                                 ("cp_sync", "the same + `sync` of the copy (dsm fsyncs)", "—")]:
+            m = self.peer_result(res, key)
+            result = "info" if floor == "—" else (verdict(dsm.wall <= m.wall) if dsm else "not available")
+            self.add_row(label, dsm_cell, f"{name}: {cell(m, size)}", faster(m.wall, dsm.wall) if dsm else "—",
+                         floor, result)
 
     def w_add_small(self):
         s = self.scale
@@ -541,38 +612,33 @@ class Bench:
         self.log(label)
         files = self.make_set("src-small", count, size, "s")
         self.warm(files)
-        annex = None
+        heavy = s["heavy_runs"]
+        specs = []
+        if self.dsm_has("add"):
+            def fresh():
+                self.dsm_repo("repo-small")
+                os.sync()
+            specs.append(self.dsm_spec(label, ["add", *files], cwd=os.path.join(self.work, "repo-small"),
+                                       setup=fresh, runs=heavy, warmup=0))
         if self.tool("git-annex"):
-            repo = os.path.join(self.work, "annex-small")
-
             def fresh_annex():
                 self.annex_repo("annex-small", files)
                 os.sync()
-            annex = self.measure(["git", "annex", "add", "--quiet", "."], cwd=repo, setup=fresh_annex,
-                                 runs=s["heavy_runs"], warmup=0)
+            specs.append(Spec("annex", ["git", "annex", "add", "--quiet", "."],
+                              cwd=os.path.join(self.work, "annex-small"), setup=fresh_annex, runs=heavy))
         else:
             self.note("git-annex is not installed: its rows are skipped (the full run installs it)")
-        dsm = None
-        if self.dsm_has("add"):
-            try:
-                repo = os.path.join(self.work, "repo-small")
-
-                def fresh():
-                    self.dsm_repo("repo-small")
-                    os.sync()
-                dsm = self.measure_dsm(label, ["add", *files], cwd=repo, setup=fresh, runs=s["heavy_runs"])
-            except BenchError as e:
-                self.error_row(label, str(e))
+        res = self.measure_all(specs)
+        dsm = self.dsm_result(res, label)
+        dsm_cell = cell(dsm, files=count) if dsm else "not available"
+        annex = self.peer_result(res, "annex")
+        floor = "≤ 1/10 of git annex (≥ 10× faster)"
         if annex is None:
-            self.add_row(label, cell(dsm, files=count) if dsm else "not available", "`git annex add`: not installed",
-                         "—", "≤ 1/10 of git annex", "info")
-        elif dsm is None:
-            self.add_row(label, "not available", f"`git annex add`: {cell(annex, files=count)}", "—",
-                         "≤ 1/10 of git annex", "not available")
+            self.add_row(label, dsm_cell, "`git annex add`: not installed", "—", floor, "info")
         else:
-            self.add_row(label, cell(dsm, files=count), f"`git annex add`: {cell(annex, files=count)}",
-                         faster(annex.wall, dsm.wall), "≤ 1/10 of git annex (≥ 10× faster)",
-                         verdict(annex.wall / dsm.wall >= 10))
+            self.add_row(label, dsm_cell, f"`git annex add`: {cell(annex, files=count)}",
+                         faster(annex.wall, dsm.wall) if dsm else "—", floor,
+                         verdict(annex.wall / dsm.wall >= 10) if dsm else "not available")
 
     def w_many_datasets(self):
         s = self.scale
@@ -601,23 +667,20 @@ class Bench:
             manifest = os.path.join(repo, "data", "manifest-sha256.txt")
         else:
             manifest = self.write_manifest(files, os.path.dirname(files[0]))
-        sha = self.measure(["sha256sum", "--strict", "-c", os.path.basename(manifest)],
-                           cwd=os.path.dirname(manifest))
-        npw = self.measure([PYTHON, NP_WORKFLOW, "verify", manifest], runs=s["heavy_runs"])
-        dsm = None
+        specs = [Spec("sha", ["sha256sum", "--strict", "-c", os.path.basename(manifest)],
+                      cwd=os.path.dirname(manifest), warmup=1),
+                 Spec("np", [PYTHON, NP_WORKFLOW, "verify", manifest], runs=s["heavy_runs"])]
         if repo and self.dsm_has("verify"):
-            try:
-                dsm = self.measure_dsm(verify_label, ["verify"], cwd=repo)
-            except BenchError as e:
-                self.error_row(verify_label, str(e))
-        peer_cell = f"`sha256sum -c`: {cell(sha, files=count)}"
-        if dsm is None:
-            self.add_row(verify_label, "not available", peer_cell, "—", "≤ 1 s and no slower", "not available")
-        else:
-            self.add_row(verify_label, cell(dsm, files=count), peer_cell, faster(sha.wall, dsm.wall),
-                         "≤ 1 s and no slower", verdict(dsm.wall <= 1.0 and dsm.wall <= sha.wall))
-        self.add_row(verify_label, cell(dsm, files=count) if dsm else "not available",
-                     f"`np.load` + `hashlib` loop: {cell(npw, files=count)}",
+            specs.append(self.dsm_spec(verify_label, ["verify"], cwd=repo))
+        res = self.measure_all(specs)
+        dsm = self.dsm_result(res, verify_label)
+        dsm_cell = cell(dsm, files=count) if dsm else "not available"
+        sha = self.peer_result(res, "sha")
+        self.add_row(verify_label, dsm_cell, f"`sha256sum -c`: {cell(sha, files=count)}",
+                     faster(sha.wall, dsm.wall) if dsm else "—", "≤ 1 s and no slower",
+                     verdict(dsm.wall <= 1.0 and dsm.wall <= sha.wall) if dsm else "not available")
+        npw = self.peer_result(res, "np")
+        self.add_row(verify_label, dsm_cell, f"`np.load` + `hashlib` loop: {cell(npw, files=count)}",
                      faster(npw.wall, dsm.wall) if dsm else "—", "(today's workflow)", "info")
 
         for label, sub, args, flag, floor in [
@@ -643,122 +706,232 @@ class Bench:
     def w_huge(self):
         s = self.scale
         size = s["huge_bytes"]
-        label = f"peak RSS of `dsm verify` of one {fmt_bytes(size)} .npy"
+        add_label = f"`dsm add` of one {fmt_bytes(size)} .npy"
+        label = f"`dsm verify` of one {fmt_bytes(size)} .npy"
         self.log(label)
         if not (self.dsm_has("add") and self.dsm_has("verify")):
-            self.add_row(label, "not available", "—", "—", "≤ 64 MiB", "not available")
+            self.add_row(label, "not available", "—", "—", "≤ 64 MiB RSS", "not available")
             return
         src = self.write_npy(os.path.join(self.work, "huge.npy"), size, seed=4)
         repo = self.dsm_repo("repo-huge")
         try:
-            add = self.measure_dsm(f"`dsm add` of one {fmt_bytes(size)} .npy", ["add", src], cwd=repo,
-                                   runs=1, warmup=0)
+            add = self.measure_dsm(add_label, ["add", src], cwd=repo, runs=1, warmup=0)
+            self.add_row(add_label, cell(add, size), "—", "—", "≤ 64 MiB RSS",
+                         verdict(add.rss is not None and add.rss <= 64 * MiB))
             os.unlink(src)   # frees the page cache for the stored copy
             m = self.measure_dsm(label, ["verify"], cwd=repo, runs=1, warmup=1)
+            self.add_row(label, cell(m, size), "—", "—", "≤ 64 MiB RSS",
+                         verdict(m.rss is not None and m.rss <= 64 * MiB))
         finally:
             if os.path.exists(src):
                 os.unlink(src)
-        self.add_row(f"`dsm add` of one {fmt_bytes(size)} .npy", cell(add, size), "—", "—", "≤ 64 MiB RSS",
-                     verdict(add.rss is not None and add.rss <= 64 * MiB))
-        self.add_row(label, cell(m, size), "—", "—", "≤ 64 MiB RSS", verdict(m.rss is not None and m.rss <= 64 * MiB))
-        shutil.rmtree(repo, ignore_errors=True)
+            shutil.rmtree(repo, ignore_errors=True)
 
     def w_compress(self):
         s = self.scale
         size = s["compress_bytes"]
         label = f"`dsm add --compress` of one {fmt_bytes(size)} .npy"
         self.log(label)
-        scripts = sorted(p for p in glob.glob(os.path.join(BENCH_DIR, "compress*"))
-                         if os.access(p, os.X_OK) and os.path.isfile(p))
-        if scripts:
-            self.run_compress_script(scripts[0], label)
-            return
         src = self.write_npy(os.path.join(self.work, "compress.npy"), size, seed=5)
         self.warm([src])
         out = os.path.join(self.work, "savez.npz")
-        savez = self.measure([PYTHON, NP_WORKFLOW, "savez", src, out], runs=s["heavy_runs"], warmup=0)
-        savez_size = os.path.getsize(out)
-        pigz = None
+        repo = os.path.join(self.work, "repo-compress")
+        heavy = s["heavy_runs"]
+        specs = [Spec("savez", [PYTHON, NP_WORKFLOW, "savez", src, out], runs=heavy)]
         if self.tool("pigz"):
-            pigz = self.measure(["sh", "-c", 'pigz -6 -c "$1" > "$2"', "sh", src, out + ".gz"],
-                                runs=s["heavy_runs"], warmup=0)
+            specs.append(Spec("pigz", ["sh", "-c", 'pigz -6 -c "$1" > "$2"', "sh", src, out + ".gz"], runs=heavy))
         else:
             self.note("pigz is not installed: its row is skipped (the full run installs it)")
-        dsm = None
         if self.dsm_has("add", flag="--compress"):
-            try:
-                repo = os.path.join(self.work, "repo-compress")
-                dsm = self.measure_dsm(label, ["add", "--compress", src], cwd=repo,
-                                       setup=lambda: (self.dsm_repo("repo-compress"), os.sync()),
-                                       runs=s["heavy_runs"])
-                stored = glob.glob(os.path.join(repo, "data", "**", "*.npz"), recursive=True)
-                if len(stored) != 1:
-                    raise BenchError(f"expected one stored .npz after `dsm add --compress`, found {stored}")
-                dsm_size = os.path.getsize(stored[0])
-            except BenchError as e:
-                self.error_row(label, str(e))
+            def fresh():
+                self.dsm_repo("repo-compress")
+                os.sync()
+            specs.append(self.dsm_spec(label, ["add", "--compress", src], cwd=repo, setup=fresh, runs=heavy,
+                                       warmup=0))
+        res = self.measure_all(specs)
+        dsm = self.dsm_result(res, label)
+        dsm_size = None
+        if dsm:
+            stored = glob.glob(os.path.join(repo, "data", "**", "*.npz"), recursive=True)
+            if len(stored) != 1:
+                self.error_row(label, f"expected one stored .npz after `dsm add --compress`, found {stored}")
                 dsm = None
+            else:
+                dsm_size = os.path.getsize(stored[0])
+        savez = self.peer_result(res, "savez")
+        savez_size = os.path.getsize(out)
+        floor = "≥ 4× faster, ≤ +2% size"
         savez_cell = f"`np.savez_compressed`: {cell(savez, size)}, {savez_size / size:.1%} of raw"
         if dsm is None:
-            self.add_row(label, "not available", savez_cell, "—", "≥ 4× faster, ≤ +2% size", "not available")
+            self.add_row(label, "not available", savez_cell, "—", floor, "not available")
         else:
             ok = savez.wall / dsm.wall >= 4 and dsm_size <= savez_size * 1.02
             self.add_row(label, f"{cell(dsm, size)}, {dsm_size / size:.1%} of raw", savez_cell,
-                         f"{faster(savez.wall, dsm.wall)}, size {dsm_size / savez_size - 1:+.1%}",
-                         "≥ 4× faster, ≤ +2% size", verdict(ok))
+                         f"{faster(savez.wall, dsm.wall)}, size {dsm_size / savez_size - 1:+.1%}", floor, verdict(ok))
+        pigz = self.peer_result(res, "pigz")
         if pigz:
-            pigz_cell = f"`pigz -6` (raw bytes): {cell(pigz, size)}"
-            if dsm is None:
-                self.add_row(label, "not available", pigz_cell, "—", "≥ 1.5× faster", "not available")
-            else:
-                self.add_row(label, cell(dsm, size), pigz_cell, faster(pigz.wall, dsm.wall), "≥ 1.5× faster",
-                             verdict(pigz.wall / dsm.wall >= 1.5))
+            self.add_row(label, cell(dsm, size) if dsm else "not available",
+                         f"`pigz -6` (raw bytes): {cell(pigz, size)}", faster(pigz.wall, dsm.wall) if dsm else "—",
+                         "≥ 1.5× faster", verdict(pigz.wall / dsm.wall >= 1.5) if dsm else "not available")
         for p in (src, out, out + ".gz"):
             if os.path.exists(p):
                 os.unlink(p)
+        shutil.rmtree(repo, ignore_errors=True)
 
-    def run_compress_script(self, script, label):
-        """bench/compress* (from the compression work) measures itself.
+    def start_s3(self):
+        """The loopback S3 server of the remote tests (tests/s3/start-s3rver.sh).
 
-        Interface: SCRIPT --dsm DSM --work DIR [--smoke]; each stdout line that
-        is a JSON object with the Row fields (workload, dsm, peer, ratio, floor,
-        result) becomes a table row; other lines are logged.
+        Returns the endpoint URL, or None (with a note) when it cannot run:
+        the smoke run never installs it (that needs the npm registry).
         """
-        work = os.path.join(self.work, "compress")
-        os.makedirs(work, exist_ok=True)
-        cmd = [script, "--dsm", self.dsm_bin, "--work", work] + (["--smoke"] if self.smoke else [])
-        p = subprocess.run(cmd, env=self.env, capture_output=True, text=True)
-        got = 0
-        for line in p.stdout.splitlines():
-            try:
-                obj = json.loads(line)
-                self.add_row(*(str(obj[k]) for k in ("workload", "dsm", "peer", "ratio", "floor", "result")))
-                got += 1
-            except (ValueError, KeyError, TypeError):
-                self.log(f"  {os.path.basename(script)}: {line}")
-        if p.returncode != 0 or got == 0:
-            raise BenchError(f"`{shlex.join(cmd)}` exited {p.returncode} with {got} rows: {p.stderr.strip()[-800:]}")
+        start = os.path.join(SOURCE_DIR, "tests", "s3", "start-s3rver.sh")
+        if not os.path.exists(start):
+            self.note("S3 rows need the loopback server script tests/s3/start-s3rver.sh")
+            return None
+        cache = os.path.join(os.path.expanduser("~"), ".cache", "dsm-bench", "s3rver")
+        if self.smoke and not os.path.exists(os.path.join(cache, "node_modules", ".bin", "s3rver")):
+            self.note(f"smoke run: s3rver is not installed in {cache}, so push/pull use a directory remote")
+            return None
+        self.s3_proc = subprocess.Popen([start, cache, os.path.join(self.work, "s3-data"), "bench"],
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                        start_new_session=True)
+        line = self.s3_proc.stdout.readline()
+        m = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
+        if not m:
+            self.s3_proc.kill()
+            raise BenchError(f"the loopback S3 server did not start: {line!r} {self.s3_proc.stderr.read()[-500:]}")
+        return f"http://127.0.0.1:{m.group(1)}"
+
+    def stop_s3(self):
+        proc = getattr(self, "s3_proc", None)
+        if proc and proc.poll() is None:
+            proc.terminate()
+            proc.wait(10)
 
     def w_remote(self):
-        size_label = f"{fmt_bytes(self.scale['many_count'] * self.scale['many_bytes'])} in {self.scale['many_count']} files"
-        labels = [(f"`dsm push` of {size_label} to loopback S3", "no slower than rclone"),
-                  (f"`dsm pull` of {size_label} from loopback S3", "no slower than rclone"),
-                  (f"no-op `dsm push`, {self.scale['tiny_count']:,} datasets", "< 1 s")]
-        start = sorted(glob.glob(os.path.join(SOURCE_DIR, "tests", "s3", "start*")))
-        why = None
-        if not self.dsm_has("push") or not self.dsm_has("pull"):
-            why = "not available"
-        elif not start:
-            why = "not available"
-            self.note("push/pull rows need the loopback S3 server script (tests/s3/start*)")
-        if why:
-            for label, floor in labels:
-                self.add_row(label, why, "—", "—", floor, "not available")
+        s = self.scale
+        count, size = s["many_count"], s["many_bytes"]
+        total = count * size
+        what = f"{fmt_bytes(total)} in {count} files"
+        if not (self.dsm_has("push") and self.dsm_has("pull") and self.dsm_has("remote", "add")):
+            for label, floor in [(f"`dsm push` of {what}", "no slower than rclone"),
+                                 (f"`dsm pull` of {what}", "no slower than rclone"),
+                                 (f"no-op `dsm push`, {s['tiny_count']:,} datasets", "< 1 s")]:
+                self.add_row(label, "not available", "—", "—", floor, "not available")
             return
-        # The remote work (issue 8) has not landed its server script yet; this
-        # branch is completed when it does.
-        for label, floor in labels:
-            self.add_row(label, "not available", "—", "—", floor, "not available")
+        try:
+            endpoint = self.start_s3()
+            self.remote_workload(endpoint, count, total, what)
+        finally:
+            self.stop_s3()
+
+    def remote_workload(self, endpoint, count, total, what):
+        s = self.scale
+        heavy = s["heavy_runs"]
+        where = "loopback S3 (s3rver)" if endpoint else "a directory remote"
+        push_label, pull_label = f"`dsm push` of {what} to {where}", f"`dsm pull` of {what} from {where}"
+        self.log(push_label)
+        src_dir = os.path.join(self.work, "src-many")
+        if not os.path.isdir(src_dir):
+            self.make_set("src-many", count, s["many_bytes"], "m")
+        repo = self.dsm_repo("repo-remote")
+        self.dsm_add(repo, sorted(glob.glob(os.path.join(src_dir, "*.npy"))))
+        self.run(["git", "add", "-A"], cwd=repo)
+        self.run(["git", "commit", "-q", "--no-verify", "-m", "datasets"], cwd=repo)
+        if endpoint:
+            self.env.update({"AWS_ACCESS_KEY_ID": "S3RVER", "AWS_SECRET_ACCESS_KEY": "S3RVER",
+                             "AWS_REGION": "us-east-1"})
+            self.env.update({"RCLONE_CONFIG_BENCH_TYPE": "s3", "RCLONE_CONFIG_BENCH_PROVIDER": "Other",
+                             "RCLONE_CONFIG_BENCH_ENDPOINT": endpoint, "RCLONE_CONFIG_BENCH_ACCESS_KEY_ID": "S3RVER",
+                             "RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY": "S3RVER", "RCLONE_CONFIG_BENCH_REGION": "us-east-1",
+                             "RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE": "true"})
+        else:
+            store = os.path.join(self.work, "dir-remote")
+            os.makedirs(store, exist_ok=True)
+
+        def dsm_url(i):
+            return f"s3://bench/dsm-{i}" if endpoint else os.path.join(store, f"dsm-{i}")
+
+        def rclone_url(i):
+            return f"bench:bench/rclone-{i}" if endpoint else os.path.join(store, f"rclone-{i}")
+
+        # One remote per run: every push starts from an empty store.
+        for i in range(heavy):
+            extra = ["--endpoint", endpoint] if endpoint else []
+            self.run([self.dsm_bin, "remote", "add", f"r{i}", dsm_url(i), *extra], cwd=repo)
+        self.run(["git", "add", "-A"], cwd=repo)
+        self.run(["git", "commit", "-q", "--no-verify", "-m", "remotes"], cwd=repo)
+        have_rclone = self.tool("rclone")
+        res = self.measure_remote_runs(
+            lambda i: [self.dsm_bin, "push", "--remote", f"r{i}"], repo, heavy, push_label,
+            (lambda i: ["rclone", "copy", src_dir, rclone_url(i)]) if have_rclone else None)
+        self.remote_rows(push_label, res, total, have_rclone, where)
+
+        self.log(pull_label)
+        clone = os.path.join(self.work, "clone-remote")
+        dst = os.path.join(self.work, "rclone-pulled")
+
+        def fresh_clone():
+            shutil.rmtree(clone, ignore_errors=True)
+            self.run(["git", "clone", "-q", repo, clone])
+            os.sync()
+
+        def fresh_dst():
+            shutil.rmtree(dst, ignore_errors=True)
+            os.sync()
+        res = self.measure_remote_runs(
+            lambda i: [self.dsm_bin, "pull", "--remote", f"r{i}"], clone, heavy, pull_label,
+            (lambda i: ["rclone", "copy", rclone_url(i), dst]) if have_rclone else None,
+            dsm_setup=fresh_clone, peer_setup=fresh_dst)
+        self.remote_rows(pull_label, res, total, have_rclone, where)
+        if isinstance(res.get("dsm"), Measure):
+            self.run([self.dsm_bin, "verify"], cwd=clone)   # what was pulled is intact
+        shutil.rmtree(clone, ignore_errors=True)
+        shutil.rmtree(dst, ignore_errors=True)
+
+        tiny = getattr(self, "tiny_repo", None)
+        noop_label = f"no-op `dsm push`, {s['tiny_count']:,} datasets, to {where}"
+        if not tiny:
+            self.add_row(noop_label, "not available", "—", "—", "< 1 s", "not available")
+            return
+        self.log(noop_label)
+        extra = ["--endpoint", endpoint] if endpoint else []
+        self.run([self.dsm_bin, "remote", "add", "tiny", dsm_url("tiny"), *extra], cwd=tiny)
+        self.run([self.dsm_bin, "push", "--remote", "tiny"], cwd=tiny)
+        m = self.measure_dsm(noop_label, ["push", "--remote", "tiny"], cwd=tiny)
+        self.add_row(noop_label, cell(m, files=s["tiny_count"]), "—", "—", "< 1 s", verdict(m.wall < 1.0))
+
+    def measure_remote_runs(self, dsm_cmd, cwd, runs, label, peer_cmd, dsm_setup=None, peer_setup=None):
+        """Alternates dsm and rclone runs; run i of each uses its own remote i."""
+        res = {"dsm": Measure([], None), "rclone": Measure([], None) if peer_cmd else None}
+        for i in range(runs):
+            pairs = [("dsm", Spec("dsm", dsm_cmd(i), cwd=cwd, setup=dsm_setup))]
+            if peer_cmd:
+                pairs.append(("rclone", Spec("rclone", peer_cmd(i), setup=peer_setup)))
+            for key, spec in pairs:
+                if isinstance(res[key], BenchError):
+                    continue
+                try:
+                    wall, peak = self.run_once(spec)
+                except BenchError as e:
+                    res[key] = e
+                    continue
+                res[key].walls.append(wall)
+                if peak is not None:
+                    res[key].rss = max(res[key].rss or 0, peak)
+        if isinstance(res["dsm"], Measure):
+            self.dsm_rss.append((label, res["dsm"].rss))
+        return res
+
+    def remote_rows(self, label, res, total, have_rclone, where):
+        dsm = self.dsm_result(res, label)
+        dsm_cell = cell(dsm, total) if dsm else "not available"
+        if not have_rclone:
+            self.add_row(label, dsm_cell, "`rclone copy`: not installed", "—", "no slower than rclone", "info")
+            return
+        peer = self.peer_result(res, "rclone")
+        self.add_row(label, dsm_cell, f"`rclone copy`: {cell(peer, total)}", faster(peer.wall, dsm.wall) if dsm else "—",
+                     "no slower than rclone", verdict(dsm.wall <= peer.wall) if dsm else "not available")
 
     def w_rss(self):
         measured = [(w, r) for w, r in self.dsm_rss if r is not None]

@@ -25,6 +25,15 @@ struct Stats {
   double mean = 0;
   uint64_t nan = 0;
   uint64_t inf = 0; // +inf and -inf
+  // Integer dtypes (bool counts as unsigned 0/1): min/max exactly, since a
+  // double loses int64 values beyond 2^53. `min`/`max` above hold the
+  // nearest doubles.
+  enum class Kind { floating, signed_integer, unsigned_integer };
+  Kind kind = Kind::floating;
+  int64_t min_int = 0;
+  int64_t max_int = 0;
+  uint64_t min_uint = 0;
+  uint64_t max_uint = 0;
 };
 
 struct NpyInfo {

@@ -1,25 +1,159 @@
-// dsm show FILE [--json]: placeholder registration; the format engine
-// (issue #2) implements run_show.
+// dsm show FILE [--json]: describe a .npy/.npz file, anywhere on disk.
+#include "commands/show.hpp"
+
 #include "commands/commands.hpp"
 #include "dsm/error.hpp"
+#include "dsm/format.hpp"
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <iostream>
 
 namespace dsm {
 
 namespace {
+
 struct ShowOptions {
   std::string target;
   bool json = false;
 };
+
+std::string fmt_double(double v) {
+  if (std::isnan(v)) {
+    return "nan";
+  }
+  if (std::isinf(v)) {
+    return v > 0 ? "inf" : "-inf";
+  }
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+
+std::string shape_text(const std::vector<uint64_t>& shape) {
+  std::string s = "(";
+  for (size_t i = 0; i < shape.size(); ++i) {
+    s += (i > 0 ? ", " : "") + std::to_string(shape[i]);
+  }
+  if (shape.size() == 1) {
+    s += ",";
+  }
+  return s + ")";
+}
+
+std::string stats_text(const NpyInfo& npy) {
+  if (!npy.stats) {
+    return "none (" + npy.stats_skipped + ")";
+  }
+  const Stats& s = *npy.stats;
+  std::string min;
+  std::string max;
+  switch (s.kind) {
+  case Stats::Kind::signed_integer:
+    min = std::to_string(s.min_int);
+    max = std::to_string(s.max_int);
+    break;
+  case Stats::Kind::unsigned_integer:
+    min = std::to_string(s.min_uint);
+    max = std::to_string(s.max_uint);
+    break;
+  case Stats::Kind::floating:
+    min = fmt_double(s.min);
+    max = fmt_double(s.max);
+    break;
+  }
+  std::string out = "min " + min + "  max " + max + "  mean " + fmt_double(s.mean);
+  if (s.nan > 0 || s.inf > 0 || s.kind == Stats::Kind::floating) {
+    out += "  nan " + std::to_string(s.nan) + "  inf " + std::to_string(s.inf);
+  }
+  return out;
+}
+
+void run_show(Context& ctx, const ShowOptions& opts) {
+  std::filesystem::path p = opts.target;
+  if (p.is_relative()) {
+    p = ctx.work_dir / p;
+  }
+  FileInfo info = scan_file(p);
+  // Messages name the path as the user wrote it; FileInfo::path is absolute.
+  print_file_info(std::cout, info, opts.json ? OutputFormat::json : OutputFormat::human);
+}
+
 } // namespace
 
-void register_show(CLI::App& app, Context& /*ctx*/) {
+std::string describe_array(const NpyInfo& npy) {
+  // A plain type string reads better without Python's quotes.
+  std::string dtype = npy.descr;
+  if (dtype.size() >= 2 && dtype.front() == '\'' && dtype.back() == '\'' &&
+      dtype.find_first_of("[(") == std::string::npos) {
+    dtype = dtype.substr(1, dtype.size() - 2);
+  }
+  std::string s = dtype + "  " + shape_text(npy.shape) + "  " + (npy.fortran_order ? "F" : "C") + " order";
+  if (npy.object) {
+    s += "  (object array: pickled, not read)";
+  }
+  return s;
+}
+
+void print_file_info(std::ostream& out, const FileInfo& info, OutputFormat format) {
+  if (format == OutputFormat::json) {
+    out << to_json(info).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    return;
+  }
+  out << info.path.string() << "\n";
+  if (info.format == Format::npy && info.npy) {
+    const NpyInfo& n = *info.npy;
+    out << "  format   npy " << n.version << ", " << info.size << " bytes\n";
+    out << "  sha256   " << info.sha256 << "\n";
+    out << "  array    " << describe_array(n) << "\n";
+    if (n.object) {
+      out << "  payload  " << n.payload_bytes << " bytes of pickle at offset " << n.data_offset;
+    } else {
+      out << "  payload  " << n.count << " x " << n.itemsize << " bytes = " << n.payload_bytes
+          << " bytes at offset " << n.data_offset;
+    }
+    if (n.trailing_bytes > 0) {
+      out << ", " << n.trailing_bytes << " trailing bytes";
+    }
+    out << "\n";
+    out << "  stats    " << stats_text(n) << "\n";
+    return;
+  }
+  out << "  format   npz, " << info.size << " bytes, " << info.members.size()
+      << (info.members.size() == 1 ? " member\n" : " members\n");
+  out << "  sha256   " << info.sha256 << "\n";
+  for (const auto& m : info.members) {
+    out << "  member   " << m.name << ": ";
+    if (!m.npy) {
+      out << "not an array, " << m.member_size << " bytes\n";
+      continue;
+    }
+    out << describe_array(*m.npy) << ", " << m.member_size << " bytes";
+    if (m.compressed) {
+      out << " (" << m.compressed_size << " compressed)";
+    }
+    if (m.npy->trailing_bytes > 0) {
+      out << ", " << m.npy->trailing_bytes << " trailing bytes";
+    }
+    out << "\n           stats " << stats_text(*m.npy) << "\n";
+  }
+}
+
+void register_show(CLI::App& app, Context& ctx) {
   auto opts = std::make_shared<ShowOptions>();
-  CLI::App* sub = app.add_subcommand("show", "Describe a .npy/.npz file or a stored dataset");
-  sub->add_option("TARGET", opts->target, "A .npy or .npz file")->required();
-  sub->add_flag("--json", opts->json, "Print one JSON object");
-  sub->callback([opts] { throw Error("show: not implemented yet"); });
+  CLI::App* sub = app.add_subcommand("show", "Describe a .npy/.npz file: format, dtype, shape, sha256, statistics");
+  sub->add_option("FILE", opts->target, "A .npy or .npz file (recognised by content, not extension)")
+    ->required();
+  sub->add_flag("--json", opts->json,
+                "Print one JSON object (keys listed in docs/formats.md) instead of the summary");
+  sub->footer("Reads the whole file once: SHA-256 of every byte, header validation, and min/max/mean\n"
+              "ignoring NaN (as numpy.nanmin/nanmax/nanmean) with NaN and inf counts for numeric arrays.\n"
+              "Malformed files are refused with 'dsm: error: ...' and status 2.\n\n" +
+              exit_status_help());
+  sub->callback([opts, &ctx] { run_show(ctx, *opts); });
 }
 
 } // namespace dsm

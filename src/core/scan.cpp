@@ -1,0 +1,165 @@
+// scan_file / scan_fd: one sequential pass over the file in large chunks.
+// Every chunk goes, in order, to SHA-256, the caller's sink and the format
+// decoder (the .npy reader, or the .npz reader that inflates members as
+// their bytes pass). The .npz central directory is read first with pread
+// (bounded, validated against the file size) so the stream knows where
+// each member's data lies; the outer hash still sees every byte exactly
+// once, in order.
+#include "core/npy_stream.hpp"
+#include "core/zip_reader.hpp"
+#include "dsm/error.hpp"
+#include "dsm/format.hpp"
+#include "util/file.hpp"
+#include "util/sha256.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace dsm {
+
+namespace {
+
+// Large enough that read() and SHA-256 dominate per-call overheads; the
+// only buffer whose size matters, allocated once per scan.
+constexpr size_t k_chunk = 4u << 20;
+
+enum class Detected { npy, npz };
+
+Detected detect(const uint8_t* p, size_t n, uint64_t file_size) {
+  if (file_size == 0) {
+    throw Error("empty file");
+  }
+  if (n >= 4 && p[0] == 'P' && p[1] == 'K' &&
+      ((p[2] == 3 && p[3] == 4) || (p[2] == 5 && p[3] == 6) || (p[2] == 6 && p[3] == 6))) {
+    return Detected::npz;
+  }
+  size_t m = std::min<size_t>(n, 6);
+  if (std::memcmp(p, core::k_npy_magic, m) == 0) {
+    if (n < 6) {
+      throw Error("file too short for a .npy header (" + std::to_string(n) + " bytes)");
+    }
+    return Detected::npy;
+  }
+  throw Error("not a .npy or .npz file (bad magic)");
+}
+
+} // namespace
+
+bool FileInfo::object() const {
+  if (npy) {
+    return npy->object;
+  }
+  for (const auto& m : members) {
+    if (m.npy && m.npy->object) {
+      return true;
+    }
+  }
+  return false;
+}
+
+FileInfo scan_fd(int fd, const std::filesystem::path& path, const ScanOptions& options) {
+  const std::string prefix = quote(path.string()) + ": ";
+  // Errors about the content carry the path; errors from the sink or from
+  // reading keep their own wording.
+  auto content = [&](auto&& fn) {
+    try {
+      return fn();
+    } catch (const Error& e) {
+      throw Error(prefix + e.what(), e.exit_code());
+    }
+  };
+
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    throw Error("cannot stat " + quote(path.string()) + ": " + util::errno_message(errno));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    throw Error(prefix + (S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file"));
+  }
+  const auto file_size = static_cast<uint64_t>(st.st_size);
+  ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+
+  FileInfo info;
+  std::error_code ec;
+  info.path = std::filesystem::absolute(path, ec).lexically_normal();
+  if (ec) {
+    info.path = path;
+  }
+  info.size = file_size;
+
+  std::vector<uint8_t> buffer(static_cast<size_t>(std::min<uint64_t>(k_chunk, std::max<uint64_t>(file_size, 4096))));
+  size_t n = util::read_some(fd, buffer.data(), buffer.size(), path);
+  Detected kind = content([&] { return detect(buffer.data(), n, file_size); });
+  auto with_stats = options.stats ? core::NpyStream::WithStats::yes : core::NpyStream::WithStats::no;
+
+  std::unique_ptr<core::NpyStream> npy;
+  std::unique_ptr<core::ZipStream> zip;
+  if (kind == Detected::npy) {
+    info.format = Format::npy;
+    npy = std::make_unique<core::NpyStream>(file_size, core::NpyStream::Mode::file, with_stats);
+  } else {
+    info.format = Format::npz;
+    core::ReadAt read_at = [&](uint64_t offset, void* out, size_t size) {
+      size_t done = 0;
+      while (done < size) {
+        ssize_t r = ::pread(fd, static_cast<uint8_t*>(out) + done, size - done, static_cast<off_t>(offset + done));
+        if (r < 0) {
+          if (errno == EINTR) {
+            continue;
+          }
+          throw Error("cannot read " + quote(path.string()) + ": " + util::errno_message(errno));
+        }
+        if (r == 0) {
+          throw Error("file shrank while being read");
+        }
+        done += static_cast<size_t>(r);
+      }
+    };
+    zip = content([&] {
+      return std::make_unique<core::ZipStream>(core::read_zip_directory(read_at, file_size), with_stats);
+    });
+  }
+
+  util::Sha256 sha;
+  uint64_t offset = 0;
+  while (n > 0) {
+    if (offset + n > file_size) {
+      throw Error(prefix + "file grew while being read");
+    }
+    sha.update(buffer.data(), n);
+    if (options.sink) {
+      options.sink(buffer.data(), n);
+    }
+    content([&] {
+      if (npy) {
+        npy->feed(buffer.data(), n);
+      } else {
+        zip->feed(offset, buffer.data(), n);
+      }
+    });
+    offset += n;
+    n = util::read_some(fd, buffer.data(), buffer.size(), path);
+  }
+  if (offset != file_size) {
+    throw Error(prefix + "file shrank while being read");
+  }
+  info.sha256 = sha.hex_digest();
+  content([&] {
+    if (npy) {
+      info.npy = npy->finish();
+    } else {
+      info.members = zip->finish();
+    }
+  });
+  return info;
+}
+
+FileInfo scan_file(const std::filesystem::path& path, const ScanOptions& options) {
+  util::Fd fd = util::open_read(path);
+  return scan_fd(fd.get(), path, options);
+}
+
+} // namespace dsm
