@@ -15,5 +15,9 @@ bucket=${3:?usage: start-s3rver.sh CACHE_DIR DATA_DIR BUCKET [PORT]}
 port=${4:-0}
 bin=$("$here/install-s3rver.sh" "$cache")
 mkdir -p "$data"
+# s3rver's ListObjectsV2 continuation tokens use DES, which OpenSSL 3
+# (Node >= 17) only offers through its legacy provider.
+NODE_OPTIONS="${NODE_OPTIONS:-} --openssl-legacy-provider"
+export NODE_OPTIONS
 exec "$bin" --directory "$data" --address 127.0.0.1 --port "$port" --no-vhost-buckets --silent \
   --configure-bucket "$bucket"
