@@ -107,8 +107,12 @@ public:
         progress(static_cast<int64_t>(n));
       }
     }
+    // Never replace an object, except one whose size shows it is damaged:
+    // its name fixes its content, and these bytes were just verified.
+    std::optional<uint64_t> existing = stat(sha);
+    auto replace = existing && *existing != size ? util::AtomicFile::Replace::yes : util::AtomicFile::Replace::no;
     try {
-      out.commit(util::AtomicFile::Replace::no);
+      out.commit(replace);
     } catch (const Error&) {
       // Another push stored the same content first: same name, same bytes.
       if (stat(sha) == size) {

@@ -229,6 +229,20 @@ class RemoteDirTest(RemoteScenario, DsmTestCase):
         for sha, path in objs.items():
             self.assertEqual(sha256_file(path), sha)
 
+    def test_push_replaces_truncated_object(self):
+        repo = self.make_repo_with_data()
+        self.dsm("remote", "add", "team", self.store, cwd=repo, expect=0)
+        self.dsm("push", cwd=repo, expect=0)
+        sha = sorted(manifest_entries(repo).values())[0]
+        obj = self.stored_objects()[sha]
+        os.chmod(obj, 0o644)
+        os.truncate(obj, 100)
+        r = self.dsm("push", cwd=repo, expect=0)
+        self.assertIn("replacing damaged object", r.err)
+        self.assertIn("pushed 1 payload", r.out)
+        self.assertEqual(sha256_file(obj), sha)
+        self.assertEqual(os.stat(obj).st_mode & 0o777, 0o444)
+
     def test_help_documents_exit_status(self):
         for cmd in (["push"], ["pull"], ["remote"], ["remote", "add"]):
             r = self.dsm(*cmd, "--help", expect=0)

@@ -37,6 +37,13 @@ class SigV4Proxy:
                 pass
 
             def handle_any(self):
+                try:
+                    self.forward()
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True  # the client went away (a killed dsm)
+                    self.connection.close()
+
+            def forward(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 problem = proxy.check(self.command, self.path, self.headers, body)
@@ -52,11 +59,14 @@ class SigV4Proxy:
                     if self.command != "HEAD":
                         self.wfile.write(out)
                     return
-                conn = http.client.HTTPConnection("127.0.0.1", proxy.upstream_port, timeout=120)
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
-                conn.request(self.command, self.path, body=body if length else None, headers=headers)
-                resp = conn.getresponse()
-                data = resp.read()
+                conn = http.client.HTTPConnection("127.0.0.1", proxy.upstream_port, timeout=120)
+                try:
+                    conn.request(self.command, self.path, body=body if length else None, headers=headers)
+                    resp = conn.getresponse()
+                    data = resp.read()
+                finally:
+                    conn.close()
                 self.send_response(resp.status)
                 for k, v in resp.getheaders():
                     if k.lower() not in HOP_BY_HOP and k.lower() != "content-length":
@@ -68,7 +78,6 @@ class SigV4Proxy:
                 self.end_headers()
                 if self.command != "HEAD":
                     self.wfile.write(data)
-                conn.close()
 
             do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = handle_any
 
