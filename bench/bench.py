@@ -441,11 +441,17 @@ class Bench:
         facts["dsm"] = self.dsm_version()
 
     def dsm_version(self):
+        """Which dsm was measured: --dsm-label, else the source tree's commit."""
+        if self.args.dsm_label:
+            return self.args.dsm_label
         head = subprocess.run(["git", "-C", SOURCE_DIR, "rev-parse", "--short", "HEAD"],
                               capture_output=True, text=True).stdout.strip()
         dirty = subprocess.run(["git", "-C", SOURCE_DIR, "status", "--porcelain", "--untracked-files=no"],
                                capture_output=True, text=True).stdout.strip()
-        return f"{head or 'unknown'}{' (modified)' if dirty else ''}, `{os.path.relpath(self.dsm_bin, SOURCE_DIR)}`"
+        build = subprocess.run(["grep", "-m1", "CMAKE_BUILD_TYPE:", os.path.join(os.path.dirname(self.dsm_bin),
+                                                                                 "CMakeCache.txt")],
+                               capture_output=True, text=True).stdout.strip().split("=")[-1]
+        return f"commit {head or 'unknown'}{' (modified)' if dirty else ''}, {build or 'unknown'} build"
 
     def cat_rate(self, files, nbytes):
         return nbytes / self.measure(["cat", *files], warmup=1).wall
@@ -992,6 +998,7 @@ def main():
     ap.add_argument("--out", help="where to write the report (default: docs/benchmarks.md, or a temp file with --smoke)")
     ap.add_argument("--work", help="data directory, emptied first (default: a temp dir; run.sh passes bench/out/)")
     ap.add_argument("--keep", action="store_true", help="keep the data directory")
+    ap.add_argument("--dsm-label", help="what to call the measured dsm in the report (default: this tree's commit)")
     ap.add_argument("--only", help="comma-separated workloads to run (for profiling), e.g. verify_many,add_one")
     args = ap.parse_args()
     if not os.access(args.dsm, os.X_OK):
