@@ -42,21 +42,21 @@ void run_doctor_command(Context& ctx, const DoctorCommandOptions& opts) {
 
 void register_doctor(CLI::App& app, Context& ctx) {
   auto opts = std::make_shared<DoctorCommandOptions>();
-  CLI::App* sub = app.add_subcommand(
-    "doctor",
-    "Check the health of the dsm repository around the current directory, for people\n"
+  CLI::App* sub = app.add_subcommand("doctor", "Check the repository's health (config, .gitignore, hook, history)");
+  sub->footer(
+    "Checks the health of the dsm repository around the current directory, for people\n"
     "and CI: the configuration is valid; the data directory exists and holds no source\n"
     "code; the managed .gitignore block is intact; dsm's pre-commit hook is installed\n"
     "and current; no array payload (by extension or content) or oversized file is\n"
     "tracked in the index or reachable in the last N commits; the manifest and the\n"
     "sidecars agree. Every problem is printed with its fix. Hashes are not re-checked\n"
-    "(that is 'dsm verify').");
+    "(that is 'dsm verify').\n\n" +
+    exit_status_help());
   sub->add_flag("--json", opts->json, "Print one JSON object: {root, ok, problems, checks: [{name, ok, skipped, "
                                       "summary, findings: [{path, message}]}]}");
   sub->add_option("--history", opts->history, "Commits of history to scan for payloads (default 100)")
     ->type_name("N")
     ->check(CLI::NonNegativeNumber);
-  sub->footer(exit_status_help());
   sub->callback([&ctx, opts] { run_doctor_command(ctx, *opts); });
 }
 

@@ -51,27 +51,27 @@ void register_hook(CLI::App& app, Context& ctx) {
   hook->require_subcommand(1);
   hook->footer(exit_status_help());
 
-  CLI::App* install = hook->add_subcommand(
-    "install",
-    "Install (or upgrade) dsm's pre-commit hook in the hooks directory git uses\n"
+  CLI::App* install = hook->add_subcommand("install", "Install or upgrade dsm's pre-commit hook");
+  install->footer(
+    "Installs (or upgrades) dsm's pre-commit hook in the hooks directory git uses\n"
     "(core.hooksPath when set; shared by all worktrees). An existing hook of another\n"
     "tool is kept as pre-commit.dsm-chained and run first: both must pass. dsm's own\n"
-    "hook, of any version, is upgraded in place.");
+    "hook, of any version, is upgraded in place. 'dsm init' runs this too.\n\n" +
+    exit_status_help());
   install->add_flag("--force", opts->force,
                     "Replace another tool's hook instead of chaining it (it is saved as pre-commit.dsm-backup)");
-  install->footer(exit_status_help());
   install->callback([&ctx, opts] { run_hook_install(ctx, *opts); });
 
-  CLI::App* pre_commit = hook->add_subcommand(
-    "pre-commit",
-    "Check the staged state before a commit (run by the hook; see docs/hooks.md):\n"
+  CLI::App* pre_commit = hook->add_subcommand("pre-commit", "Check the staged state (run by the hook)");
+  pre_commit->footer(
+    "Checks the staged state before a commit (run by the hook; see docs/hooks.md):\n"
     "no array payload staged (by extension or content, anywhere), no file over\n"
     "max_git_file_size, the managed .gitignore block intact, and every manifest line\n"
     "and sidecar the commit adds or changes matching its payload (size, SHA-256).\n"
     "Prints one line per problem, naming the file and the fix. Silent when all is well.\n"
-    "Bypass once with 'git commit --no-verify'.");
+    "Bypass once with 'git commit --no-verify'.\n\n" +
+    exit_status_help());
   pre_commit->allow_extras(); // git passes no arguments, but future hooks might
-  pre_commit->footer(exit_status_help());
   pre_commit->callback([&ctx] { run_hook_pre_commit(ctx); });
 }
 

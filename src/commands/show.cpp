@@ -4,6 +4,7 @@
 #include "commands/commands.hpp"
 #include "dsm/error.hpp"
 #include "dsm/format.hpp"
+#include "util/file.hpp"
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -77,8 +78,10 @@ void run_show(Context& ctx, const ShowOptions& opts) {
   if (p.is_relative()) {
     p = ctx.work_dir / p;
   }
-  FileInfo info = scan_file(p);
   // Messages name the path as the user wrote it; FileInfo::path is absolute.
+  util::Fd fd = util::open_read(p);
+  FileInfo info = scan_fd(fd.get(), opts.target);
+  info.path = p.lexically_normal();
   print_file_info(std::cout, info, opts.json ? OutputFormat::json : OutputFormat::human);
 }
 

@@ -98,6 +98,11 @@ Manifest Manifest::parse(const std::string& text, const std::string& file) {
     }
     std::string hash = line.substr(0, sep);
     std::string encoded = line.substr(sep + 2);
+    if (encoded.find('\r') != std::string::npos) {
+      // A raw CR would be rewritten as %0D on the next save: not canonical,
+      // and sha256sum would read a different name (found by fuzz_manifest).
+      fail("raw CR in path (the manifest writes it as %0D)");
+    }
     if (hash.size() != 64) {
       fail("hash has " + std::to_string(hash.size()) + " characters, expected 64");
     }

@@ -891,9 +891,13 @@ ParsedHeader parse_header(const uint8_t* data, size_t size, uint64_t total_size)
                 std::to_string(k_max_header_len) + " bytes");
   }
   uint64_t data_offset = prefix + header_len;
-  if (data_offset > total_size || data_offset > size) {
+  if (data_offset > total_size) {
     throw Error("header length " + std::to_string(header_len) + " runs past the end of the file (" +
-                std::to_string(std::min<uint64_t>(size, total_size)) + " bytes)");
+                std::to_string(total_size) + " bytes)");
+  }
+  if (data_offset > size) {
+    throw Error("header length " + std::to_string(header_len) + " runs past the end of the data (" +
+                std::to_string(size) + " bytes)");
   }
   std::string_view text(reinterpret_cast<const char*>(data + prefix), header_len);
   HeaderEncoding encoding = major == 3 ? HeaderEncoding::utf8 : HeaderEncoding::latin1;

@@ -9,6 +9,8 @@
 
 namespace dsm::core {
 
+float half_to_float(uint16_t h);
+
 namespace {
 
 // Kernels work in blocks: local accumulators in registers, merged into the
@@ -54,7 +56,22 @@ void int_kernel(const uint8_t* p, size_t n, StatsState& s) {
     const uint8_t* q = p + start * sizeof(T);
     T mn = std::numeric_limits<T>::max();
     T mx = std::numeric_limits<T>::lowest();
-    if constexpr (sizeof(T) <= 4) {
+    if constexpr (sizeof(T) <= 2) {
+      // 4096 values of 16 bits cannot overflow 32 bits: narrow lanes
+      // vectorise best.
+      std::conditional_t<k_signed, int32_t, uint32_t> sum = 0;
+      for (size_t i = 0; i < m; ++i) {
+        T v = load<T, Swap>(q + i * sizeof(T));
+        sum += v;
+        mn = v < mn ? v : mn;
+        mx = v > mx ? v : mx;
+      }
+      if constexpr (k_signed) {
+        s.isum += sum;
+      } else {
+        s.usum += sum;
+      }
+    } else if constexpr (sizeof(T) == 4) {
       std::conditional_t<k_signed, int64_t, uint64_t> sum = 0;
       for (size_t i = 0; i < m; ++i) {
         T v = load<T, Swap>(q + i * sizeof(T));
@@ -68,17 +85,21 @@ void int_kernel(const uint8_t* p, size_t n, StatsState& s) {
         s.usum += sum;
       }
     } else {
-      std::conditional_t<k_signed, Int128, UInt128> sum = 0;
+      // 64-bit values: sum the high and low 32-bit halves separately (no
+      // overflow within a block), then combine exactly in 128 bits.
+      std::conditional_t<k_signed, int64_t, uint64_t> high = 0;
+      uint64_t low = 0;
       for (size_t i = 0; i < m; ++i) {
         T v = load<T, Swap>(q + i * sizeof(T));
-        sum += v;
+        high += v >> 32;
+        low += static_cast<uint64_t>(v) & 0xffffffffu;
         mn = v < mn ? v : mn;
         mx = v > mx ? v : mx;
       }
       if constexpr (k_signed) {
-        s.isum += sum;
+        s.isum += static_cast<Int128>(high) * (Int128{1} << 32) + static_cast<Int128>(low);
       } else {
-        s.usum += sum;
+        s.usum += (static_cast<UInt128>(high) << 32) + low;
       }
     }
     if constexpr (k_signed) {
@@ -94,21 +115,27 @@ void int_kernel(const uint8_t* p, size_t n, StatsState& s) {
 
 // NumPy's bool is any non-zero byte; stats treat it as 0/1.
 void bool_kernel(const uint8_t* p, size_t n, StatsState& s) {
-  uint64_t trues = 0;
-  for (size_t i = 0; i < n; ++i) {
-    trues += p[i] != 0;
+  for (size_t start = 0; start < n; start += k_block) {
+    size_t m = std::min(k_block, n - start);
+    uint32_t trues = 0;
+    for (size_t i = 0; i < m; ++i) {
+      trues += p[start + i] != 0;
+    }
+    s.umin = std::min<uint64_t>(s.umin, trues == m ? 1 : 0);
+    s.umax = std::max<uint64_t>(s.umax, trues > 0 ? 1 : 0);
+    s.usum += trues;
+    s.scalars += m;
   }
-  if (trues > 0) {
-    s.umax = 1;
-  }
-  if (trues < n) {
-    s.umin = 0;
-  }
-  s.usum += trues;
-  s.scalars += n;
 }
 
-inline void compensated_add(StatsState& s, long double x) {
+// Adds a block sum into the compensated total. A non-finite block sum
+// (inf, or NaN from inf - inf) would poison the compensation: it goes to
+// its own plain sum, which then decides the mean as NumPy's would be.
+inline void add_block_sum(StatsState& s, long double x) {
+  if (!std::isfinite(x)) {
+    s.nonfinite_sum += x;
+    return;
+  }
   long double t = s.sum + x;
   if (std::fabs(s.sum) >= std::fabs(x)) {
     s.comp += (s.sum - t) + x;
@@ -118,62 +145,89 @@ inline void compensated_add(StatsState& s, long double x) {
   s.sum = t;
 }
 
+// Per block: a fast pass of three branch-free operations per element
+// (sum, min, max) that the compiler keeps in vector registers. NaN never
+// wins a comparison, so min/max skip it and include ±inf exactly as
+// nanmin/nanmax do. Only when the block's sum is not finite (a NaN or an
+// inf is present) does a careful pass count NaN and inf and redo the sum
+// without NaN; clean data never pays for it.
+template <class Bits, bool Swap, class F, F (*Convert)(Bits)>
+void float_block_careful(const uint8_t* q, size_t m, StatsState& s) {
+  constexpr F k_inf = std::numeric_limits<F>::infinity();
+  F sum = 0;
+  uint64_t nan = 0;
+  for (size_t i = 0; i < m; ++i) {
+    F v = Convert(load<Bits, Swap>(q + i * sizeof(Bits)));
+    if (v != v) {
+      ++nan;
+      continue;
+    }
+    s.inf += std::fabs(v) == k_inf;
+    sum += v;
+  }
+  s.nan += nan;
+  if (nan < m) {
+    add_block_sum(s, sum);
+  }
+}
+
 template <class Bits, bool Swap, class F, F (*Convert)(Bits)>
 void float_kernel(const uint8_t* p, size_t n, StatsState& s) {
-  constexpr F k_max = std::numeric_limits<F>::max();
+  constexpr F k_inf = std::numeric_limits<F>::infinity();
+  constexpr size_t k_lanes = 8;
   for (size_t start = 0; start < n; start += k_block) {
     size_t m = std::min(k_block, n - start);
     const uint8_t* q = p + start * sizeof(Bits);
-    F mn = std::numeric_limits<F>::infinity();
-    F mx = -mn;
-    F sum0 = 0;
-    F sum1 = 0;
-    uint64_t finite = 0;
-    uint64_t nan = 0;
-    uint64_t pos_inf = 0;
-    uint64_t neg_inf = 0;
-    // Two partial sums shorten the dependency chain of the additions.
+    F mn[k_lanes];
+    F mx[k_lanes];
+    F sum[k_lanes];
+    for (size_t k = 0; k < k_lanes; ++k) {
+      mn[k] = k_inf;
+      mx[k] = -k_inf;
+      sum[k] = 0;
+    }
     size_t i = 0;
-    auto one = [&](F v, F& sum) {
-      if (std::fabs(v) <= k_max) {
-        sum += v;
-        mn = v < mn ? v : mn;
-        mx = v > mx ? v : mx;
-        ++finite;
-      } else if (v != v) {
-        ++nan;
-      } else if (v > 0) {
-        ++pos_inf;
-      } else {
-        ++neg_inf;
+    for (; i + k_lanes <= m; i += k_lanes) {
+      for (size_t k = 0; k < k_lanes; ++k) {
+        F v = Convert(load<Bits, Swap>(q + (i + k) * sizeof(Bits)));
+        sum[k] += v;
+        mn[k] = v < mn[k] ? v : mn[k];
+        mx[k] = v > mx[k] ? v : mx[k];
       }
-    };
-    for (; i + 1 < m; i += 2) {
-      one(Convert(load<Bits, Swap>(q + i * sizeof(Bits))), sum0);
-      one(Convert(load<Bits, Swap>(q + (i + 1) * sizeof(Bits))), sum1);
     }
-    if (i < m) {
-      one(Convert(load<Bits, Swap>(q + i * sizeof(Bits))), sum0);
+    for (; i < m; ++i) {
+      F v = Convert(load<Bits, Swap>(q + i * sizeof(Bits)));
+      sum[0] += v;
+      mn[0] = v < mn[0] ? v : mn[0];
+      mx[0] = v > mx[0] ? v : mx[0];
     }
-    if (finite > 0) {
-      if (s.finite == 0) {
-        s.fmin = mn;
-        s.fmax = mx;
-      } else {
-        s.fmin = std::min<long double>(s.fmin, mn);
-        s.fmax = std::max<long double>(s.fmax, mx);
-      }
-      compensated_add(s, static_cast<long double>(sum0) + static_cast<long double>(sum1));
+    F block_sum = 0;
+    for (size_t k = 0; k < k_lanes; ++k) {
+      block_sum += sum[k];
+      s.fmin = std::min<long double>(s.fmin, mn[k]);
+      s.fmax = std::max<long double>(s.fmax, mx[k]);
     }
-    s.finite += finite;
-    s.nan += nan;
-    s.pos_inf += pos_inf;
-    s.neg_inf += neg_inf;
+    if (std::isfinite(block_sum)) {
+      add_block_sum(s, block_sum);
+    } else {
+      float_block_careful<Bits, Swap, F, Convert>(q, m, s);
+    }
     s.scalars += m;
   }
 }
 
-double from_half(uint16_t b) { return half_to_float(b); }
+// binary16 through a 256 KiB table built at start-up: a load per element
+// instead of a branchy conversion.
+std::array<float, 65536> make_half_table() {
+  std::array<float, 65536> t{};
+  for (uint32_t i = 0; i < t.size(); ++i) {
+    t[i] = half_to_float(static_cast<uint16_t>(i));
+  }
+  return t;
+}
+const std::array<float, 65536> k_half_table = make_half_table();
+
+double from_half(uint16_t b) { return k_half_table[b]; }
 double from_f32(uint32_t b) { return std::bit_cast<float>(b); }
 double from_f64(uint64_t b) { return std::bit_cast<double>(b); }
 
@@ -182,13 +236,12 @@ double from_f64(uint64_t b) { return std::bit_cast<double>(b); }
 template <bool Swap>
 void long_double_kernel(const uint8_t* p, size_t n, StatsState& s) {
   constexpr size_t k_size = sizeof(long double);
+  constexpr long double k_inf = std::numeric_limits<long double>::infinity();
   for (size_t start = 0; start < n; start += k_block) {
     size_t m = std::min(k_block, n - start);
     const uint8_t* q = p + start * k_size;
-    long double mn = std::numeric_limits<long double>::infinity();
-    long double mx = -mn;
     long double sum = 0;
-    uint64_t finite = 0;
+    uint64_t nan = 0;
     for (size_t i = 0; i < m; ++i) {
       uint8_t bytes[k_size];
       std::memcpy(bytes, q + i * k_size, k_size);
@@ -197,28 +250,19 @@ void long_double_kernel(const uint8_t* p, size_t n, StatsState& s) {
       }
       long double v;
       std::memcpy(&v, bytes, k_size);
-      if (std::isnan(v)) {
-        ++s.nan;
-      } else if (std::isinf(v)) {
-        ++(v > 0 ? s.pos_inf : s.neg_inf);
-      } else {
-        sum += v;
-        mn = v < mn ? v : mn;
-        mx = v > mx ? v : mx;
-        ++finite;
+      if (v != v) {
+        ++nan;
+        continue;
       }
+      s.inf += std::fabs(v) == k_inf;
+      sum += v;
+      s.fmin = v < s.fmin ? v : s.fmin;
+      s.fmax = v > s.fmax ? v : s.fmax;
     }
-    if (finite > 0) {
-      if (s.finite == 0) {
-        s.fmin = mn;
-        s.fmax = mx;
-      } else {
-        s.fmin = std::min(s.fmin, mn);
-        s.fmax = std::max(s.fmax, mx);
-      }
-      compensated_add(s, sum);
+    s.nan += nan;
+    if (nan < m) {
+      add_block_sum(s, sum);
     }
-    s.finite += finite;
     s.scalars += m;
   }
 }
@@ -281,6 +325,8 @@ StatsAccumulator::StatsAccumulator(ElemType type) : m_type(type) {
   m_state.imax = std::numeric_limits<int64_t>::min();
   m_state.umin = std::numeric_limits<uint64_t>::max();
   m_state.umax = 0;
+  m_state.fmin = std::numeric_limits<long double>::infinity();
+  m_state.fmax = -std::numeric_limits<long double>::infinity();
 }
 
 void StatsAccumulator::feed(const uint8_t* data, size_t size) {
@@ -312,9 +358,7 @@ Stats StatsAccumulator::result() const {
   Stats r;
   r.count = m_type.kind == ElemKind::complex ? s.scalars / 2 : s.scalars;
   r.nan = s.nan;
-  r.inf = s.pos_inf + s.neg_inf;
   constexpr double k_nan = std::numeric_limits<double>::quiet_NaN();
-  constexpr double k_inf = std::numeric_limits<double>::infinity();
   switch (m_type.kind) {
   case ElemKind::signed_int:
     r.kind = Stats::Kind::signed_integer;
@@ -337,24 +381,23 @@ Stats StatsAccumulator::result() const {
                             : static_cast<double>(static_cast<long double>(s.usum) /
                                                   static_cast<long double>(s.scalars));
     break;
-  default:
+  default: {
     r.kind = Stats::Kind::floating;
-    if (s.finite == 0 && s.pos_inf == 0 && s.neg_inf == 0) {
+    r.inf = s.inf;
+    uint64_t not_nan = s.scalars - s.nan;
+    if (not_nan == 0) {
       r.min = r.max = r.mean = k_nan;
       break;
     }
-    r.min = s.neg_inf > 0 ? -k_inf : s.finite > 0 ? static_cast<double>(s.fmin) : k_inf;
-    r.max = s.pos_inf > 0 ? k_inf : s.finite > 0 ? static_cast<double>(s.fmax) : -k_inf;
-    if (s.pos_inf > 0 && s.neg_inf > 0) {
-      r.mean = k_nan;
-    } else if (s.pos_inf > 0) {
-      r.mean = k_inf;
-    } else if (s.neg_inf > 0) {
-      r.mean = -k_inf;
+    r.min = static_cast<double>(s.fmin);
+    r.max = static_cast<double>(s.fmax);
+    if (s.nonfinite_sum != 0 || std::isnan(s.nonfinite_sum)) {
+      r.mean = static_cast<double>(s.nonfinite_sum);
     } else {
-      r.mean = static_cast<double>((s.sum + s.comp) / static_cast<long double>(s.finite));
+      r.mean = static_cast<double>((s.sum + s.comp) / static_cast<long double>(not_nan));
     }
     break;
+  }
   }
   return r;
 }

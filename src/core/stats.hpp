@@ -22,14 +22,15 @@ __extension__ typedef unsigned __int128 UInt128;
 struct StatsState {
   uint64_t scalars = 0;     // scalars seen (complex: two per element)
   uint64_t nan = 0;
-  uint64_t pos_inf = 0;
-  uint64_t neg_inf = 0;
-  uint64_t finite = 0;      // floating: finite scalars in sum/min/max
-  // Floating: extremes of the finite values, compensated sum of them.
+  uint64_t inf = 0;         // +inf and -inf
+  // Floating: extremes of the non-NaN values (±inf included, as nanmin and
+  // nanmax do), compensated sum of finite block sums, plain sum of the
+  // non-finite ones.
   long double fmin = 0;
   long double fmax = 0;
   long double sum = 0;
   long double comp = 0;
+  long double nonfinite_sum = 0;
   // Integers: exact.
   Int128 isum = 0;
   int64_t imin = 0;

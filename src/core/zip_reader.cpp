@@ -23,6 +23,8 @@ constexpr size_t k_zip64_eocd_size = 56;
 constexpr size_t k_central_size = 46;
 constexpr size_t k_local_size = 30;
 constexpr uint16_t k_flag_encrypted = 0x0001;
+constexpr uint16_t k_flag_patched = 0x0020;
+constexpr uint16_t k_flag_strong_encryption = 0x0040;
 constexpr uint16_t k_flag_utf8 = 0x0800;
 // Deflate cannot expand data by more than ~1032:1; a declared size beyond
 // that is a lie (a zip bomb, or corruption), refused before inflating.
@@ -160,7 +162,9 @@ ZipDirectory read_zip_directory(const ReadAt& read_at, uint64_t file_size) {
   dir.cd_offset = cd_offset;
   dir.cd_size = cd_size;
   std::vector<uint8_t> cd(static_cast<size_t>(cd_size));
-  read_at(cd_offset, cd.data(), cd.size());
+  if (!cd.empty()) {
+    read_at(cd_offset, cd.data(), cd.size());
+  }
   size_t pos = 0;
   while (pos < cd.size()) {
     if (cd.size() - pos < k_central_size || le32(&cd[pos]) != k_sig_central) {
@@ -181,6 +185,7 @@ ZipDirectory read_zip_directory(const ReadAt& read_at, uint64_t file_size) {
     if (cd.size() - pos - k_central_size < name_len + extra_len + comment_len) {
       fail("corrupt zip archive: central directory entry runs past its end");
     }
+    entry.raw_name.assign(reinterpret_cast<const char*>(c + k_central_size), name_len);
     entry.name = decode_name(c + k_central_size, name_len, entry.flags);
     const std::string what = "member " + dsm::quote(entry.name) + ": ";
     // ZIP64 extra field: 64-bit values for exactly the fields that hold
@@ -236,8 +241,11 @@ ZipDirectory read_zip_directory(const ReadAt& read_at, uint64_t file_size) {
     if (start_disk != 0 && start_disk != 0xFFFF) {
       fail("multi-disk zip archives are not supported");
     }
-    if ((entry.flags & k_flag_encrypted) != 0) {
+    if ((entry.flags & (k_flag_encrypted | k_flag_strong_encryption)) != 0) {
       fail(what + "encrypted members are not supported");
+    }
+    if ((entry.flags & k_flag_patched) != 0) {
+      fail(what + "compressed patched data is not supported");
     }
     if (entry.method != 0 && entry.method != 8) {
       fail(what + "unsupported compression method " + std::to_string(entry.method));
@@ -257,6 +265,21 @@ ZipDirectory read_zip_directory(const ReadAt& read_at, uint64_t file_size) {
          std::to_string(dir.entries.size()));
   }
 
+  // Two entries sharing a local header overlap: refuse before anything else
+  // (how "zip bombs" that reuse one compressed stream many times are built).
+  std::vector<const ZipEntry*> by_offset;
+  for (const auto& entry : dir.entries) {
+    by_offset.push_back(&entry);
+  }
+  std::sort(by_offset.begin(), by_offset.end(),
+            [](const ZipEntry* a, const ZipEntry* b) { return a->local_offset < b->local_offset; });
+  for (size_t i = 1; i < by_offset.size(); ++i) {
+    if (by_offset[i - 1]->local_offset == by_offset[i]->local_offset) {
+      fail("corrupt zip archive: members " + dsm::quote(by_offset[i - 1]->name) + " and " +
+           dsm::quote(by_offset[i]->name) + " overlap");
+    }
+  }
+
   // Local headers: only to find where the data starts (their name and
   // extra lengths may differ from the central ones).
   for (auto& entry : dir.entries) {
@@ -269,28 +292,30 @@ ZipDirectory read_zip_directory(const ReadAt& read_at, uint64_t file_size) {
     if (le32(l) != k_sig_local) {
       fail(what + "bad local header signature");
     }
-    if (le16(l + 8) != entry.method) {
-      fail(what + "local header and central directory disagree on the compression method");
-    }
     uint64_t name_len = le16(l + 26);
     uint64_t extra_len = le16(l + 28);
+    // As Python's zipfile (and so NumPy) does: the local name must be the
+    // central directory's, byte for byte.
+    if (name_len != entry.raw_name.size() || cd_offset - entry.local_offset - k_local_size < name_len) {
+      fail(what + "local header and central directory disagree on the name");
+    }
+    std::string local_name(static_cast<size_t>(name_len), '\0');
+    if (name_len > 0) {
+      read_at(entry.local_offset + k_local_size, local_name.data(), local_name.size());
+    }
+    if (local_name != entry.raw_name) {
+      fail(what + "local header and central directory disagree on the name");
+    }
     entry.data_offset = entry.local_offset + k_local_size + name_len + extra_len;
     if (entry.data_offset > cd_offset || cd_offset - entry.data_offset < entry.compressed_size) {
       fail(what + "data runs past the central directory (truncated archive?)");
     }
   }
-  // Members must not overlap (overlapping members are how "zip bombs" that
-  // reuse one compressed stream many times are built).
-  std::vector<const ZipEntry*> sorted;
-  for (const auto& entry : dir.entries) {
-    sorted.push_back(&entry);
-  }
-  std::sort(sorted.begin(), sorted.end(),
-            [](const ZipEntry* a, const ZipEntry* b) { return a->local_offset < b->local_offset; });
-  for (size_t i = 1; i < sorted.size(); ++i) {
-    if (sorted[i - 1]->data_offset + sorted[i - 1]->compressed_size > sorted[i]->local_offset) {
-      fail("corrupt zip archive: members " + dsm::quote(sorted[i - 1]->name) + " and " + dsm::quote(sorted[i]->name) +
-           " overlap");
+  // Nor may one member's data run into the next member's header.
+  for (size_t i = 1; i < by_offset.size(); ++i) {
+    if (by_offset[i - 1]->data_offset + by_offset[i - 1]->compressed_size > by_offset[i]->local_offset) {
+      fail("corrupt zip archive: members " + dsm::quote(by_offset[i - 1]->name) + " and " +
+           dsm::quote(by_offset[i]->name) + " overlap");
     }
   }
   return dir;

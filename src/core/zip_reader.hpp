@@ -25,6 +25,7 @@ using ReadAt = std::function<void(uint64_t offset, void* out, size_t size)>;
 
 struct ZipEntry {
   std::string name;            // UTF-8 (bit 11) or CP437 decoded to UTF-8
+  std::string raw_name;        // bytes as stored
   uint16_t flags = 0;
   uint16_t method = 0;         // 0 stored, 8 deflate
   uint32_t crc32 = 0;

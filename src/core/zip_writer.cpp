@@ -41,8 +41,8 @@ uint64_t rd64(const uint8_t* p) { return rd32(p) | rd32(p + 4) << 32; }
 
 } // namespace
 
-ZipWriter::ZipWriter(util::AtomicFile& out, Layout layout)
-  : m_out(out), m_layout(layout), m_pos(out.bytes_written()) {}
+ZipWriter::ZipWriter(int fd, std::filesystem::path path, uint64_t start, Layout layout)
+  : m_fd(fd), m_path(std::move(path)), m_layout(layout), m_pos(start) {}
 
 std::string ZipWriter::local_header(const Entry& e) const {
   // zipfile: FileHeader(zip64=True) -- the extra always carries both sizes;
@@ -70,7 +70,7 @@ std::string ZipWriter::local_header(const Entry& e) const {
 }
 
 void ZipWriter::put(const std::string& bytes) {
-  m_out.write(bytes);
+  util::write_all(m_fd, bytes.data(), bytes.size(), m_path);
   m_pos += bytes.size();
 }
 
@@ -100,7 +100,7 @@ void ZipWriter::write(const void* data, size_t size) {
   if (!m_in_member) {
     throw Error("zip writer: write outside a member");
   }
-  m_out.write(data, size);
+  util::write_all(m_fd, data, size, m_path);
   m_pos += size;
 }
 
@@ -123,12 +123,12 @@ void ZipWriter::end_member(Method method, uint32_t crc32, uint64_t size) {
   size_t left = h.size();
   auto off = static_cast<off_t>(e.header_offset);
   while (left > 0) {
-    ssize_t n = ::pwrite(m_out.fd(), p, left, off);
+    ssize_t n = ::pwrite(m_fd, p, left, off);
     if (n < 0) {
       if (errno == EINTR) {
         continue;
       }
-      throw Error("cannot write " + quote(m_out.temp_path().string()) + ": " + util::errno_message(errno));
+      throw Error("cannot write " + quote(m_path.string()) + ": " + util::errno_message(errno));
     }
     p += n;
     left -= static_cast<size_t>(n);

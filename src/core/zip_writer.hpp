@@ -18,10 +18,6 @@
 #include <string>
 #include <vector>
 
-namespace dsm::util {
-class AtomicFile;
-}
-
 namespace dsm::zip {
 
 enum class Method : uint16_t { stored = 0, deflated = 8 };
@@ -44,9 +40,11 @@ struct Entry {
 
 class ZipWriter {
 public:
-  // Appends to `out` from its current end; local headers are patched with
-  // pwrite on out.fd(). The caller commits `out` after finish().
-  explicit ZipWriter(util::AtomicFile& out, Layout layout = Layout::numpy);
+  // Appends to the open file `fd` from offset `start` (its current
+  // position; writes go through write(2)), and patches local headers with
+  // pwrite. `path` names the file in messages. The caller syncs, closes and
+  // publishes the file (util::AtomicFile, StagedFile) after finish().
+  ZipWriter(int fd, std::filesystem::path path, uint64_t start = 0, Layout layout = Layout::numpy);
 
   // Writes a local header with placeholder CRC and sizes.
   void begin_member(const std::string& name);
@@ -58,12 +56,15 @@ public:
   void finish();
 
   const std::vector<Entry>& entries() const { return m_entries; }
+  // Bytes written so far, from offset 0.
+  uint64_t size() const { return m_pos; }
 
 private:
   std::string local_header(const Entry& e) const;
   void put(const std::string& bytes);
 
-  util::AtomicFile& m_out;
+  int m_fd;
+  std::filesystem::path m_path;
   Layout m_layout;
   uint64_t m_pos = 0;
   bool m_in_member = false;

@@ -1,6 +1,7 @@
 #include "git/git.hpp"
 
 #include "dsm/error.hpp"
+#include "git/index_file.hpp"
 
 #include <git2.h>
 
@@ -128,6 +129,109 @@ void diff_trees(git_repository* repo, const git_tree* old_tree, const git_tree* 
   }
   for (const auto& [name, old] : old_entries) {
     all_blobs(repo, old, prefix + std::string(name), StagedChange::Kind::deleted, out);
+  }
+}
+
+git_oid to_git_oid(const RawOid& raw) {
+  git_oid oid;
+  git_oid_fromraw(&oid, raw.data());
+  return oid;
+}
+
+// Compares the index entries [lo, hi) (all under `prefix`) with HEAD's tree
+// for that directory (null when HEAD has none). Directories whose cache-tree
+// id equals HEAD's tree id are skipped without looking at their entries.
+void diff_index_dir(git_repository* repo, const git_tree* head, const std::vector<IndexFileEntry>& entries,
+                    size_t lo, size_t hi, const std::string& prefix, const CacheTreeNode* node,
+                    std::vector<StagedChange>& out) {
+  if (node && node->valid && head) {
+    git_oid cached = to_git_oid(node->oid);
+    if (git_oid_equal(&cached, git_tree_id(head))) {
+      return;
+    }
+  }
+  std::unordered_map<std::string_view, const git_tree_entry*> head_entries;
+  if (head) {
+    size_t n = git_tree_entrycount(head);
+    head_entries.reserve(n);
+    for (size_t k = 0; k < n; ++k) {
+      const git_tree_entry* e = git_tree_entry_byindex(head, k);
+      head_entries.emplace(git_tree_entry_name(e), e);
+    }
+  }
+  auto take = [&](std::string_view name) -> const git_tree_entry* {
+    auto it = head_entries.find(name);
+    if (it == head_entries.end()) {
+      return nullptr;
+    }
+    const git_tree_entry* e = it->second;
+    head_entries.erase(it);
+    return e;
+  };
+  size_t i = lo;
+  while (i < hi) {
+    const IndexFileEntry& ie = entries[i];
+    std::string_view rest = std::string_view(ie.path).substr(prefix.size());
+    size_t slash = rest.find('/');
+    if (slash == std::string_view::npos) {
+      const git_tree_entry* he = take(rest);
+      ++i;
+      if (ie.intent_to_add || ie.mode == 0160000) {
+        if (he && is_blob(he) && !ie.intent_to_add) {
+          all_blobs(repo, he, ie.path, StagedChange::Kind::deleted, out);
+        }
+        continue; // not committed as a blob
+      }
+      git_oid oid = to_git_oid(ie.oid);
+      if (he && is_blob(he)) {
+        if (!git_oid_equal(&oid, git_tree_entry_id(he)) || static_cast<uint32_t>(git_tree_entry_filemode(he)) != ie.mode) {
+          out.push_back({StagedChange::Kind::modified, ie.path, git_oid_tostr_s(&oid),
+                         git_oid_tostr_s(git_tree_entry_id(he)), ie.mode});
+        }
+        continue;
+      }
+      if (he) {
+        all_blobs(repo, he, ie.path, StagedChange::Kind::deleted, out);
+      }
+      out.push_back({StagedChange::Kind::added, ie.path, git_oid_tostr_s(&oid), "", ie.mode});
+      continue;
+    }
+    std::string_view name = rest.substr(0, slash);
+    std::string sub_prefix = prefix + std::string(name) + "/";
+    // Everything under sub_prefix is contiguous: the index is sorted by path.
+    size_t j = i + 1;
+    {
+      size_t a = i + 1;
+      size_t b = hi;
+      while (a < b) {
+        size_t mid = a + (b - a) / 2;
+        if (entries[mid].path.compare(0, sub_prefix.size(), sub_prefix) == 0) {
+          a = mid + 1;
+        } else {
+          b = mid;
+        }
+      }
+      j = a;
+    }
+    const CacheTreeNode* child = nullptr;
+    if (node) {
+      auto it = node->children.find(name);
+      child = it == node->children.end() ? nullptr : it->second.get();
+    }
+    const git_tree_entry* he = take(name);
+    if (he && is_tree(he)) {
+      TreePtr sub = lookup_tree(repo, *git_tree_entry_id(he));
+      diff_index_dir(repo, sub.get(), entries, i, j, sub_prefix, child, out);
+    } else {
+      if (he) {
+        all_blobs(repo, he, prefix + std::string(name), StagedChange::Kind::deleted, out);
+      }
+      diff_index_dir(repo, nullptr, entries, i, j, sub_prefix, child, out);
+    }
+    i = j;
+  }
+  for (const auto& [name, he] : head_entries) {
+    all_blobs(repo, he, prefix + std::string(name), StagedChange::Kind::deleted, out);
   }
 }
 
@@ -397,6 +501,43 @@ std::vector<IndexEntry> Repo::commit_tree_entries(const std::string& commit_hex)
 }
 
 std::vector<StagedChange> Repo::staged_changes() const {
+  // Fastest path: `git commit` writes every tree into the index's
+  // cache-tree before running the hook, so its root says what the commit
+  // will record; equal to HEAD's tree means nothing is staged.
+  fs::path index_file = index_path();
+  std::optional<std::string> head_hex = head_commit();
+  if (head_hex) {
+    if (auto root = read_index_root_tree(index_file)) {
+      git_oid oid = parse_oid(*head_hex);
+      git_commit* craw = nullptr;
+      check(git_commit_lookup(&craw, m_repo, &oid), "cannot read HEAD");
+      CommitPtr commit(craw);
+      git_oid staged = to_git_oid(*root);
+      if (git_oid_equal(&staged, git_commit_tree_id(commit.get()))) {
+        return {};
+      }
+    }
+  }
+  // Fast path: read the index file directly (see git/index_file.hpp).
+  if (auto index = read_index_file(index_file)) {
+    for (const auto& e : index->entries) {
+      if (e.stage != 0) {
+        throw Error("the index has unresolved conflicts: resolve them and 'git add' the result first");
+      }
+    }
+    TreePtr head;
+    if (head_hex) {
+      git_oid oid = parse_oid(*head_hex);
+      git_commit* craw = nullptr;
+      check(git_commit_lookup(&craw, m_repo, &oid), "cannot read HEAD");
+      CommitPtr commit(craw);
+      head = lookup_tree(m_repo, *git_commit_tree_id(commit.get()));
+    }
+    std::vector<StagedChange> out;
+    diff_index_dir(m_repo, head.get(), index->entries, 0, index->entries.size(), "", index->cache_tree.get(), out);
+    std::sort(out.begin(), out.end(), [](const StagedChange& a, const StagedChange& b) { return a.path < b.path; });
+    return out;
+  }
   IndexPtr index = open_index(*this);
   if (git_index_has_conflicts(index.get())) {
     throw Error("the index has unresolved conflicts: resolve them and 'git add' the result first");

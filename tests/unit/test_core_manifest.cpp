@@ -59,6 +59,7 @@ TEST(CoreManifest, ErrorsNameFileAndLine) {
   EXPECT_NE(error_of(k_a + "  a.npy").find(":1: missing newline"), std::string::npos);
   EXPECT_NE(error_of(k_a + "  a.npy\r\n").find("CR LF"), std::string::npos);
   EXPECT_NE(error_of(good + "\n").find(":2: empty line"), std::string::npos);
+  EXPECT_NE(error_of(k_a + "  a\rb.npy\n").find(":1: raw CR in path"), std::string::npos);
   EXPECT_NE(error_of(k_a + "  ../a.npy\n").find("invalid path"), std::string::npos);
   EXPECT_NE(error_of(k_a + "  /a.npy\n").find("invalid path"), std::string::npos);
   EXPECT_NE(error_of(k_a + "  a//b.npy\n").find("invalid path"), std::string::npos);

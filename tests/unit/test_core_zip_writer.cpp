@@ -1,7 +1,10 @@
+#include "core/compress_add.hpp"
 #include "core/deflate.hpp"
+#include "core/export.hpp"
 #include "core/zip_writer.hpp"
 #include "dsm/error.hpp"
 #include "util/file.hpp"
+#include "util/sha256.hpp"
 
 #include <gtest/gtest.h>
 #include <zlib.h>
@@ -58,7 +61,7 @@ const std::string k_savez_compressed_hex =
 std::string write_one(const fs::path& path, const std::string& member, zip::Method method, const std::string& data,
                       uint32_t crc, uint64_t size, zip::Layout layout = zip::Layout::numpy) {
   util::AtomicFile f(path);
-  zip::ZipWriter w(f, layout);
+  zip::ZipWriter w(f.fd(), f.temp_path(), 0, layout);
   w.begin_member(member);
   w.write(data.data(), data.size());
   w.end_member(method, crc, size);
@@ -95,7 +98,7 @@ TEST_F(ZipWriterTest, ReadEntriesRoundTripsBothLayouts) {
     fs::path p = m_dir / "multi.npz";
     {
       util::AtomicFile f(p);
-      zip::ZipWriter w(f, layout);
+      zip::ZipWriter w(f.fd(), f.temp_path(), 0, layout);
       w.begin_member("a.npy");
       w.write("hello", 5);
       w.end_member(zip::Method::stored, 0x3610a686, 5);
@@ -153,7 +156,7 @@ TEST_F(ZipWriterTest, NumpyLoadsParallelDeflatedMembers) {
   };
   for (const Case& c : cases) {
     util::AtomicFile f(m_dir / c.file);
-    zip::ZipWriter w(f, c.layout);
+    zip::ZipWriter w(f.fd(), f.temp_path(), 0, c.layout);
     w.begin_member("a.npy");
     deflate::Options o;
     o.level = c.level;
@@ -175,5 +178,70 @@ TEST_F(ZipWriterTest, NumpyLoadsParallelDeflatedMembers) {
                          "zipfile.ZipFile(\"" + dir + "/" + c.file + "\").testzip()\n"),
               0)
       << c.file;
+  }
+}
+
+// The path `dsm add --compress` + `dsm export` takes, without a repository.
+TEST_F(ZipWriterTest, ExportRebuildsTheOriginalAndCatchesCorruption) {
+  std::string npy = std::string("\x93NUMPY\x01\x00\x76\x00", 10) +
+                    "{'descr': '<i8', 'fortran_order': False, 'shape': (300000,), }";
+  npy.append(128 - 1 - npy.size(), ' ');
+  npy += '\n';
+  for (int64_t i = 0; i < 300000; ++i) {
+    int64_t v = (i * 7919) % 1000;
+    npy.append(reinterpret_cast<const char*>(&v), 8);
+  }
+  util::Sha256 h;
+  h.update(npy.data(), npy.size());
+  std::string sha = h.hex_digest();
+  for (int level : {deflate::k_level_auto, 0, 1, 9}) {
+    SCOPED_TRACE(level);
+    fs::path npz = m_dir / "x.npz";
+    fs::remove(npz);
+    {
+      util::AtomicFile f(npz);
+      CompressSettings cs;
+      cs.level = level;
+      NpzCompressor c(f.fd(), f.temp_path(), "features", cs);
+      for (size_t off = 0; off < npy.size(); off += 100000) {
+        c.write(reinterpret_cast<const uint8_t*>(npy.data()) + off, std::min<size_t>(100000, npy.size() - off));
+      }
+      auto summary = c.finish();
+      EXPECT_EQ(summary.member, "features.npy");
+      EXPECT_EQ(summary.deflate.stored(), level == 0) << summary.deflate.reason;
+      f.commit();
+    }
+    ExportSource src;
+    src.kind = ExportSource::Kind::npz_member;
+    src.payload = npz;
+    src.member = "features.npy";
+    src.original_size = npy.size();
+    src.original_sha256 = sha;
+    fs::path out = m_dir / "out.npy";
+    fs::remove(out);
+    ExportResult r = export_original(src, out, Overwrite::no);
+    EXPECT_EQ(r.sha256, sha);
+    EXPECT_EQ(util::read_file(out), npy);
+    try {
+      export_original(src, out, Overwrite::no);
+      ADD_FAILURE() << "overwrote without --force";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.exit_code(), 2);
+    }
+    EXPECT_NO_THROW(export_original(src, out, Overwrite::yes));
+
+    // Flip one bit in the middle of the member data: a problem (exit 1), and
+    // the existing output is left alone.
+    std::string bytes = util::read_file(npz);
+    bytes[bytes.size() / 2] = static_cast<char>(bytes[bytes.size() / 2] ^ 0x10);
+    fs::remove(npz);
+    util::write_file_atomic(npz, bytes);
+    try {
+      export_original(src, out, Overwrite::yes);
+      ADD_FAILURE() << "corruption not detected";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.exit_code(), 1) << e.what();
+    }
+    EXPECT_EQ(util::read_file(out), npy);
   }
 }
