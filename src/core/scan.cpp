@@ -32,8 +32,9 @@ Detected detect(const uint8_t* p, size_t n, uint64_t file_size) {
   if (file_size == 0) {
     throw Error("empty file");
   }
-  if (n >= 4 && p[0] == 'P' && p[1] == 'K' &&
-      ((p[2] == 3 && p[3] == 4) || (p[2] == 5 && p[3] == 6) || (p[2] == 6 && p[3] == 6))) {
+  // As np.load: a local header (an archive's first member) or an end
+  // record (an empty archive) at the start makes it an .npz.
+  if (n >= 4 && p[0] == 'P' && p[1] == 'K' && ((p[2] == 3 && p[3] == 4) || (p[2] == 5 && p[3] == 6))) {
     return Detected::npz;
   }
   size_t m = std::min<size_t>(n, 6);

@@ -93,6 +93,16 @@ ZipDirectory read_zip_directory(const ReadAt& read_at, uint64_t file_size) {
     }
   }
   if (eocd == SIZE_MAX) {
+    // Python's zipfile (so NumPy) also takes the last signature when bytes
+    // follow the record (a truncated comment, appended data).
+    for (size_t i = tail.size() - k_eocd_size + 1; i-- > 0;) {
+      if (le32(&tail[i]) == k_sig_eocd) {
+        eocd = i;
+        break;
+      }
+    }
+  }
+  if (eocd == SIZE_MAX) {
     fail("truncated or corrupt zip archive: end of central directory record not found");
   }
   const uint8_t* e = &tail[eocd];
@@ -139,24 +149,36 @@ ZipDirectory read_zip_directory(const ReadAt& read_at, uint64_t file_size) {
       entries = le64(z + 32);
       cd_size = le64(z + 40);
       cd_offset = le64(z + 48);
-      cd_end = z_offset;
+      // Python assumes the ZIP64 end record sits right before its locator.
+      cd_end = eocd_offset - k_locator_size - k_zip64_eocd_size;
       disk = 0;
       cd_disk = 0;
     }
   }
-  if (disk != 0 || cd_disk != 0 || entries_disk != entries) {
-    fail("multi-disk zip archives are not supported");
-  }
-  if (cd_offset > cd_end || cd_end - cd_offset != cd_size) {
-    fail("corrupt zip archive: central directory at offset " + std::to_string(cd_offset) + " size " +
-         std::to_string(cd_size) + " does not end where the end record starts (" + std::to_string(cd_end) + ")");
+  // The plain end record's disk numbers and counts are not checked, as
+  // Python's zipfile does not check them (the central directory's size is
+  // what counts); the ZIP64 locator's disk fields are checked above.
+  (void)disk;
+  (void)cd_disk;
+  (void)entries_disk;
+  (void)entries;
+  if (cd_size > cd_end) {
+    fail("corrupt zip archive: central directory of " + std::to_string(cd_size) +
+         " bytes does not fit before the end record");
   }
   if (cd_size > k_max_central_directory) {
     fail("central directory of " + std::to_string(cd_size) + " bytes exceeds the limit");
   }
-  if (entries > cd_size / k_central_size) {
-    fail("corrupt zip archive: " + std::to_string(entries) + " entries cannot fit in the central directory");
+  // As Python's zipfile: the central directory is the cd_size bytes right
+  // before the end records, and the difference between where it is and
+  // where the record says it is ("concat": bytes prepended to the archive)
+  // shifts every member offset. For an ordinary archive it is 0.
+  const uint64_t cd_start = cd_end - cd_size;
+  const auto concat = static_cast<int64_t>(cd_start - cd_offset);
+  if (cd_offset > static_cast<uint64_t>(INT64_MAX)) {
+    fail("corrupt zip archive: central directory offset out of range");
   }
+  cd_offset = cd_start;
 
   ZipDirectory dir;
   dir.cd_offset = cd_offset;
@@ -257,14 +279,11 @@ ZipDirectory read_zip_directory(const ReadAt& read_at, uint64_t file_size) {
       fail(what + "declared size " + std::to_string(entry.uncompressed_size) + " is impossible for " +
            std::to_string(entry.compressed_size) + " compressed bytes");
     }
+    // Apply "concat" (unsigned wrap-around is the signed addition).
+    entry.local_offset += static_cast<uint64_t>(concat);
     dir.entries.push_back(std::move(entry));
     pos += k_central_size + name_len + extra_len + comment_len;
   }
-  if (dir.entries.size() != entries) {
-    fail("corrupt zip archive: end record says " + std::to_string(entries) + " entries, central directory holds " +
-         std::to_string(dir.entries.size()));
-  }
-
   // Two entries sharing a local header overlap: refuse before anything else
   // (how "zip bombs" that reuse one compressed stream many times are built).
   std::vector<const ZipEntry*> by_offset;
