@@ -752,12 +752,14 @@ Dtype descr_dtype(const PyValue& v) {
       bool padding = name.type == PyValue::Type::str && name.str.empty() && void_type;
       if (!padding) {
         if (name.type == PyValue::Type::tuple) {
-          if (name.items.size() != 2 || name.items[1].type != PyValue::Type::str ||
-              name.items[0].type != PyValue::Type::str) {
-            fail("field (title, name) must be two strings");
+          // NumPy takes any object as a title; the name must be a string.
+          if (name.items.size() != 2 || name.items[1].type != PyValue::Type::str) {
+            fail("field (title, name) must be a title and a string name");
           }
-          if (!used.insert(name.items[1].str).second || !used.insert("title:" + name.items[0].str).second ||
-              name.items[0].str == name.items[1].str) {
+          const PyValue& title = name.items[0];
+          bool str_title = title.type == PyValue::Type::str;
+          if (!used.insert(name.items[1].str).second ||
+              (str_title && (!used.insert(title.str).second || title.str == name.items[1].str))) {
             fail("duplicate field name or title '" + name.items[1].str + "'");
           }
         } else if (name.type == PyValue::Type::str) {

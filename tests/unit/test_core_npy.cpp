@@ -180,6 +180,14 @@ TEST(NpyHeader, StructuredDuplicatesAndPadding) {
                          std::string(12, '\0')))
               .find("duplicate field"),
             std::string::npos);
+  // Any object may be a title (NumPy writes ((1, 'a'), '<i4')), a title
+  // may not repeat a name.
+  EXPECT_EQ(error_of(npy("{'descr': [((1, 'a'), '<i4')], 'fortran_order': False, 'shape': ()}", 1, "abcd")),
+            "(accepted)");
+  EXPECT_NE(error_of(npy("{'descr': [('a', '<i4'), (('a', 'b'), '<i4')], 'fortran_order': False, 'shape': ()}", 1,
+                         "abcdefgh"))
+              .find("duplicate"),
+            std::string::npos);
   EXPECT_NE(error_of(npy("{'descr': [(1, '<i4')], 'fortran_order': False, 'shape': ()}", 1, "abcd"))
               .find("field names"),
             std::string::npos);
