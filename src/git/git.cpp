@@ -460,7 +460,7 @@ std::vector<std::string> Repo::history(size_t limit) const {
   git_revwalk* raw = nullptr;
   check(git_revwalk_new(&raw, m_repo), "cannot walk history");
   RevwalkPtr walk(raw);
-  git_revwalk_sorting(walk.get(), GIT_SORT_TIME);
+  git_revwalk_sorting(walk.get(), GIT_SORT_TOPOLOGICAL | GIT_SORT_TIME); // topological: commits made in the same second stay in order
   check(git_revwalk_push_head(walk.get()), "cannot walk history");
   git_oid oid;
   while (out.size() < limit && git_revwalk_next(&oid, walk.get()) == 0) {
