@@ -888,7 +888,12 @@ class Bench:
             os.makedirs(store, exist_ok=True)
 
         def dsm_url(i):
-            return f"s3://bench/dsm-{i}" if endpoint else os.path.join(store, f"dsm-{i}")
+            if endpoint:
+                return f"s3://bench/dsm-{i}"
+            # A directory remote must exist: dsm refuses to invent a team's share.
+            path = os.path.join(store, f"dsm-{i}")
+            os.makedirs(path, exist_ok=True)
+            return path
 
         def rclone_url(i):
             return f"bench:bench/rclone-{i}" if endpoint else os.path.join(store, f"rclone-{i}")
