@@ -5,7 +5,7 @@ set -eu
 PACKAGES="cmake ninja-build g++ git pkg-config ca-certificates time
 libgit2-dev libyaml-cpp-dev libcli11-dev libgtest-dev nlohmann-json3-dev
 zlib1g-dev libssl-dev libcurl4-openssl-dev libdeflate-dev libisal-dev
-python3 python3-numpy clang libclang-rt-14-dev"
+python3 python3-numpy python3-yaml clang libclang-rt-14-dev"
 # Extra tools the test suite drives for real (pre-commit framework, npm for
 # the loopback S3 server).
 if [ "${1:-}" = "--test" ]; then

@@ -7,6 +7,20 @@ const std::vector<CommandSpec>& commands() {
   static const std::vector<CommandSpec> k_commands = {
     {"show", register_show, Needs::nothing},
 
+    {"init", register_init, Needs::nothing},
+
+    {"add", register_add, Needs::repo},
+
+    {"verify", register_verify, Needs::repo},
+
+    {"status", register_status, Needs::repo},
+
+    {"ls", register_ls, Needs::repo},
+
+    {"log", register_log, Needs::repo},
+
+    {"path", register_path, Needs::repo},
+
     {"hook", register_hook, Needs::nothing},
 
     {"doctor", register_doctor, Needs::nothing},

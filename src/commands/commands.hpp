@@ -45,6 +45,13 @@ std::string exit_status_help();
 
 // Declarations of every register_<name>, in table order.
 void register_show(CLI::App& app, Context& ctx);
+void register_init(CLI::App& app, Context& ctx);
+void register_add(CLI::App& app, Context& ctx);
+void register_verify(CLI::App& app, Context& ctx);
+void register_status(CLI::App& app, Context& ctx);
+void register_ls(CLI::App& app, Context& ctx);
+void register_log(CLI::App& app, Context& ctx);
+void register_path(CLI::App& app, Context& ctx);
 
 void register_hook(CLI::App& app, Context& ctx);
 

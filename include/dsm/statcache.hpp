@@ -1,0 +1,69 @@
+// The stat cache, `.dsm/local/statcache` (local, gitignored): for each
+// payload, the stat facts it had when dsm last hashed it and found the hash
+// right. `verify --fast`, `status` and the pre-commit hook trust a payload
+// whose facts still match instead of re-hashing it.
+//
+// Format (text, LF):
+//   dsm-statcache 1
+//   <sha256> <size> <mtime_ns> <ctime_ns> <inode> <path>
+// path is relative to the data dir, percent-encoded like the manifest.
+// Lines that do not parse are dropped (it is a cache: losing an entry only
+// costs a re-hash). Another version is ignored entirely.
+//
+// Racily clean entries (git's index rule): a file modified in the same
+// timestamp tick as the cache was written could have changed after it was
+// hashed without its mtime moving. So an entry is trusted only when its
+// mtime is strictly older than the cache file's own mtime at load time.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+struct stat;
+
+namespace dsm {
+
+class Repository;
+namespace fs = std::filesystem;
+
+struct StatFacts {
+  uint64_t size = 0;
+  int64_t mtime_ns = 0;
+  int64_t ctime_ns = 0;
+  uint64_t inode = 0;
+  static StatFacts from(const struct stat& st);
+  bool operator==(const StatFacts&) const = default;
+};
+
+class StatCache {
+public:
+  // A missing or unreadable cache is empty, never an error.
+  static StatCache load(const fs::path& file);
+  // Atomic rewrite (temp + rename). Errors are swallowed: the cache is an
+  // optimisation and must never fail a command.
+  void save(const fs::path& file) const;
+
+  // The hash recorded for `rel` if `facts` match and the entry is not racy.
+  std::optional<std::string> trusted_hash(const std::string& rel, const StatFacts& facts) const;
+  // The entry (even racy) for `rel`.
+  const std::pair<StatFacts, std::string>* find(const std::string& rel) const;
+  void record(const std::string& rel, const StatFacts& facts, const std::string& sha256);
+  void forget(const std::string& rel);
+  size_t size() const { return m_entries.size(); }
+  bool dirty() const { return m_dirty; }
+
+private:
+  std::unordered_map<std::string, std::pair<StatFacts, std::string>> m_entries;
+  int64_t m_written_ns = 0; // cache file mtime at load; 0 = nothing trusted
+  bool m_dirty = false;
+};
+
+// For the pre-commit hook and others: true when the payload at `abs` (inside
+// repo's data dir) has stat facts matching a non-racy cache entry whose
+// hash equals `expected_sha256`. Never throws; false means "hash it".
+bool is_verified_unchanged(const Repository& repo, const fs::path& abs, const std::string& expected_sha256);
+
+} // namespace dsm

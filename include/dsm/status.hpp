@@ -1,0 +1,34 @@
+// `dsm status`: what changed in the data directory, like `git status`.
+// No hashing for payloads whose stat facts match a trusted stat-cache entry;
+// a payload with no trusted entry (first run after a clone, or racily
+// clean) is hashed once and remembered.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace dsm {
+
+class Repository;
+namespace fs = std::filesystem;
+
+struct StatusReport {
+  std::vector<fs::path> untracked;   // payloads no manifest line covers
+  std::vector<fs::path> missing;     // manifest entries without a payload
+  std::vector<fs::path> changed;     // stat changed since added/verified (content differs or unknown)
+  std::vector<fs::path> uncommitted; // sidecars/manifest not as committed in HEAD
+  std::vector<fs::path> temp;        // leftover temp files
+  uint64_t payloads = 0;             // manifest entries
+  uint64_t hashed = 0;               // payloads hashed because no trusted cache entry existed
+  bool clean() const {
+    return untracked.empty() && missing.empty() && changed.empty() && uncommitted.empty() && temp.empty();
+  }
+};
+
+StatusReport status(const Repository& repo);
+nlohmann::json to_json(const StatusReport& r);
+
+} // namespace dsm

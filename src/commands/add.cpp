@@ -1,0 +1,108 @@
+// dsm add FILE... : store arrays as new versions of datasets.
+#include "commands/commands.hpp"
+#include "dsm/add.hpp"
+#include "dsm/error.hpp"
+#include "dsm/interrupt.hpp"
+#include "dsm/repository.hpp"
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <iostream>
+
+namespace dsm {
+
+namespace {
+
+struct AddCliOptions {
+  std::vector<std::string> files;
+  std::string name;
+  std::vector<std::string> meta_pairs;
+  std::string meta_file;
+  std::string message;
+  bool message_set = false;
+  bool move = false;
+  bool allow_pickle = false;
+  bool json = false;
+};
+
+void run_add(Context& ctx, const AddCliOptions& opts) {
+  install_interrupt_handlers();
+  AddRequest req;
+  for (const auto& f : opts.files) {
+    fs::path p(f);
+    req.files.push_back((p.is_absolute() ? p : ctx.work_dir / p).lexically_normal());
+  }
+  if (!opts.name.empty()) {
+    req.name = opts.name;
+  }
+  std::optional<fs::path> meta_file;
+  if (!opts.meta_file.empty()) {
+    fs::path p(opts.meta_file);
+    meta_file = p.is_absolute() ? p : ctx.work_dir / p;
+  }
+  req.meta_yaml = build_meta(meta_file, opts.meta_pairs);
+  if (opts.message_set) {
+    req.message = opts.message;
+  }
+  req.transfer = opts.move ? Transfer::move : Transfer::copy;
+  req.allow_pickle = opts.allow_pickle ? AllowPickle::yes : AllowPickle::no;
+
+  AddResult r = add_files(*ctx.repo, req);
+  for (const auto& w : r.warnings) {
+    std::cerr << "dsm: warning: " << w << "\n";
+  }
+  if (opts.json) {
+    nlohmann::json arr = nlohmann::json::array();
+    for (const auto& a : r.added) {
+      arr.push_back({{"path", a.path.string()},
+                     {"name", a.sidecar.name},
+                     {"version", a.sidecar.version},
+                     {"sha256", a.sidecar.sha256},
+                     {"size", a.sidecar.size},
+                     {"sidecar", Repository::sidecar_path(a.path).string()}});
+    }
+    std::cout << arr.dump(2) << "\n";
+    return;
+  }
+  for (const auto& a : r.added) {
+    std::cout << a.path.string() << "\n";
+  }
+}
+
+} // namespace
+
+void register_add(CLI::App& app, Context& ctx) {
+  auto opts = std::make_shared<AddCliOptions>();
+  CLI::App* sub = app.add_subcommand(
+    "add", "Store .npy/.npz files as new versions of datasets.\n"
+           "Each FILE is checked (a valid .npy or .npz, decided by content), copied into\n"
+           "<data_dir>/<NAME>/<last segment>_<YYYYMMDD>_<NNN>.<ext> (read-only), described\n"
+           "by a sidecar <payload>.yaml, and listed in <data_dir>/manifest-sha256.txt.\n"
+           "Sequence numbers continue across days and are never reused. Prints the\n"
+           "absolute path of each stored payload. Commit the sidecars and the manifest.");
+  sub->add_option("FILE", opts->files, "Arrays to store (relative to the current directory)")->required();
+  sub->add_option("--name", opts->name,
+                  "Dataset name (default: each file's stem): '/'-separated segments of "
+                  "[A-Za-z0-9][A-Za-z0-9._-]*; with several FILEs they become successive versions")
+    ->type_name("NAME");
+  sub->add_option("-m", opts->meta_pairs, "Metadata KEY=VALUE for the sidecar (VALUE read as YAML); repeatable")
+    ->type_name("KEY=VALUE")
+    ->allow_extra_args(false);
+  sub->add_option("--meta", opts->meta_file, "A YAML mapping of metadata for the sidecar (-m wins on clashes)")
+    ->type_name("FILE.yaml");
+  sub->add_option("--message", opts->message, "A message recorded in the sidecar")
+    ->type_name("TEXT")
+    ->each([opts](const std::string&) { opts->message_set = true; });
+  sub->add_flag("--move", opts->move,
+                "Move instead of copy: rename on the same filesystem, else copy, sync, re-verify, then remove "
+                "the source");
+  sub->add_flag("--allow-pickle", opts->allow_pickle,
+                "Accept object (pickled) arrays; they are flagged 'pickled: true' in the sidecar");
+  sub->add_flag("--json", opts->json, "Print a JSON list of the stored payloads");
+  sub->footer("ENVIRONMENT\n  DSM_LOCK_TIMEOUT  seconds to wait for another dsm add holding the lock (default 30)\n\n" +
+              exit_status_help());
+  sub->callback([&ctx, opts] { run_add(ctx, *opts); });
+}
+
+} // namespace dsm

@@ -1,0 +1,55 @@
+// dsm init [--data-dir DIR]: make the git work tree a dsm repository.
+#include "commands/commands.hpp"
+#include "dsm/init.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+namespace dsm {
+
+namespace {
+
+struct InitCliOptions {
+  std::string data_dir;
+};
+
+void run_init(Context& ctx, const InitCliOptions& opts) {
+  InitOptions o;
+  if (!opts.data_dir.empty()) {
+    o.data_dir = opts.data_dir;
+  }
+  InitResult r = init_repository(ctx.work_dir, o);
+  if (r.created) {
+    std::cout << "initialised dsm repository in " << r.root.string() << "\n";
+  } else if (r.changed_gitignore || r.created_manifest || r.created_data_dir) {
+    std::cout << "repaired dsm repository in " << r.root.string() << "\n";
+  } else {
+    std::cout << "dsm repository in " << r.root.string() << " is already initialised; nothing changed\n";
+  }
+  if (!ctx.quiet) {
+    std::cout << "data directory: " << r.data_dir.string() << "\n";
+    if (r.changed_gitignore) {
+      std::cout << "updated " << (r.root / ".gitignore").string() << " (payloads stay out of git)\n";
+    }
+  }
+}
+
+} // namespace
+
+void register_init(CLI::App& app, Context& ctx) {
+  auto opts = std::make_shared<InitCliOptions>();
+  CLI::App* sub = app.add_subcommand(
+    "init", "Make the git work tree around the current directory a dsm repository.\n"
+            "Creates .dsm/config.yaml, the data directory with its manifest-sha256.txt,\n"
+            "and a managed block in the root .gitignore that keeps payloads out of git.\n"
+            "Running it again changes nothing; a hand-edited .gitignore block is repaired.");
+  sub->add_option("--data-dir", opts->data_dir,
+                  "Data directory (default: data), relative to the current directory; must be inside the "
+                  "work tree, not its root, and hold no tracked source files")
+    ->type_name("DIR");
+  sub->footer(exit_status_help());
+  sub->callback([&ctx, opts] { run_init(ctx, *opts); });
+}
+
+} // namespace dsm

@@ -1,0 +1,88 @@
+// dsm log NAME: every version of a dataset, newest first.
+#include "commands/commands.hpp"
+#include "core/catalog.hpp"
+#include "dsm/error.hpp"
+#include "dsm/naming.hpp"
+#include "dsm/repository.hpp"
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <iostream>
+
+namespace dsm {
+
+namespace {
+
+struct LogCliOptions {
+  std::string name;
+  bool json = false;
+};
+
+void run_log(Context& ctx, const LogCliOptions& opts) {
+  const Repository& repo = *ctx.repo;
+  Manifest manifest = load_manifest(repo);
+  DatasetIndex index = index_datasets(repo, manifest);
+  std::string name = opts.name;
+  // Accept a payload path too: log its dataset.
+  if (!index.find(name)) {
+    DatasetVersion v = resolve_version(repo, manifest, index, ctx.work_dir, name);
+    if (v.name.empty()) {
+      throw Error(quote(opts.name) + " belongs to no dataset");
+    }
+    name = v.name;
+  }
+  const auto& list = *index.find(name);
+  nlohmann::json arr = nlohmann::json::array();
+  bool first = true;
+  for (auto it = list.rbegin(); it != list.rend(); ++it) {
+    VersionRecord rec = load_version(*it);
+    if (opts.json) {
+      nlohmann::json j = rec.sidecar ? rec.sidecar->to_json() : nlohmann::json::object();
+      j["path"] = it->path.string();
+      j["version"] = it->seq;
+      j["sha256"] = it->sha256;
+      if (!rec.sidecar) {
+        j["sidecar_error"] = rec.sidecar_error;
+      }
+      arr.push_back(j);
+      continue;
+    }
+    if (!first) {
+      std::cout << "\n";
+    }
+    first = false;
+    std::cout << name << "@" << it->seq << "  " << it->path.string() << "\n";
+    if (!rec.sidecar) {
+      std::cout << "  (sidecar unreadable: " << rec.sidecar_error << ")\n";
+      std::cout << "  sha256 " << it->sha256.substr(0, 12) << "\n";
+      continue;
+    }
+    const Sidecar& s = *rec.sidecar;
+    std::cout << "  date    " << s.created << "\n";
+    std::cout << "  author  " << s.author.value_or("(unknown)") << "\n";
+    std::cout << "  shape   " << shape_summary(s) << "  dtype " << dtype_summary(s) << "  size " << s.size << " ("
+              << human_size(s.size) << ")  sha256 " << it->sha256.substr(0, 12) << "\n";
+    if (s.message) {
+      std::cout << "  message " << *s.message << "\n";
+    }
+  }
+  if (opts.json) {
+    std::cout << arr.dump(2) << "\n";
+  }
+}
+
+} // namespace
+
+void register_log(CLI::App& app, Context& ctx) {
+  auto opts = std::make_shared<LogCliOptions>();
+  CLI::App* sub = app.add_subcommand(
+    "log", "Show every version of a dataset, newest first: path, date, author, message,\nshape, dtype, size and "
+           "short hash");
+  sub->add_option("NAME", opts->name, "Dataset name (or a payload path)")->required();
+  sub->add_flag("--json", opts->json, "Print a JSON list, newest first");
+  sub->footer(exit_status_help());
+  sub->callback([&ctx, opts] { run_log(ctx, *opts); });
+}
+
+} // namespace dsm

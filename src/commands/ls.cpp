@@ -1,0 +1,98 @@
+// dsm ls: every dataset with its number of versions and latest version.
+#include "commands/commands.hpp"
+#include "core/catalog.hpp"
+#include "dsm/repository.hpp"
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <iomanip>
+#include <iostream>
+
+namespace dsm {
+
+namespace {
+
+struct LsCliOptions {
+  bool json = false;
+};
+
+void run_ls(Context& ctx, const LsCliOptions& opts) {
+  const Repository& repo = *ctx.repo;
+  Manifest manifest = load_manifest(repo);
+  DatasetIndex index = index_datasets(repo, manifest);
+  struct Row {
+    std::string name, versions, latest, date, shape, dtype, size;
+  };
+  std::vector<Row> rows;
+  nlohmann::json arr = nlohmann::json::array();
+  for (const auto& [name, list] : index.by_name) {
+    VersionRecord rec = load_version(list.back());
+    Row row{name, std::to_string(list.size()), std::to_string(list.back().seq), "?", "?", "?", "?"};
+    nlohmann::json j = {{"name", name},
+                        {"versions", list.size()},
+                        {"latest", list.back().seq},
+                        {"path", list.back().path.string()},
+                        {"sha256", list.back().sha256}};
+    if (rec.sidecar) {
+      const Sidecar& s = *rec.sidecar;
+      row.date = s.created.substr(0, 10);
+      row.shape = shape_summary(s);
+      row.dtype = dtype_summary(s);
+      row.size = human_size(s.size);
+      j["created"] = s.created;
+      j["format"] = s.format;
+      j["size"] = s.size;
+      j["shape"] = s.npy ? nlohmann::json(s.npy->shape) : nlohmann::json(nullptr);
+      j["dtype"] = s.npy ? nlohmann::json(s.npy->descr) : nlohmann::json(nullptr);
+    } else {
+      j["sidecar_error"] = rec.sidecar_error;
+    }
+    rows.push_back(row);
+    arr.push_back(j);
+  }
+  if (opts.json) {
+    std::cout << arr.dump(2) << "\n";
+    return;
+  }
+  if (rows.empty()) {
+    std::cout << "no datasets yet (add one with 'dsm add FILE.npy')\n";
+    return;
+  }
+  Row header{"NAME", "VERSIONS", "LATEST", "DATE", "SHAPE", "DTYPE", "SIZE"};
+  size_t w[6] = {};
+  auto widen = [&w](const Row& r) {
+    const std::string* cols[] = {&r.name, &r.versions, &r.latest, &r.date, &r.shape, &r.dtype};
+    for (int i = 0; i < 6; ++i) {
+      w[i] = std::max(w[i], cols[i]->size());
+    }
+  };
+  widen(header);
+  for (const auto& r : rows) {
+    widen(r);
+  }
+  auto print = [&w](const Row& r) {
+    const std::string* cols[] = {&r.name, &r.versions, &r.latest, &r.date, &r.shape, &r.dtype};
+    for (int i = 0; i < 6; ++i) {
+      std::cout << std::left << std::setw(static_cast<int>(w[i]) + 2) << *cols[i];
+    }
+    std::cout << r.size << "\n";
+  };
+  print(header);
+  for (const auto& r : rows) {
+    print(r);
+  }
+}
+
+} // namespace
+
+void register_ls(CLI::App& app, Context& ctx) {
+  auto opts = std::make_shared<LsCliOptions>();
+  CLI::App* sub = app.add_subcommand("ls", "List every dataset: its number of versions, and the latest version's "
+                                           "number, date, shape, dtype and size");
+  sub->add_flag("--json", opts->json, "Print a JSON list");
+  sub->footer(exit_status_help());
+  sub->callback([&ctx, opts] { run_ls(ctx, *opts); });
+}
+
+} // namespace dsm

@@ -1,0 +1,93 @@
+// dsm verify [TARGET...]: prove the payloads are intact.
+#include "commands/commands.hpp"
+#include "dsm/error.hpp"
+#include "dsm/interrupt.hpp"
+#include "dsm/repository.hpp"
+#include "dsm/verify.hpp"
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <iostream>
+
+namespace dsm {
+
+namespace {
+
+struct VerifyCliOptions {
+  std::vector<std::string> targets;
+  unsigned jobs = 0;
+  bool fast = false;
+  bool strict = false;
+  bool json = false;
+};
+
+void run_verify(Context& ctx, const VerifyCliOptions& opts) {
+  install_interrupt_handlers();
+  VerifyOptions vo;
+  vo.targets = opts.targets;
+  vo.work_dir = ctx.work_dir;
+  vo.jobs = opts.jobs;
+  vo.fast = opts.fast;
+  vo.strict = opts.strict;
+  bool drew = false;
+  if (ctx.stderr_is_tty && !ctx.quiet) {
+    // Only long runs draw a bar: the callback starts after 200 ms anyway.
+    vo.progress = [&drew](uint64_t done, uint64_t total) {
+      if (total < (64u << 20)) {
+        return;
+      }
+      int pct = static_cast<int>(static_cast<double>(done) * 100.0 / static_cast<double>(total));
+      std::fprintf(stderr, "\rverifying: %3d%% (%llu of %llu MiB)", pct, static_cast<unsigned long long>(done >> 20),
+                   static_cast<unsigned long long>(total >> 20));
+      drew = true;
+    };
+  }
+  VerifyReport r = verify(*ctx.repo, vo);
+  if (drew) {
+    std::fprintf(stderr, "\r\033[K");
+  }
+  if (opts.json) {
+    std::cout << to_json(r).dump(2) << "\n";
+  } else {
+    for (const auto& f : r.findings) {
+      std::cout << format_finding(f) << "\n";
+    }
+    if (!ctx.quiet || !r.ok()) {
+      std::cout << summary_line(r, opts.fast) << "\n";
+    }
+  }
+  if (!r.ok()) {
+    std::cout.flush();
+    throw Error(std::to_string(r.problems) + (r.problems == 1 ? " problem" : " problems") + " found",
+                k_exit_problems);
+  }
+}
+
+} // namespace
+
+void register_verify(CLI::App& app, Context& ctx) {
+  auto opts = std::make_shared<VerifyCliOptions>();
+  CLI::App* sub = app.add_subcommand(
+    "verify", "Check every payload against the manifest and its sidecar.\n"
+              "For each manifest entry: the payload exists, is a regular file, its SHA-256 matches,\n"
+              "and its sidecar exists and agrees with the manifest and the file's header (dtype,\n"
+              "shape, order). Without TARGET it also reports files in the data directory the\n"
+              "manifest does not explain. One line per problem, then a summary:\n"
+              "  FAILED <path>: checksum mismatch       MISSING <path>\n"
+              "  MISMATCH <path>: sidecar says X, file says Y\n"
+              "  UNTRACKED <path>   ORPHAN <sidecar>   TEMP <path>   WRITABLE <path>\n"
+              "UNTRACKED, TEMP and WRITABLE are reported but only fail the run with --strict.");
+  sub->add_option("TARGET", opts->targets, "Dataset NAME, NAME@VERSION, or a path in the data directory");
+  sub->add_option("-j,--jobs", opts->jobs, "Files hashed in parallel (default: number of cores)")->type_name("N");
+  sub->add_flag("--fast", opts->fast,
+                "Skip re-hashing payloads whose size, mtime, ctime and inode match the state cached when they "
+                "were last verified (.dsm/local/statcache)");
+  sub->add_flag("--strict", opts->strict, "Untracked payloads, leftover temp files and writable payloads fail too");
+  sub->add_flag("--json", opts->json, "Print one JSON object");
+  sub->footer(exit_status_help());
+  sub->callback([&ctx, opts] { run_verify(ctx, *opts); });
+}
+
+} // namespace dsm

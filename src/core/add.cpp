@@ -1,0 +1,307 @@
+#include "dsm/add.hpp"
+
+#include "core/crash.hpp"
+#include "core/staged.hpp"
+#include "dsm/error.hpp"
+#include "dsm/format.hpp"
+#include "dsm/interrupt.hpp"
+#include "dsm/lock.hpp"
+#include "dsm/manifest.hpp"
+#include "dsm/naming.hpp"
+#include "dsm/repository.hpp"
+#include "dsm/statcache.hpp"
+#include "git/git.hpp"
+#include "util/file.hpp"
+#include "util/sha256.hpp"
+
+#include <cerrno>
+#include <ctime>
+#include <fcntl.h>
+#include <map>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace dsm {
+
+namespace {
+
+struct Pending {
+  fs::path source;
+  std::string name;
+  std::unique_ptr<StagedFile> staged;
+  bool linked_source = false; // --move on the same filesystem: staged is a hard link
+  FileInfo info;
+  fs::path final_path;
+  Sidecar sidecar;
+};
+
+std::string stem_of(const fs::path& p) { return p.stem().string(); }
+
+void mkdirs(const fs::path& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) {
+    throw Error("cannot create directory " + quote(dir.string()) + ": " + ec.message());
+  }
+}
+
+Manifest read_manifest(const Repository& repo) {
+  fs::path p = repo.manifest_path();
+  std::error_code ec;
+  if (!fs::exists(p, ec)) {
+    return Manifest();
+  }
+  return Manifest::parse(util::read_file(p), p.string());
+}
+
+// Highest sequence number of `name` in use anywhere: manifest lines, and
+// every file on disk (payloads, sidecars, leftovers of crashed adds), so a
+// number is never reused.
+uint64_t max_seq(const Repository& repo, const Manifest& manifest, const std::string& name, const fs::path& dir) {
+  uint64_t best = 0;
+  std::string prefix = name + "/";
+  for (auto it = manifest.map().lower_bound(prefix); it != manifest.map().end(); ++it) {
+    if (it->first.compare(0, prefix.size(), prefix) != 0) {
+      break;
+    }
+    std::string rest = it->first.substr(prefix.size());
+    if (rest.find('/') != std::string::npos) {
+      continue; // a nested name
+    }
+    if (auto s = match_seq(repo.config(), name, rest)) {
+      best = std::max(best, *s);
+    }
+  }
+  std::error_code ec;
+  for (fs::directory_iterator d(dir, ec), end; !ec && d != end; d.increment(ec)) {
+    if (auto s = match_seq(repo.config(), name, d->path().filename().string())) {
+      best = std::max(best, *s);
+    }
+  }
+  if (ec) {
+    throw Error("cannot list " + quote(dir.string()) + ": " + ec.message());
+  }
+  return best;
+}
+
+void stage(const Repository& repo, Pending& p, Transfer transfer, AllowPickle allow_pickle) {
+  check_interrupted();
+  util::Fd src = util::open_read(p.source);
+  struct stat st {};
+  if (::fstat(src.get(), &st) != 0) {
+    throw Error("cannot stat " + quote(p.source.string()) + ": " + util::errno_message(errno));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    throw Error("cannot add " + quote(p.source.string()) + ": not a regular file");
+  }
+  std::string hint = last_segment(p.name);
+  if (transfer == Transfer::move) {
+    p.staged = StagedFile::link_from(p.source, repo.data_dir(), hint);
+    p.linked_source = p.staged != nullptr;
+  }
+  ScanOptions opts;
+  if (!p.linked_source) {
+    p.staged = std::make_unique<StagedFile>(repo.data_dir(), hint);
+    StagedFile* out = p.staged.get();
+    opts.sink = [out](const uint8_t* data, size_t size) {
+      check_interrupted();
+      out->write(data, size);
+    };
+  }
+  p.info = scan_fd(src.get(), p.source, opts);
+  if (p.info.object() && allow_pickle == AllowPickle::no) {
+    throw Error("refusing " + quote(p.source.string()) +
+                ": it holds object (pickled) arrays, which run code when loaded; use --allow-pickle to store it anyway");
+  }
+  if (!p.linked_source) {
+    // The copy must be the bytes we hashed.
+    struct stat out_st {};
+    if (::fstat(p.staged->fd(), &out_st) != 0 || static_cast<uint64_t>(out_st.st_size) != p.info.size) {
+      throw Error("cannot copy " + quote(p.source.string()) + ": short write to " +
+                  quote(p.staged->temp_path().string()));
+    }
+  }
+}
+
+} // namespace
+
+AddResult add_files(const Repository& repo, const AddRequest& request) {
+  AddResult result;
+  if (request.files.empty()) {
+    throw Error("nothing to add");
+  }
+  // Validate every name before writing anything.
+  std::vector<Pending> pending(request.files.size());
+  for (size_t i = 0; i < request.files.size(); ++i) {
+    Pending& p = pending[i];
+    p.source = request.files[i];
+    if (request.name) {
+      p.name = *request.name;
+      validate_name(p.name);
+    } else {
+      p.name = stem_of(p.source);
+      if (!name_ok(p.name)) {
+        throw Error("cannot derive a dataset name from " + quote(p.source.filename().string()) +
+                    " (a name is '/'-separated segments of [A-Za-z0-9][A-Za-z0-9._-]*); use --name");
+      }
+    }
+    if (request.transfer == Transfer::move && repo.data_relative(p.source)) {
+      throw Error("refusing --move of " + quote(p.source.string()) +
+                  ": it is inside the data directory (stored payloads are never moved)");
+    }
+  }
+  if (!fs::is_directory(repo.data_dir())) {
+    mkdirs(repo.data_dir());
+  }
+
+  // 1. Stage: copy + hash + parse in one pass, outside the lock.
+  std::vector<StagedFile*> staged;
+  for (Pending& p : pending) {
+    stage(repo, p, request.transfer, request.allow_pickle);
+    staged.push_back(p.staged.get());
+  }
+  for (Pending& p : pending) {
+    if (!p.linked_source) {
+      p.staged->chmod(0444);
+    }
+  }
+  sync_staged(staged);
+  for (Pending& p : pending) {
+    if (p.linked_source) {
+      p.staged->chmod(0444); // the inode is the source's; it is going away
+    }
+    p.staged->close();
+  }
+  crash_point("add-payload-temp");
+  check_interrupted();
+
+  // Facts that do not depend on the lock.
+  std::time_t now = std::time(nullptr);
+  std::string date = utc_date(now);
+  std::string created = utc_timestamp(now);
+  std::optional<std::string> author;
+  if (auto id = repo.git().identity()) {
+    author = id->name + " <" + id->email + ">";
+  } else {
+    result.warnings.push_back("git has no identity, so the sidecar's author is null; set one with "
+                              "git config user.name 'Your Name' && git config user.email you@example.com");
+  }
+  std::optional<std::string> head = repo.git().head_commit();
+  std::optional<std::string> branch = repo.git().branch();
+  std::string host = host_name();
+
+  // 2-4. Under the lock: numbers, payload names, sidecars, manifest.
+  repo.ensure_local_dir();
+  RepoLock lock(repo.lock_path(), lock_timeout_from_env());
+  check_interrupted();
+  Manifest manifest = read_manifest(repo);
+  std::map<std::string, uint64_t> next; // name -> next free number
+  std::vector<fs::path> dirs;
+  for (Pending& p : pending) {
+    fs::path dir = repo.data_dir() / p.name;
+    mkdirs(dir);
+    dirs.push_back(dir);
+    auto it = next.find(p.name);
+    if (it == next.end()) {
+      it = next.emplace(p.name, max_seq(repo, manifest, p.name, dir) + 1).first;
+    }
+    std::string ext = p.info.format == Format::npy ? ".npy" : ".npz";
+    while (true) {
+      uint64_t seq = it->second++;
+      fs::path target = dir / (payload_stem(repo.config(), p.name, date, seq) + ext);
+      // Another file of that number (a sidecar left by a crash) also
+      // blocks it: numbers are never reused.
+      if (fs::exists(Repository::sidecar_path(target))) {
+        continue;
+      }
+      if (p.staged->publish_noreplace(target)) {
+        p.final_path = target;
+        p.sidecar.version = seq;
+        break;
+      }
+    }
+  }
+  crash_point("add-payload");
+
+  std::vector<std::unique_ptr<StagedFile>> sidecars;
+  std::vector<StagedFile*> sidecar_ptrs;
+  for (Pending& p : pending) {
+    Sidecar& s = p.sidecar;
+    s.name = p.name;
+    s.file = p.final_path.filename().string();
+    s.created = created;
+    s.author = author;
+    s.git_commit = head;
+    s.branch = branch;
+    s.source = p.source.string();
+    s.host = host;
+    s.set_facts(p.info);
+    s.pickled = p.info.object();
+    s.message = request.message;
+    s.meta_yaml = request.meta_yaml;
+    auto f = std::make_unique<StagedFile>(p.final_path.parent_path(), s.file + k_sidecar_suffix);
+    f->write(s.to_yaml());
+    f->chmod(0644);
+    sidecar_ptrs.push_back(f.get());
+    sidecars.push_back(std::move(f));
+  }
+  sync_staged(sidecar_ptrs);
+  for (size_t i = 0; i < pending.size(); ++i) {
+    sidecars[i]->close();
+    if (!sidecars[i]->publish_noreplace(Repository::sidecar_path(pending[i].final_path))) {
+      throw Error("cannot write sidecar " + quote(Repository::sidecar_path(pending[i].final_path).string()) +
+                  ": it already exists");
+    }
+  }
+  crash_point("add-sidecar");
+  // Payload and sidecar names must be durable before the manifest names them.
+  sync_dirs(dirs);
+  sync_dirs({repo.data_dir()});
+
+  for (Pending& p : pending) {
+    manifest.set(*repo.data_relative(p.final_path), p.info.sha256);
+  }
+  {
+    util::AtomicFile mf(repo.manifest_path(), 0644);
+    mf.write(manifest.serialize());
+    crash_point("add-manifest-temp");
+    mf.commit();
+  }
+  crash_point("add-manifest");
+  lock.release();
+
+  // 5. --move: the stored copy is durable and listed; only now drop the source.
+  if (request.transfer == Transfer::move) {
+    for (Pending& p : pending) {
+      if (!p.linked_source) {
+        // Copied across filesystems: re-read the stored copy before trusting it.
+        FileInfo again = scan_file(p.final_path, ScanOptions{nullptr, false});
+        if (again.sha256 != p.info.sha256) {
+          throw Error("not removing " + quote(p.source.string()) + ": the stored copy " +
+                      quote(p.final_path.string()) + " does not read back the same");
+        }
+      }
+      if (::unlink(p.source.c_str()) != 0 && errno != ENOENT) {
+        result.warnings.push_back("stored " + p.final_path.string() + " but cannot remove " + p.source.string() +
+                                  ": " + util::errno_message(errno));
+      }
+    }
+  }
+
+  // Remember what we just hashed (an optimisation; never fails the add).
+  StatCache cache = StatCache::load(repo.statcache_path());
+  for (Pending& p : pending) {
+    struct stat st {};
+    if (::stat(p.final_path.c_str(), &st) == 0) {
+      cache.record(*repo.data_relative(p.final_path), StatFacts::from(st), p.info.sha256);
+    }
+  }
+  cache.save(repo.statcache_path());
+
+  for (Pending& p : pending) {
+    result.added.push_back({p.final_path, std::move(p.sidecar)});
+  }
+  return result;
+}
+
+} // namespace dsm

@@ -1,0 +1,21 @@
+// Test-only crash points. Built with DSM_CRASH_POINTS (CMake's default, off
+// for release packaging), crash_point("name") kills the process with
+// SIGKILL when the environment variable DSM_CRASH_AT equals "name", so the
+// end-to-end tests can prove that every intermediate state of a write
+// sequence is one `dsm verify` explains. The points of `dsm add`, in order:
+//   add-payload-temp   payload copies written to temp files, not yet named
+//   add-payload        payloads linked to their final names
+//   add-sidecar        sidecars written
+//   add-manifest-temp  manifest rewritten to a temp file, not yet renamed
+//   add-manifest       manifest renamed into place, lock still held
+#pragma once
+
+namespace dsm {
+
+#if defined(DSM_CRASH_POINTS)
+void crash_point(const char* name);
+#else
+inline void crash_point(const char*) {}
+#endif
+
+} // namespace dsm

@@ -1,0 +1,58 @@
+// A file written under a hidden temp name in its final directory, published
+// later under a name chosen at publish time. Unlike util::AtomicFile it
+// leaves syncing to the caller, so `dsm add` can batch the syncs of many
+// files into one (sync_staged) instead of paying an fsync per file.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace dsm {
+
+namespace fs = std::filesystem;
+
+class StagedFile {
+public:
+  // Creates `<dir>/.dsm-tmp-<hint>.<random>` (O_EXCL, mode 0600).
+  StagedFile(const fs::path& dir, const std::string& hint);
+  // A hard link to `source` under a temp name in `dir`; nullopt when the
+  // two are on different filesystems (EXDEV) or linking is not permitted.
+  static std::unique_ptr<StagedFile> link_from(const fs::path& source, const fs::path& dir, const std::string& hint);
+  ~StagedFile(); // removes the temp unless published
+  StagedFile(const StagedFile&) = delete;
+  StagedFile& operator=(const StagedFile&) = delete;
+
+  void write(const void* data, size_t size);
+  void write(const std::string& s) { write(s.data(), s.size()); }
+  int fd() const { return m_fd; }
+  const fs::path& temp_path() const { return m_temp; }
+  void chmod(unsigned mode);
+  // fsync now (for one file; many files use sync_staged).
+  void fsync();
+  // Closes the descriptor, checking for deferred write errors.
+  void close();
+  // Gives the file its final name without replacing anything: false when
+  // `target` exists (the caller picks another name).
+  bool publish_noreplace(const fs::path& target);
+  // rename() over `target`.
+  void publish_replace(const fs::path& target);
+  bool published() const { return m_published; }
+
+private:
+  StagedFile() = default;
+  fs::path m_temp;
+  int m_fd = -1;
+  bool m_published = false;
+};
+
+// Makes the data of all files durable: fsync each when few, one syncfs(2)
+// of their filesystem when many (one journal commit instead of N).
+void sync_staged(const std::vector<StagedFile*>& files);
+
+// fsync each distinct directory once.
+void sync_dirs(const std::vector<fs::path>& dirs);
+
+} // namespace dsm

@@ -1,0 +1,483 @@
+#include "dsm/verify.hpp"
+
+#include "dsm/datasets.hpp"
+#include "dsm/error.hpp"
+#include "dsm/format.hpp"
+#include "dsm/interrupt.hpp"
+#include "dsm/repository.hpp"
+#include "dsm/sidecar.hpp"
+#include "dsm/statcache.hpp"
+#include "util/file.hpp"
+#include "util/sha256.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <fcntl.h>
+#include <mutex>
+#include <set>
+#include <sys/stat.h>
+#include <thread>
+#include <unistd.h>
+
+namespace dsm {
+
+namespace {
+
+struct Job {
+  std::string rel;
+  std::string sha256;
+  fs::path path;
+  struct stat st {};
+  int stat_errno = 0;
+};
+
+struct CacheUpdate {
+  std::string rel;
+  StatFacts facts;
+  std::string sha256;
+};
+
+bool counts(Problem p, bool strict) {
+  switch (p) {
+  case Problem::failed:
+  case Problem::missing:
+  case Problem::mismatch:
+  case Problem::orphan:
+    return true;
+  case Problem::untracked:
+  case Problem::temp:
+  case Problem::writable:
+    return strict;
+  }
+  return true;
+}
+
+std::string kind_of(const struct stat& st) {
+  if (S_ISLNK(st.st_mode)) {
+    return "a symlink";
+  }
+  if (S_ISDIR(st.st_mode)) {
+    return "a directory";
+  }
+  return "not a regular file";
+}
+
+// Hashes a file without parsing it (used when the parser rejects it, to
+// still tell "changed" from "stored corrupt").
+std::string hash_only(const fs::path& path) {
+  util::Fd fd = util::open_read(path);
+  util::Sha256 h;
+  std::vector<uint8_t> buf(1 << 20);
+  while (true) {
+    size_t n = util::read_some(fd.get(), buf.data(), buf.size(), path);
+    if (n == 0) {
+      break;
+    }
+    h.update(buf.data(), n);
+  }
+  return h.hex_digest();
+}
+
+class Verifier {
+public:
+  Verifier(const Repository& repo, const VerifyOptions& opts) : m_repo(repo), m_opts(opts) {
+    m_cache = StatCache::load(repo.statcache_path());
+  }
+
+  VerifyReport run() {
+    Manifest manifest = load_manifest(m_repo);
+    std::vector<std::string> rels;
+    if (m_opts.targets.empty()) {
+      for (const auto& [rel, sha] : manifest.map()) {
+        rels.push_back(rel);
+      }
+    } else {
+      DatasetIndex index = index_datasets(m_repo, manifest);
+      std::set<std::string> chosen;
+      for (const auto& t : m_opts.targets) {
+        for (auto& r : resolve_target(m_repo, manifest, index, m_opts.work_dir, t, Versions::all)) {
+          chosen.insert(r);
+        }
+      }
+      rels.assign(chosen.begin(), chosen.end());
+    }
+    std::vector<Job> jobs(rels.size());
+    uint64_t total = 0;
+    for (size_t i = 0; i < rels.size(); ++i) {
+      Job& j = jobs[i];
+      j.rel = rels[i];
+      j.sha256 = *manifest.find(j.rel);
+      j.path = m_repo.data_dir() / j.rel;
+      if (::lstat(j.path.c_str(), &j.st) != 0) {
+        j.stat_errno = errno;
+      } else if (S_ISREG(j.st.st_mode)) {
+        total += static_cast<uint64_t>(j.st.st_size);
+      }
+    }
+    // Largest first: one huge file must not be the last to start.
+    std::sort(jobs.begin(), jobs.end(), [](const Job& a, const Job& b) { return a.st.st_size > b.st.st_size; });
+    m_total = total;
+    run_parallel(jobs);
+    if (m_opts.targets.empty()) {
+      scan_data_dir(manifest);
+    }
+    for (const auto& u : m_updates) {
+      m_cache.record(u.rel, u.facts, u.sha256);
+    }
+    for (const auto& rel : m_forget) {
+      m_cache.forget(rel);
+    }
+    if (m_cache.dirty()) {
+      m_cache.save(m_repo.statcache_path());
+    }
+    VerifyReport r;
+    r.findings = std::move(m_findings);
+    std::sort(r.findings.begin(), r.findings.end(), [](const Finding& a, const Finding& b) {
+      return a.path != b.path ? a.path < b.path : a.kind < b.kind;
+    });
+    r.checked = jobs.size();
+    r.hashed_bytes = m_hashed;
+    r.skipped_fast = m_skipped;
+    for (const auto& f : r.findings) {
+      r.problems += counts(f.kind, m_opts.strict) ? 1 : 0;
+    }
+    return r;
+  }
+
+private:
+  void add(Problem kind, const fs::path& path, std::string detail = "") {
+    std::lock_guard<std::mutex> g(m_mutex);
+    m_findings.push_back({kind, path, std::move(detail)});
+  }
+
+  void run_parallel(std::vector<Job>& jobs) {
+    unsigned n = m_opts.jobs ? m_opts.jobs : std::max(1u, std::thread::hardware_concurrency());
+    n = static_cast<unsigned>(std::min<size_t>(n, std::max<size_t>(jobs.size(), 1)));
+    std::atomic<size_t> next{0};
+    std::atomic<bool> stop{false};
+    std::exception_ptr error;
+    auto worker = [&] {
+      try {
+        while (!stop) {
+          size_t i = next++;
+          if (i >= jobs.size() || interrupted()) {
+            break;
+          }
+          check(jobs[i]);
+        }
+      } catch (...) {
+        std::lock_guard<std::mutex> g(m_mutex);
+        if (!error) {
+          error = std::current_exception();
+        }
+        stop = true;
+      }
+    };
+    std::vector<std::thread> threads;
+    for (unsigned t = 1; t < n; ++t) {
+      threads.emplace_back(worker);
+    }
+    if (m_opts.progress) {
+      // The main thread reports progress and lets the workers hash.
+      threads.emplace_back(worker);
+      while (next < jobs.size() && !stop && !interrupted()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        m_opts.progress(m_done_bytes.load(), m_total);
+      }
+    } else {
+      worker();
+    }
+    for (auto& t : threads) {
+      t.join();
+    }
+    if (error) {
+      std::rethrow_exception(error);
+    }
+    check_interrupted();
+  }
+
+  void check(const Job& j) {
+    if (j.stat_errno == ENOENT) {
+      add(Problem::missing, j.path);
+      check_sidecar_only(j);
+      return;
+    }
+    if (j.stat_errno != 0) {
+      add(Problem::failed, j.path, "cannot stat: " + util::errno_message(j.stat_errno));
+      return;
+    }
+    if (!S_ISREG(j.st.st_mode)) {
+      add(Problem::failed, j.path, "is " + kind_of(j.st) + ", not a regular file");
+      return;
+    }
+    if ((j.st.st_mode & 0222) != 0) {
+      char buf[16];
+      std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(j.st.st_mode & 07777));
+      add(Problem::writable, j.path, std::string("permissions ") + buf + " allow writing (stored payloads are read-only)");
+    }
+    StatFacts facts = StatFacts::from(j.st);
+    fs::path sidecar_path = Repository::sidecar_path(j.path);
+    if (m_opts.fast) {
+      std::optional<std::string> cached = m_cache.trusted_hash(j.rel, facts);
+      if (cached && *cached == j.sha256) {
+        struct stat sst {};
+        std::string srel = j.rel + k_sidecar_suffix;
+        if (::lstat(sidecar_path.c_str(), &sst) == 0) {
+          std::optional<std::string> sc = m_cache.trusted_hash(srel, StatFacts::from(sst));
+          if (sc && *sc == j.sha256) {
+            ++m_skipped;
+            m_done_bytes += facts.size;
+            return; // payload and sidecar both unchanged since verified
+          }
+        }
+      }
+    }
+    FileInfo info;
+    bool parsed = false;
+    std::string parse_error;
+    try {
+      util::Fd fd = util::open_read(j.path);
+      ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
+      ScanOptions so;
+      so.stats = false;
+      info = scan_fd(fd.get(), j.path, so);
+      parsed = true;
+    } catch (const Error& e) {
+      parse_error = e.what();
+    }
+    m_hashed += facts.size;
+    m_done_bytes += facts.size;
+    if (!parsed) {
+      std::string h;
+      try {
+        h = hash_only(j.path);
+      } catch (const Error& e) {
+        add(Problem::failed, j.path, e.what());
+        return;
+      }
+      if (h != j.sha256) {
+        add(Problem::failed, j.path, "checksum mismatch");
+      } else {
+        add(Problem::failed, j.path, "matches the manifest but is not a valid array file: " + parse_error);
+      }
+      forget(j.rel);
+      return;
+    }
+    if (info.sha256 != j.sha256) {
+      add(Problem::failed, j.path, "checksum mismatch");
+      forget(j.rel);
+      return;
+    }
+    // The payload is right; now its sidecar.
+    struct stat sst {};
+    if (::lstat(sidecar_path.c_str(), &sst) != 0) {
+      add(Problem::missing, sidecar_path, "sidecar of " + j.path.filename().string());
+      remember(j.rel, facts, j.sha256);
+      return;
+    }
+    Sidecar sc;
+    try {
+      sc = Sidecar::load(sidecar_path);
+    } catch (const Error& e) {
+      add(Problem::failed, sidecar_path, e.what());
+      remember(j.rel, facts, j.sha256);
+      return;
+    }
+    bool agree = true;
+    if (sc.sha256 != j.sha256) {
+      add(Problem::mismatch, sidecar_path, "sidecar says sha256 " + sc.sha256 + ", manifest says " + j.sha256);
+      agree = false;
+    }
+    for (const std::string& d : compare_facts(sc, info)) {
+      if (d.starts_with("sidecar says sha256 ")) {
+        continue; // reported against the manifest above
+      }
+      add(Problem::mismatch, j.path, d);
+      agree = false;
+    }
+    remember(j.rel, facts, j.sha256);
+    if (agree) {
+      remember(j.rel + k_sidecar_suffix, StatFacts::from(sst), j.sha256);
+    }
+  }
+
+  // The payload is gone; its sidecar may still tell something.
+  void check_sidecar_only(const Job& j) { forget(j.rel); }
+
+  void remember(const std::string& rel, const StatFacts& f, const std::string& sha) {
+    std::lock_guard<std::mutex> g(m_mutex);
+    m_updates.push_back({rel, f, sha});
+  }
+  void forget(const std::string& rel) {
+    std::lock_guard<std::mutex> g(m_mutex);
+    m_forget.push_back(rel);
+    m_forget.push_back(rel + k_sidecar_suffix);
+  }
+
+  // Files in the data dir that the manifest does not explain.
+  void scan_data_dir(const Manifest& manifest) {
+    std::error_code ec;
+    const fs::path& root = m_repo.data_dir();
+    if (!fs::is_directory(root, ec)) {
+      if (!manifest.empty()) {
+        add(Problem::missing, root, "data directory");
+      }
+      return;
+    }
+    fs::recursive_directory_iterator it(root, fs::directory_options::none, ec);
+    for (fs::recursive_directory_iterator end; !ec && it != end; it.increment(ec)) {
+      const fs::path& p = it->path();
+      std::string fname = p.filename().string();
+      fs::file_status s = it->symlink_status(ec);
+      if (ec) {
+        break;
+      }
+      if (fs::is_directory(s)) {
+        continue;
+      }
+      std::optional<std::string> rel = m_repo.data_relative(p);
+      if (!rel || *rel == k_manifest_name) {
+        continue;
+      }
+      if (fname.starts_with(util::k_temp_prefix)) {
+        add(Problem::temp, p, "leftover temporary file of an interrupted write (safe to delete)");
+        continue;
+      }
+      if (manifest.find(*rel)) {
+        continue;
+      }
+      if (fs::is_symlink(s)) {
+        add(Problem::untracked, p, "symlink not in the manifest (never followed)");
+        continue;
+      }
+      if (m_repo.config().is_payload_name(fname)) {
+        add(Problem::untracked, p);
+        continue;
+      }
+      if (auto payload = Repository::payload_of_sidecar(p)) {
+        std::string pname = payload->filename().string();
+        if (m_repo.config().is_payload_name(pname)) {
+          std::error_code e2;
+          if (fs::symlink_status(*payload, e2).type() == fs::file_type::not_found) {
+            add(Problem::orphan, p, "sidecar without a payload");
+          }
+          continue; // an untracked payload's sidecar: the payload is reported
+        }
+      }
+    }
+    if (ec) {
+      throw Error("cannot scan " + quote(root.string()) + ": " + ec.message());
+    }
+  }
+
+  const Repository& m_repo;
+  const VerifyOptions& m_opts;
+  StatCache m_cache;
+  std::mutex m_mutex;
+  std::vector<Finding> m_findings;
+  std::vector<CacheUpdate> m_updates;
+  std::vector<std::string> m_forget;
+  std::atomic<uint64_t> m_hashed{0};
+  std::atomic<uint64_t> m_skipped{0};
+  std::atomic<uint64_t> m_done_bytes{0};
+  uint64_t m_total = 0;
+};
+
+std::string human_bytes(uint64_t n) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(n);
+  int u = 0;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
+  return buf;
+}
+
+} // namespace
+
+VerifyReport verify(const Repository& repo, const VerifyOptions& options) {
+  Verifier v(repo, options);
+  return v.run();
+}
+
+const char* problem_tag(Problem p) {
+  switch (p) {
+  case Problem::failed:
+    return "FAILED";
+  case Problem::missing:
+    return "MISSING";
+  case Problem::mismatch:
+    return "MISMATCH";
+  case Problem::untracked:
+    return "UNTRACKED";
+  case Problem::orphan:
+    return "ORPHAN";
+  case Problem::temp:
+    return "TEMP";
+  case Problem::writable:
+    return "WRITABLE";
+  }
+  return "?";
+}
+
+std::string format_finding(const Finding& f) {
+  std::string s = std::string(problem_tag(f.kind)) + " " + f.path.string();
+  if (!f.detail.empty()) {
+    s += ": " + f.detail;
+  }
+  return s;
+}
+
+std::string summary_line(const VerifyReport& r, bool fast) {
+  size_t n[7] = {};
+  for (const auto& f : r.findings) {
+    ++n[static_cast<int>(f.kind)];
+  }
+  std::string s = "verified " + std::to_string(r.checked) + (r.checked == 1 ? " payload" : " payloads") + " (" +
+                  human_bytes(r.hashed_bytes) + " hashed";
+  if (fast) {
+    s += ", " + std::to_string(r.skipped_fast) + " unchanged skipped by --fast";
+  }
+  s += "): ";
+  if (r.findings.empty()) {
+    return s + "all good";
+  }
+  std::vector<std::string> parts;
+  const char* names[] = {"failed", "missing", "mismatched", "untracked", "orphaned sidecars", "temp files",
+                         "writable"};
+  for (int k = 0; k < 7; ++k) {
+    if (n[k]) {
+      parts.push_back(std::to_string(n[k]) + " " + names[k]);
+    }
+  }
+  for (size_t i = 0; i < parts.size(); ++i) {
+    s += (i ? ", " : "") + parts[i];
+  }
+  s += r.ok() ? " (not errors; --strict counts them)" : "";
+  return s;
+}
+
+nlohmann::json to_json(const VerifyReport& r) {
+  nlohmann::json j;
+  j["ok"] = r.ok();
+  j["checked"] = r.checked;
+  j["hashed_bytes"] = r.hashed_bytes;
+  j["skipped_fast"] = r.skipped_fast;
+  j["problems"] = r.problems;
+  j["findings"] = nlohmann::json::array();
+  for (const auto& f : r.findings) {
+    std::string kind = problem_tag(f.kind);
+    std::transform(kind.begin(), kind.end(), kind.begin(), [](char c) { return static_cast<char>(std::tolower(c)); });
+    j["findings"].push_back({{"kind", kind}, {"path", f.path.string()}, {"detail", f.detail}});
+  }
+  return j;
+}
+
+} // namespace dsm
