@@ -261,6 +261,21 @@ TEST(NpyHeader, PythonLiteralCorners) {
             std::string::npos);
 }
 
+TEST(NpyHeader, HugeLiteralsAreBounded) {
+  std::string dims;
+  for (int i = 0; i < 65; ++i) {
+    dims += "1,";
+  }
+  EXPECT_NE(error_of(npy("{'descr': '<f8', 'fortran_order': False, 'shape': (" + dims + ")}", 1, f8(1)))
+              .find("more than 64 dimensions"),
+            std::string::npos);
+  std::string many = "{'descr': [";
+  for (int i = 0; i < (1 << 20) / 2; ++i) {
+    many += "1,1,";
+  }
+  EXPECT_NE(error_of(npy(many + "], 'fortran_order': False, 'shape': ()}", 2)).find("values"), std::string::npos);
+}
+
 TEST(NpyHeader, DeepNestingIsRefusedNotACrash) {
   std::string deep(10000, '(');
   EXPECT_NE(error_of(npy("{'descr': " + deep, 2)).find("nested too deeply"), std::string::npos);
