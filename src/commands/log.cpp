@@ -62,7 +62,7 @@ void run_log(Context& ctx, const LogCliOptions& opts) {
     std::cout << "  date    " << s.created << "\n";
     std::cout << "  author  " << s.author.value_or("(unknown)") << "\n";
     std::cout << "  shape   " << shape_summary(s) << "  dtype " << dtype_summary(s) << "  size " << s.size << " ("
-              << human_size(s.size) << ")  sha256 " << it->sha256.substr(0, 12) << "\n";
+              << catalog_size(s.size) << ")  sha256 " << it->sha256.substr(0, 12) << "\n";
     if (s.message) {
       std::cout << "  message " << *s.message << "\n";
     }

@@ -39,7 +39,7 @@ void run_ls(Context& ctx, const LsCliOptions& opts) {
       row.date = s.created.substr(0, 10);
       row.shape = shape_summary(s);
       row.dtype = dtype_summary(s);
-      row.size = human_size(s.size);
+      row.size = catalog_size(s.size);
       j["created"] = s.created;
       j["format"] = s.format;
       j["size"] = s.size;

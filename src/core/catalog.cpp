@@ -17,7 +17,7 @@ VersionRecord load_version(const DatasetVersion& v) {
   return r;
 }
 
-std::string human_size(uint64_t n) {
+std::string catalog_size(uint64_t n) {
   const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
   double v = static_cast<double>(n);
   int u = 0;
