@@ -40,6 +40,8 @@ def snapshot(root):
         dirnames[:] = [d for d in dirnames if d != ".git"]
         for name in filenames:
             p = os.path.join(dirpath, name)
+            if os.path.relpath(p, root) in (os.path.join(".dsm", "local", "lock"), os.path.join(".dsm", "local", "active")):
+                continue  # lock state: taking over a dead holder's lock is not a data change
             st = os.lstat(p)
             digest = sha256(p) if stat.S_ISREG(st.st_mode) else os.readlink(p) if stat.S_ISLNK(st.st_mode) else ""
             out[os.path.relpath(p, root)] = (stat.S_IFMT(st.st_mode), stat.S_IMODE(st.st_mode), digest)
