@@ -31,6 +31,8 @@ const std::vector<CommandSpec>& commands() {
 
     {"doctor", register_doctor, Needs::nothing},
 
+    {"repair", register_repair, Needs::repo},
+
   };
   return k_commands;
 }

@@ -63,4 +63,6 @@ void register_hook(CLI::App& app, Context& ctx);
 
 void register_doctor(CLI::App& app, Context& ctx);
 
+void register_repair(CLI::App& app, Context& ctx);
+
 } // namespace dsm

@@ -8,6 +8,7 @@
 #include "dsm/lock.hpp"
 #include "dsm/manifest.hpp"
 #include "dsm/naming.hpp"
+#include "dsm/repair.hpp"
 #include "dsm/repository.hpp"
 #include "dsm/statcache.hpp"
 #include "git/git.hpp"
@@ -154,6 +155,10 @@ AddResult add_files(const Repository& repo, const AddRequest& request) {
   if (!fs::is_directory(repo.data_dir())) {
     mkdirs(repo.data_dir());
   }
+  // Held until add returns: `dsm repair` waits for it, so it never takes
+  // the temp files below for leftovers of a crash (dsm/repair.hpp).
+  repo.ensure_local_dir();
+  ActivityLock activity(repo, ActivityLock::Mode::shared, lock_timeout_from_env());
 
   // 1. Stage: copy + hash + parse in one pass, outside the lock.
   std::vector<StagedFile*> staged;

@@ -4,6 +4,7 @@
 #include "dsm/error.hpp"
 #include "dsm/format.hpp"
 #include "dsm/interrupt.hpp"
+#include "dsm/repair.hpp"
 #include "dsm/repository.hpp"
 #include "dsm/sidecar.hpp"
 #include "dsm/statcache.hpp"
@@ -344,7 +345,7 @@ private:
         continue;
       }
       if (fname.starts_with(util::k_temp_prefix)) {
-        add(Problem::temp, p, "leftover temporary file of an interrupted write (safe to delete)");
+        add(Problem::temp, p, explain_leftover(Leftover::temp));
         continue;
       }
       if (manifest.find(*rel)) {
@@ -355,7 +356,8 @@ private:
         continue;
       }
       if (m_repo.config().is_payload_name(fname)) {
-        add(Problem::untracked, p);
+        // Say what it is: a crashed add (and what repair does) or a stray.
+        add(Problem::untracked, p, explain_leftover(classify_leftover(m_repo, p)));
         continue;
       }
       if (auto payload = Repository::payload_of_sidecar(p)) {
