@@ -1,3 +1,4 @@
+#include "util/text.hpp"
 #include "dsm/verify.hpp"
 
 #include "dsm/datasets.hpp"
@@ -389,18 +390,6 @@ private:
   uint64_t m_total = 0;
 };
 
-std::string human_bytes(uint64_t n) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = static_cast<double>(n);
-  int u = 0;
-  while (v >= 1024 && u < 4) {
-    v /= 1024;
-    ++u;
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
-  return buf;
-}
 
 } // namespace
 
@@ -443,7 +432,7 @@ std::string summary_line(const VerifyReport& r, bool fast) {
     ++n[static_cast<int>(f.kind)];
   }
   std::string s = "verified " + std::to_string(r.checked) + (r.checked == 1 ? " payload" : " payloads") + " (" +
-                  human_bytes(r.hashed_bytes) + " hashed";
+                  util::human_size(r.hashed_bytes) + " hashed";
   if (fast) {
     s += ", " + std::to_string(r.skipped_fast) + " unchanged skipped by --fast";
   }

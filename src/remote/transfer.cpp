@@ -1,3 +1,4 @@
+#include "util/text.hpp"
 #include "remote/transfer.hpp"
 
 #include "dsm/error.hpp"
@@ -8,22 +9,7 @@
 
 namespace dsm::remote {
 
-std::string human_bytes(uint64_t n) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = static_cast<double>(n);
-  int u = 0;
-  while (v >= 1024 && u < 4) {
-    v /= 1024;
-    ++u;
-  }
-  char buf[32];
-  if (u == 0) {
-    std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(n));
-  } else {
-    std::snprintf(buf, sizeof buf, "%.1f %s", v, units[u]);
-  }
-  return buf;
-}
+std::string human_bytes(uint64_t n) { return util::human_size(n); }
 
 Progress::Progress(std::string verb, size_t total_items, uint64_t total_bytes, bool enabled)
   : m_verb(std::move(verb)), m_total_items(total_items), m_total_bytes(total_bytes), m_enabled(enabled),
