@@ -516,6 +516,19 @@ std::vector<StagedChange> Repo::staged_changes() const {
       if (git_oid_equal(&staged, git_commit_tree_id(commit.get()))) {
         return {};
       }
+      // git has written the staged trees (it does before running the hook):
+      // compare tree objects, which touches only the directories that differ.
+      git_tree* sraw = nullptr;
+      if (git_tree_lookup(&sraw, m_repo, &staged) == 0) {
+        TreePtr staged_tree(sraw);
+        TreePtr head = lookup_tree(m_repo, *git_commit_tree_id(commit.get()));
+        std::vector<StagedChange> out;
+        diff_trees(m_repo, head.get(), staged_tree.get(), "", out);
+        std::sort(out.begin(), out.end(),
+                  [](const StagedChange& a, const StagedChange& b) { return a.path < b.path; });
+        return out;
+      }
+      git_error_clear();
     }
   }
   // Fast path: read the index file directly (see git/index_file.hpp).
