@@ -156,6 +156,27 @@ class RemoteDirTest(RemoteScenario, DsmTestCase):
         for o in others:
             self.assertEqual(sha256_file(os.path.join(clone, "data", o)), entries[o])
 
+    def test_verify_remote(self):
+        repo = self.make_repo_with_data()
+        self.dsm("remote", "add", "team", self.store, cwd=repo, expect=0)
+        self.commit_all(repo)
+        self.dsm("verify", "--remote", "team", cwd=repo, expect=1)  # nothing pushed yet
+        self.dsm("push", cwd=repo, expect=0)
+        r = self.dsm("verify", "--remote", "team", cwd=repo, expect=0)
+        self.assertIn("all present and intact", r.out)
+        entries = manifest_entries(repo)
+        rel = sorted(entries)[0]
+        obj = self.stored_objects()[entries[rel]]
+        os.chmod(obj, 0o644)
+        with open(obj, "ab") as f:
+            f.write(b"x")
+        r = self.dsm("verify", "--remote", "team", cwd=repo, expect=1)
+        self.assertIn("FAILED " + os.path.join(repo, "data", rel), r.out)
+        os.remove(obj)
+        r = self.dsm("verify", "--remote", "team", cwd=repo, expect=1)
+        self.assertIn("MISSING " + os.path.join(repo, "data", rel), r.out)
+        self.dsm("verify", "--remote", "nope", cwd=repo, expect=2)
+
     def test_pull_missing_object_is_named(self):
         repo = self.make_repo_with_data()
         self.dsm("remote", "add", "team", self.store, cwd=repo, expect=0)
