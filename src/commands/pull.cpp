@@ -125,16 +125,7 @@ void run_pull(Context& ctx, const PullOptions& o) {
   }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   size_t pulled = todo.size() - failures.size();
-  char timing[32];
-  std::snprintf(timing, sizeof timing, "%.2f s", secs);
-  std::cout << "pulled " << pulled << " payload" << (pulled == 1 ? "" : "s") << " ("
-            << remote::human_bytes(pulled_bytes) << ") from " << store->describe() << " in " << timing << "; "
-            << present.size() << " already present\n";
-  if (worst != k_exit_ok) {
-    throw Error(std::to_string(problems.size()) + " problem" + (problems.size() == 1 ? "" : "s") +
-                    " while pulling from " + store->describe(),
-                worst);
-  }
+  finish_transfer("pulled", "from", pulled, pulled_bytes, store->describe(), secs, std::to_string(present.size()) + " already present", problems.size(), worst);
 }
 
 } // namespace

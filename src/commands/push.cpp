@@ -139,16 +139,7 @@ void run_push(Context& ctx, const PushOptions& o) {
   }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   size_t pushed = todo.size() - failures.size();
-  char timing[32];
-  std::snprintf(timing, sizeof timing, "%.2f s", secs);
-  std::cout << "pushed " << pushed << " payload" << (pushed == 1 ? "" : "s") << " ("
-            << remote::human_bytes(pushed_bytes) << ") to " << store->describe() << " in " << timing << "; "
-            << (candidates.size() - todo.size()) << " already there\n";
-  if (worst != k_exit_ok) {
-    throw Error(std::to_string(problems.size()) + " problem" + (problems.size() == 1 ? "" : "s") +
-                    " while pushing to " + store->describe(),
-                worst);
-  }
+  finish_transfer("pushed", "to", pushed, pushed_bytes, store->describe(), secs, std::to_string(candidates.size() - todo.size()) + " already there", problems.size(), worst);
 }
 
 } // namespace

@@ -9,6 +9,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cstdio>
 #include <iostream>
 #include <map>
 #include <set>
@@ -232,6 +233,20 @@ int verify_remote(Context& ctx, const std::string& remote_name, const std::vecto
   }
   std::cout << bad << " problem" << (bad == 1 ? "" : "s") << "\n";
   return k_exit_problems;
+}
+
+void finish_transfer(const std::string& verb, const std::string& preposition, size_t done, uint64_t bytes,
+                     const std::string& store, double seconds, const std::string& skipped, size_t problems,
+                     int worst) {
+  char timing[32];
+  std::snprintf(timing, sizeof timing, "%.2f s", seconds);
+  std::cout << verb << " " << done << " payload" << (done == 1 ? "" : "s") << " (" << remote::human_bytes(bytes)
+            << ") " << preposition << " " << store << " in " << timing << "; " << skipped << "\n";
+  if (worst != k_exit_ok) {
+    throw Error(std::to_string(problems) + " problem" + (problems == 1 ? "" : "s") + " while " +
+                    (verb == "pushed" ? "pushing to " : "pulling from ") + store,
+                worst);
+  }
 }
 
 } // namespace dsm
