@@ -7,9 +7,14 @@ libgit2-dev libyaml-cpp-dev libcli11-dev libgtest-dev nlohmann-json3-dev
 zlib1g-dev libssl-dev libcurl4-openssl-dev libdeflate-dev libisal-dev
 python3 python3-numpy python3-yaml clang libclang-rt-14-dev"
 # Extra tools the test suite drives for real (pre-commit framework, npm for
-# the loopback S3 server).
+# the loopback S3 server, botocore to check its requests' signatures).
 if [ "${1:-}" = "--test" ]; then
-  PACKAGES="$PACKAGES pre-commit nodejs npm"
+  PACKAGES="$PACKAGES pre-commit python3-botocore"
+  # A Node.js from elsewhere (e.g. NodeSource's nodejs, which bundles npm and
+  # conflicts with Debian's npm package) is fine: s3rver only needs node+npm.
+  if ! command -v npm >/dev/null 2>&1 || ! command -v node >/dev/null 2>&1; then
+    PACKAGES="$PACKAGES nodejs npm"
+  fi
 fi
 missing=""
 for p in $PACKAGES; do

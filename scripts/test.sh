@@ -7,7 +7,16 @@ sh scripts/install-deps.sh --test
 dir=build
 args="-DDSM_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo"
 case "${1:-}" in
-  --sanitize) dir=build-asan; args="$args -DDSM_SANITIZE=ON" ;;
+  --sanitize)
+    # Memory errors and undefined behaviour abort the test that hit them.
+    # Warnings stay errors in the plain build above; GCC 12's sanitizer
+    # instrumentation adds known false -Wstringop-*/-Wmaybe-uninitialized
+    # warnings, so they are not fatal here. Leak checking is off until the
+    # suite has been proven leak-clean: an at-exit leak report changes every
+    # e2e child's exit status and would hide the real findings.
+    dir=build-asan; args="-DDSM_WERROR=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDSM_SANITIZE=ON"
+    export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1}"
+    export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}" ;;
   --tsan) dir=build-tsan; args="$args -DDSM_TSAN=ON" ;;
 esac
 sh scripts/build.sh "$dir" $args

@@ -34,9 +34,6 @@ struct Finding {
   std::string message;
 };
 
-// Why a blob looks like array data, if it does (extension, content).
-enum class PayloadReason { none, extension, npy_content, npz_content };
-
 // Payload test shared by the hook and doctor: by extension (case-insensitive,
 // config's payload extensions) and, when the blob is given, by content.
 bool is_payload_extension(const Config& config, const std::string& path);
@@ -46,9 +43,6 @@ bool is_payload_extension(const Config& config, const std::string& path);
 // with the default configuration; 3 and 4 need a dsm repository.
 std::vector<Finding> check_staged(const std::filesystem::path& start);
 std::vector<Finding> check_staged(const Repository& repo);
-
-// "12.5 MiB" style sizes for messages.
-std::string human_size(uint64_t bytes);
 
 // The staged payload test for one blob (by extension, size, content), used by
 // check_staged and doctor's index check. Appends findings.

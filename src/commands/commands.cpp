@@ -21,9 +21,17 @@ const std::vector<CommandSpec>& commands() {
 
     {"path", register_path, Needs::repo},
 
+    {"remote", register_remote, Needs::repo},
+
+    {"push", register_push, Needs::repo},
+
+    {"pull", register_pull, Needs::repo},
+
     {"hook", register_hook, Needs::nothing},
 
     {"doctor", register_doctor, Needs::nothing},
+
+    {"repair", register_repair, Needs::repo},
 
     {"compress", register_compress, Needs::repo},
 

@@ -53,9 +53,17 @@ void register_ls(CLI::App& app, Context& ctx);
 void register_log(CLI::App& app, Context& ctx);
 void register_path(CLI::App& app, Context& ctx);
 
+void register_remote(CLI::App& app, Context& ctx);
+
+void register_push(CLI::App& app, Context& ctx);
+
+void register_pull(CLI::App& app, Context& ctx);
+
 void register_hook(CLI::App& app, Context& ctx);
 
 void register_doctor(CLI::App& app, Context& ctx);
+
+void register_repair(CLI::App& app, Context& ctx);
 
 void register_compress(CLI::App& app, Context& ctx);
 

@@ -1,5 +1,6 @@
 // dsm init [--data-dir DIR]: make the git work tree a dsm repository.
 #include "commands/commands.hpp"
+#include "dsm/hook.hpp"
 #include "dsm/init.hpp"
 
 #include <CLI/CLI.hpp>
@@ -27,7 +28,10 @@ void run_init(Context& ctx, const InitCliOptions& opts) {
   } else {
     std::cout << "dsm repository in " << r.root.string() << " is already initialised; nothing changed\n";
   }
+  // The pre-commit hook keeps payloads out of commits (the git layer's job).
+  HookInstallResult hook = install_hook(r.root, HookForce::no);
   if (!ctx.quiet) {
+    std::cerr << describe(hook) << "\n";
     std::cout << "data directory: " << r.data_dir.string() << "\n";
     if (r.changed_gitignore) {
       std::cout << "updated " << (r.root / ".gitignore").string() << " (payloads stay out of git)\n";

@@ -1,4 +1,5 @@
 // dsm log NAME: every version of a dataset, newest first.
+#include "util/text.hpp"
 #include "commands/commands.hpp"
 #include "core/catalog.hpp"
 #include "dsm/error.hpp"
@@ -62,7 +63,7 @@ void run_log(Context& ctx, const LogCliOptions& opts) {
     std::cout << "  date    " << s.created << "\n";
     std::cout << "  author  " << s.author.value_or("(unknown)") << "\n";
     std::cout << "  shape   " << shape_summary(s) << "  dtype " << dtype_summary(s) << "  size " << s.size << " ("
-              << human_size(s.size) << ")  sha256 " << it->sha256.substr(0, 12) << "\n";
+              << util::human_size(s.size) << ")  sha256 " << it->sha256.substr(0, 12) << "\n";
     if (s.message) {
       std::cout << "  message " << *s.message << "\n";
     }

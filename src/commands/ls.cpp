@@ -1,4 +1,5 @@
 // dsm ls: every dataset with its number of versions and latest version.
+#include "util/text.hpp"
 #include "commands/commands.hpp"
 #include "core/catalog.hpp"
 #include "dsm/repository.hpp"
@@ -39,7 +40,7 @@ void run_ls(Context& ctx, const LsCliOptions& opts) {
       row.date = s.created.substr(0, 10);
       row.shape = shape_summary(s);
       row.dtype = dtype_summary(s);
-      row.size = human_size(s.size);
+      row.size = util::human_size(s.size);
       j["created"] = s.created;
       j["format"] = s.format;
       j["size"] = s.size;

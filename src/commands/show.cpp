@@ -3,7 +3,9 @@
 
 #include "commands/commands.hpp"
 #include "dsm/error.hpp"
+#include "dsm/datasets.hpp"
 #include "dsm/format.hpp"
+#include "dsm/repository.hpp"
 #include "util/file.hpp"
 
 #include <CLI/CLI.hpp>
@@ -12,6 +14,7 @@
 #include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <sstream>
 
 namespace dsm {
 
@@ -73,10 +76,60 @@ std::string stats_text(const NpyInfo& npy) {
   return out;
 }
 
+// `show NAME[@VERSION]`: a dataset target when no such file exists and a dsm
+// repository is around; the sidecar's metadata is shown with the file facts.
+void run_show_dataset(Context& ctx, const ShowOptions& opts) {
+  std::unique_ptr<Repository> repo = Repository::open(ctx.work_dir);
+  Manifest manifest = load_manifest(*repo);
+  DatasetIndex index = index_datasets(*repo, manifest);
+  DatasetVersion v = resolve_version(*repo, manifest, index, ctx.work_dir, opts.target);
+  util::Fd fd = util::open_read(v.path);
+  FileInfo info = scan_fd(fd.get(), v.path);
+  fs::path sidecar = Repository::sidecar_path(v.path);
+  std::string sidecar_text;
+  std::error_code ec;
+  if (fs::exists(sidecar, ec)) {
+    sidecar_text = util::read_file(sidecar, 16u << 20);
+  }
+  if (opts.json) {
+    nlohmann::json j = to_json(info);
+    j["dataset"] = {{"name", v.name},
+                    {"version", v.seq},
+                    {"manifest_sha256", v.sha256},
+                    {"sidecar_path", sidecar.string()},
+                    {"sidecar_yaml", sidecar_text}};
+    std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    return;
+  }
+  std::cout << v.name << "@" << v.seq << "\n";
+  print_file_info(std::cout, info, OutputFormat::human);
+  if (info.sha256 != v.sha256) {
+    std::cout << "  WARNING  sha256 differs from the manifest (" << v.sha256 << "): run 'dsm verify'\n";
+  }
+  std::cout << "  sidecar  " << sidecar.string() << "\n";
+  std::istringstream lines(sidecar_text);
+  for (std::string line; std::getline(lines, line);) {
+    std::cout << "    " << line << "\n";
+  }
+}
+
 void run_show(Context& ctx, const ShowOptions& opts) {
   std::filesystem::path p = opts.target;
   if (p.is_relative()) {
     p = ctx.work_dir / p;
+  }
+  std::error_code ec;
+  if (!fs::exists(p, ec)) {
+    bool in_repo = false;
+    try {
+      Repository::open(ctx.work_dir);
+      in_repo = true;
+    } catch (const Error&) {
+    }
+    if (in_repo) {
+      run_show_dataset(ctx, opts);
+      return;
+    }
   }
   // Messages name the path as the user wrote it; FileInfo::path is absolute.
   util::Fd fd = util::open_read(p);
@@ -147,8 +200,8 @@ void print_file_info(std::ostream& out, const FileInfo& info, OutputFormat forma
 
 void register_show(CLI::App& app, Context& ctx) {
   auto opts = std::make_shared<ShowOptions>();
-  CLI::App* sub = app.add_subcommand("show", "Describe a .npy/.npz file: format, dtype, shape, sha256, statistics");
-  sub->add_option("FILE", opts->target, "A .npy or .npz file (recognised by content, not extension)")
+  CLI::App* sub = app.add_subcommand("show", "Describe a .npy/.npz file or a stored dataset version: format, dtype, shape, sha256, statistics, sidecar");
+  sub->add_option("FILE", opts->target, "A .npy or .npz file (recognised by content, not extension), or inside a dsm repository a dataset NAME or NAME@VERSION")
     ->required();
   sub->add_flag("--json", opts->json,
                 "Print one JSON object (keys listed in docs/formats.md) instead of the summary");

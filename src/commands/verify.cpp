@@ -1,5 +1,6 @@
 // dsm verify [TARGET...]: prove the payloads are intact.
 #include "commands/commands.hpp"
+#include "commands/remote_common.hpp"
 #include "dsm/error.hpp"
 #include "dsm/interrupt.hpp"
 #include "dsm/repository.hpp"
@@ -21,10 +22,19 @@ struct VerifyCliOptions {
   bool fast = false;
   bool strict = false;
   bool json = false;
+  std::string remote; // --remote NAME: check the remote's copies instead
 };
 
 void run_verify(Context& ctx, const VerifyCliOptions& opts) {
   install_interrupt_handlers();
+  if (!opts.remote.empty()) {
+    int rc = verify_remote(ctx, opts.remote, opts.targets, opts.jobs ? opts.jobs : k_default_transfer_jobs);
+    if (rc != k_exit_ok) {
+      std::cout.flush();
+      throw Error("remote " + quote(opts.remote) + " is missing or holds damaged copies of some payloads", rc);
+    }
+    return;
+  }
   VerifyOptions vo;
   vo.targets = opts.targets;
   vo.work_dir = ctx.work_dir;
@@ -86,6 +96,10 @@ void register_verify(CLI::App& app, Context& ctx) {
                 "were last verified (.dsm/local/statcache)");
   sub->add_flag("--strict", opts->strict, "Untracked payloads, leftover temp files and writable payloads fail too");
   sub->add_flag("--json", opts->json, "Print one JSON object");
+  sub->add_option("--remote", opts->remote,
+                  "Check the remote NAME instead: every manifest entry exists there with the right size\n"
+                  "(and hash, where the store can tell); local payloads are not read")
+    ->type_name("NAME");
   sub->footer(exit_status_help());
   sub->callback([&ctx, opts] { run_verify(ctx, *opts); });
 }

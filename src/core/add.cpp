@@ -11,6 +11,7 @@
 #include "dsm/lock.hpp"
 #include "dsm/manifest.hpp"
 #include "dsm/naming.hpp"
+#include "dsm/repair.hpp"
 #include "dsm/repository.hpp"
 #include "dsm/statcache.hpp"
 #include "git/git.hpp"
@@ -18,6 +19,7 @@
 #include "util/sha256.hpp"
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <fcntl.h>
@@ -216,6 +218,10 @@ AddResult add_files(const Repository& repo, const AddRequest& request) {
   if (!fs::is_directory(repo.data_dir())) {
     mkdirs(repo.data_dir());
   }
+  // Held until add returns: `dsm repair` waits for it, so it never takes
+  // the temp files below for leftovers of a crash (dsm/repair.hpp).
+  repo.ensure_local_dir();
+  ActivityLock activity(repo, ActivityLock::Mode::shared, lock_timeout_from_env());
 
   // 1. Stage: copy + hash + parse in one pass, outside the lock.
   std::vector<StagedFile*> staged;
@@ -254,7 +260,12 @@ AddResult add_files(const Repository& repo, const AddRequest& request) {
   std::string date = utc_date(now);
   std::string created = utc_timestamp(now);
   std::optional<std::string> author;
-  if (auto id = repo.git().identity()) {
+  const char* env_name = std::getenv("GIT_AUTHOR_NAME");
+  const char* env_email = std::getenv("GIT_AUTHOR_EMAIL");
+  if (env_name && *env_name) {
+    // git itself lets the environment override the configured author.
+    author = std::string(env_name) + " <" + (env_email ? env_email : "") + ">";
+  } else if (auto id = repo.git().identity()) {
     author = id->name + " <" + id->email + ">";
   } else {
     result.warnings.push_back("git has no identity, so the sidecar's author is null; set one with "

@@ -1,3 +1,4 @@
+#include "util/text.hpp"
 #include "core/catalog.hpp"
 
 #include "dsm/error.hpp"
@@ -17,18 +18,6 @@ VersionRecord load_version(const DatasetVersion& v) {
   return r;
 }
 
-std::string human_size(uint64_t n) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = static_cast<double>(n);
-  int u = 0;
-  while (v >= 1024 && u < 4) {
-    v /= 1024;
-    ++u;
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
-  return buf;
-}
 
 std::string shape_summary(const Sidecar& s) {
   if (s.npy) {

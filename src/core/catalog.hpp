@@ -18,7 +18,6 @@ struct VersionRecord {
 
 VersionRecord load_version(const DatasetVersion& v);
 
-std::string human_size(uint64_t bytes);
 // "[1000, 16]" for .npy, "npz: 2 members" for .npz, "?" without a sidecar.
 std::string shape_summary(const Sidecar& s);
 std::string dtype_summary(const Sidecar& s);

@@ -32,6 +32,23 @@ std::string basename(const std::string& path) {
   return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
+// "12.5 MiB" style sizes for messages.
+std::string size_for_message(uint64_t bytes) {
+  const char* units[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
+  if (bytes < 1024) {
+    return std::to_string(bytes) + " bytes";
+  }
+  double v = static_cast<double>(bytes);
+  int u = 0;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f %s", v, units[u]);
+  return buf;
+}
+
 std::string unstage_fix(const std::string& path) { return "unstage it with 'git rm --cached " + path + "'"; }
 
 // Everything check_staged needs to know about the staged state, gathered
@@ -256,22 +273,6 @@ bool is_payload_extension(const Config& config, const std::string& path) {
   return false;
 }
 
-std::string human_size(uint64_t bytes) {
-  const char* units[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
-  if (bytes < 1024) {
-    return std::to_string(bytes) + " bytes";
-  }
-  double v = static_cast<double>(bytes);
-  int u = 0;
-  while (v >= 1024 && u < 4) {
-    v /= 1024;
-    ++u;
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f %s", v, units[u]);
-  return buf;
-}
-
 void check_blob(const git::Repo& git, const Config& config, const std::string& path, const std::string& oid,
                 uint32_t mode, std::vector<Finding>& out) {
   if (mode == k_mode_gitlink || mode == k_mode_symlink) {
@@ -284,8 +285,8 @@ void check_blob(const git::Repo& git, const Config& config, const std::string& p
   }
   uint64_t size = git.blob_size(oid);
   if (size > config.max_git_file_size) {
-    out.push_back({path, "'" + path + "': " + human_size(size) + " is over max_git_file_size (" +
-                             human_size(config.max_git_file_size) + "); " + unstage_fix(path) +
+    out.push_back({path, "'" + path + "': " + size_for_message(size) + " is over max_git_file_size (" +
+                             size_for_message(config.max_git_file_size) + "); " + unstage_fix(path) +
                              " (store arrays with 'dsm add'; the limit is in .dsm/config.yaml)"});
     return;
   }

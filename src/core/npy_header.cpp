@@ -22,6 +22,12 @@ namespace {
 // Deep nesting can only come from a hostile header; bounding it bounds the
 // recursion (NumPy's own nested dtypes stay far below).
 constexpr int k_max_depth = 64;
+// Memory for the parsed literal is proportional to its number of values;
+// this bounds it (~100 MB) whatever the header holds. A structured dtype of
+// 200,000 fields stays below.
+constexpr size_t k_max_values = size_t{1} << 20;
+// NumPy 1.x allows 32 dimensions, NumPy 2 allows 64.
+constexpr size_t k_max_ndim = 64;
 // NumPy dtypes have an int itemsize.
 constexpr uint64_t k_max_itemsize = std::numeric_limits<int32_t>::max();
 constexpr uint64_t k_max_intp = std::numeric_limits<int64_t>::max();
@@ -69,6 +75,9 @@ private:
   PyValue parse_value(int depth) {
     if (depth > k_max_depth) {
       fail("literal nested too deeply");
+    }
+    if (++m_values > k_max_values) {
+      fail("literal has more than " + std::to_string(k_max_values) + " values");
     }
     skip_space();
     if (at_end()) {
@@ -386,6 +395,7 @@ private:
   std::string_view m_text;
   HeaderEncoding m_encoding;
   size_t m_pos = 0;
+  size_t m_values = 0;
 };
 
 void repr_string(std::string& out, const std::string& s) {
@@ -752,12 +762,14 @@ Dtype descr_dtype(const PyValue& v) {
       bool padding = name.type == PyValue::Type::str && name.str.empty() && void_type;
       if (!padding) {
         if (name.type == PyValue::Type::tuple) {
-          if (name.items.size() != 2 || name.items[1].type != PyValue::Type::str ||
-              name.items[0].type != PyValue::Type::str) {
-            fail("field (title, name) must be two strings");
+          // NumPy takes any object as a title; the name must be a string.
+          if (name.items.size() != 2 || name.items[1].type != PyValue::Type::str) {
+            fail("field (title, name) must be a title and a string name");
           }
-          if (!used.insert(name.items[1].str).second || !used.insert("title:" + name.items[0].str).second ||
-              name.items[0].str == name.items[1].str) {
+          const PyValue& title = name.items[0];
+          bool str_title = title.type == PyValue::Type::str;
+          if (!used.insert(name.items[1].str).second ||
+              (str_title && (!used.insert(title.str).second || title.str == name.items[1].str))) {
             fail("duplicate field name or title '" + name.items[1].str + "'");
           }
         } else if (name.type == PyValue::Type::str) {
@@ -945,6 +957,9 @@ ParsedHeader parse_header(const uint8_t* data, size_t size, uint64_t total_size)
   info.header_len = header_len;
   info.data_offset = data_offset;
   info.fortran_order = fortran->boolean;
+  if (shape->items.size() > k_max_ndim) {
+    fail("shape has more than " + std::to_string(k_max_ndim) + " dimensions");
+  }
   for (const auto& d : shape->items) {
     // NumPy checks isinstance(x, int), which a bool passes.
     if (d.type == PyValue::Type::boolean) {

@@ -2,44 +2,22 @@
 
 #include "dsm/error.hpp"
 #include "dsm/repository.hpp"
+#include "dsm/sidecar.hpp"
+#include "dsm/statcache.hpp"
 #include "util/file.hpp"
 #include "util/sha256.hpp"
 
 #include <sys/stat.h>
-#include <yaml-cpp/yaml.h>
 
 #include <vector>
 
 namespace dsm {
 
 SidecarFacts parse_sidecar_facts(const std::string& text, const std::string& file) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(text);
-  } catch (const YAML::Exception& e) {
-    throw Error("'" + file + "': invalid YAML: " + e.msg);
-  }
-  if (!root.IsMap()) {
-    throw Error("'" + file + "': not a YAML mapping");
-  }
-  SidecarFacts f;
-  try {
-    if (root["file"] && root["file"].IsScalar()) {
-      f.file = root["file"].as<std::string>();
-    }
-    if (root["size"] && root["size"].IsScalar()) {
-      f.size = root["size"].as<uint64_t>();
-    }
-    if (root["sha256"] && root["sha256"].IsScalar()) {
-      f.sha256 = root["sha256"].as<std::string>();
-    }
-  } catch (const YAML::Exception& e) {
-    throw Error("'" + file + "': " + e.msg);
-  }
-  if (!util::is_sha256_hex(f.sha256)) {
-    throw Error("'" + file + "': no valid 'sha256'");
-  }
-  return f;
+  // The repository layer's parser: the hook holds sidecars to the same
+  // grammar as `dsm verify` (unknown keys, newer versions, bad values).
+  Sidecar sc = Sidecar::parse(text, file);
+  return SidecarFacts{sc.file, sc.size, sc.sha256};
 }
 
 std::string sha256_file(const std::filesystem::path& path) {
@@ -57,7 +35,15 @@ std::string sha256_file(const std::filesystem::path& path) {
 }
 
 PayloadChecker::PayloadChecker(const Repository& repo) : m_repo(repo) {}
-PayloadChecker::~PayloadChecker() = default;
+
+PayloadChecker::~PayloadChecker() {
+  // What was hashed and found right is recorded, so the next commit (or
+  // `dsm verify --fast`) need not hash it again. A cache: failures are
+  // swallowed by StatCache::save.
+  if (m_cache && m_cache->dirty()) {
+    m_cache->save(m_repo.statcache_path());
+  }
+}
 
 std::optional<PayloadProblem> PayloadChecker::check(const std::filesystem::path& abs, std::optional<uint64_t> size,
                                                     const std::string& sha256) {
@@ -67,9 +53,13 @@ std::optional<PayloadProblem> PayloadChecker::check(const std::filesystem::path&
   }
   auto actual_size = static_cast<uint64_t>(st.st_size);
   if (size && *size != actual_size) {
-    return PayloadProblem{PayloadProblem::Kind::changed, "is " + std::to_string(actual_size) +
-                                                             " bytes, but " + std::to_string(*size) +
+    return PayloadProblem{PayloadProblem::Kind::changed, "is " + std::to_string(actual_size) + " bytes, but " +
+                                                             std::to_string(*size) +
                                                              " were recorded: it changed since 'dsm add'"};
+  }
+  // Unchanged since dsm last hashed it (size, mtime, ctime, inode): trusted.
+  if (is_verified_unchanged(m_repo, abs, sha256)) {
+    return std::nullopt;
   }
   std::string actual;
   try {
@@ -81,7 +71,14 @@ std::optional<PayloadProblem> PayloadChecker::check(const std::filesystem::path&
     return PayloadProblem{PayloadProblem::Kind::changed,
                           "content no longer matches its recorded SHA-256: it changed since 'dsm add'"};
   }
-  (void)m_repo;
+  struct stat after {};
+  auto rel = m_repo.data_relative(abs);
+  if (rel && ::stat(abs.c_str(), &after) == 0 && StatFacts::from(after) == StatFacts::from(st)) {
+    if (!m_cache) {
+      m_cache = std::make_unique<StatCache>(StatCache::load(m_repo.statcache_path()));
+    }
+    m_cache->record(*rel, StatFacts::from(st), actual);
+  }
   return std::nullopt;
 }
 

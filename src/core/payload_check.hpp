@@ -6,12 +6,14 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 
 namespace dsm {
 
 class Repository;
+class StatCache;
 
 // The facts of a sidecar the hook needs (its full format is the repository
 // layer's): the payload file name, size and SHA-256.
@@ -21,8 +23,8 @@ struct SidecarFacts {
   std::string sha256;
 };
 
-// Parses the YAML text of a sidecar; throws dsm::Error naming what is wrong
-// (not a mapping, no valid sha256, bad size).
+// Parses the YAML text of a sidecar with the repository layer's parser;
+// throws dsm::Error ('<file>':<line>: what is wrong).
 SidecarFacts parse_sidecar_facts(const std::string& text, const std::string& file);
 
 struct PayloadProblem {
@@ -45,6 +47,7 @@ public:
 
 private:
   const Repository& m_repo;
+  std::unique_ptr<StatCache> m_cache; // loaded on the first hash, saved on destruction
 };
 
 // SHA-256 of a whole file, streamed (lowercase hex).

@@ -179,6 +179,12 @@ ArrayFacts ArrayFacts::from(const NpyInfo& info) {
   ArrayFacts f;
   f.npy_version = info.version;
   f.descr = info.descr;
+  // A simple dtype as the bare string NumPy's dtype.str gives ("<f4"),
+  // not its quoted repr.
+  if (f.descr.size() >= 2 && f.descr.front() == '\'' && f.descr.back() == '\'' &&
+      f.descr.find('\'', 1) == f.descr.size() - 1) {
+    f.descr = f.descr.substr(1, f.descr.size() - 2);
+  }
   f.shape = info.shape;
   f.fortran_order = info.fortran_order;
   f.stats = info.stats;
@@ -544,7 +550,7 @@ std::vector<std::string> compare_facts(const Sidecar& s, const FileInfo& info) {
     }
   };
   auto facts = [&](const std::string& prefix, const ArrayFacts& f, const NpyInfo& n) {
-    diff(prefix + "descr", "'" + f.descr + "'", "'" + n.descr + "'");
+    diff(prefix + "descr", "'" + f.descr + "'", "'" + ArrayFacts::from(n).descr + "'");
     diff(prefix + "shape", shape_words(f.shape), shape_words(n.shape));
     diff(prefix + "fortran_order", f.fortran_order ? "true" : "false", n.fortran_order ? "true" : "false");
   };

@@ -1,9 +1,11 @@
+#include "util/text.hpp"
 #include "dsm/verify.hpp"
 
 #include "dsm/datasets.hpp"
 #include "dsm/error.hpp"
 #include "dsm/format.hpp"
 #include "dsm/interrupt.hpp"
+#include "dsm/repair.hpp"
 #include "dsm/repository.hpp"
 #include "dsm/sidecar.hpp"
 #include "dsm/statcache.hpp"
@@ -396,7 +398,7 @@ private:
         continue;
       }
       if (fname.starts_with(util::k_temp_prefix)) {
-        add(Problem::temp, p, "leftover temporary file of an interrupted write (safe to delete)");
+        add(Problem::temp, p, explain_leftover(Leftover::temp));
         continue;
       }
       if (manifest.find(*rel)) {
@@ -407,7 +409,8 @@ private:
         continue;
       }
       if (m_repo.config().is_payload_name(fname)) {
-        add(Problem::untracked, p);
+        // Say what it is: a crashed add (and what repair does) or a stray.
+        add(Problem::untracked, p, explain_leftover(classify_leftover(m_repo, p)));
         continue;
       }
       if (auto payload = Repository::payload_of_sidecar(p)) {
@@ -439,18 +442,6 @@ private:
   uint64_t m_total = 0;
 };
 
-std::string human_bytes(uint64_t n) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = static_cast<double>(n);
-  int u = 0;
-  while (v >= 1024 && u < 4) {
-    v /= 1024;
-    ++u;
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
-  return buf;
-}
 
 } // namespace
 
@@ -493,7 +484,7 @@ std::string summary_line(const VerifyReport& r, bool fast) {
     ++n[static_cast<int>(f.kind)];
   }
   std::string s = "verified " + std::to_string(r.checked) + (r.checked == 1 ? " payload" : " payloads") + " (" +
-                  human_bytes(r.hashed_bytes) + " hashed";
+                  util::human_size(r.hashed_bytes) + " hashed";
   if (fast) {
     s += ", " + std::to_string(r.skipped_fast) + " unchanged skipped by --fast";
   }

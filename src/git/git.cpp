@@ -460,7 +460,7 @@ std::vector<std::string> Repo::history(size_t limit) const {
   git_revwalk* raw = nullptr;
   check(git_revwalk_new(&raw, m_repo), "cannot walk history");
   RevwalkPtr walk(raw);
-  git_revwalk_sorting(walk.get(), GIT_SORT_TIME);
+  git_revwalk_sorting(walk.get(), GIT_SORT_TOPOLOGICAL | GIT_SORT_TIME); // topological: commits made in the same second stay in order
   check(git_revwalk_push_head(walk.get()), "cannot walk history");
   git_oid oid;
   while (out.size() < limit && git_revwalk_next(&oid, walk.get()) == 0) {
@@ -516,6 +516,19 @@ std::vector<StagedChange> Repo::staged_changes() const {
       if (git_oid_equal(&staged, git_commit_tree_id(commit.get()))) {
         return {};
       }
+      // git has written the staged trees (it does before running the hook):
+      // compare tree objects, which touches only the directories that differ.
+      git_tree* sraw = nullptr;
+      if (git_tree_lookup(&sraw, m_repo, &staged) == 0) {
+        TreePtr staged_tree(sraw);
+        TreePtr head = lookup_tree(m_repo, *git_commit_tree_id(commit.get()));
+        std::vector<StagedChange> out;
+        diff_trees(m_repo, head.get(), staged_tree.get(), "", out);
+        std::sort(out.begin(), out.end(),
+                  [](const StagedChange& a, const StagedChange& b) { return a.path < b.path; });
+        return out;
+      }
+      git_error_clear();
     }
   }
   // Fast path: read the index file directly (see git/index_file.hpp).

@@ -175,6 +175,15 @@ class HookInDsmRepo(DsmTestCase):
         p = self.blocked(self.rel(payload))
         self.assertIn(f"git add {self.rel(payload)}.yaml", p.stderr)
 
+    def test_malformed_sidecar_is_blocked(self):
+        payload = self.add_dataset("bad", np.arange(4))
+        with open(payload + ".yaml", "a") as f:
+            f.write("colour: blue\n")
+        self.git("add", "-A")
+        p = self.blocked(self.rel(payload) + ".yaml")
+        self.assertIn("not a valid sidecar", p.stderr)
+        self.assertIn("colour", p.stderr)
+
     def test_broken_gitignore_block_is_blocked(self):
         with open(".gitignore") as f:
             text = f.read()

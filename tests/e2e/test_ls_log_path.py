@@ -53,18 +53,6 @@ class ListingTest(DsmTestCase):
         self.assertIn("has no version 7", self.dsm("path", "features@7", cwd=sub, expect=2).err)
         self.assertIn("no dataset named", self.dsm("path", "nope", cwd=sub, expect=2).err)
 
-    def test_show_name(self):
-        r = self.dsm("show", "features@1", "--json", cwd=self.repo)
-        if r.rc != 0 and "not implemented" in r.err:
-            self.skipTest("show FILE not yet available")
-        self.assertEqual(r.rc, 0, r)
-        j = r.json()
-        self.assertEqual(j["shape"], [100, 16])
-        self.assertEqual(j["sidecar"]["message"], "first")
-        self.assertEqual(j["sidecar"]["version"], 1)
-        text = self.dsm("show", "features", cwd=self.repo, expect=0).out
-        self.assertIn("second", text)
-
 
 if __name__ == "__main__":
     main()

@@ -14,7 +14,7 @@ class StatusTest(DsmTestCase):
         src = self.save("s.npy", np.arange(10))
         payload = self.dsm("add", src, cwd=self.repo, expect=0).out.strip()
         r = self.dsm("status", "--json", cwd=self.repo, expect=0).json()
-        self.assertEqual(r["uncommitted"], [payload + ".yaml", os.path.join(self.repo, "data", "manifest-sha256.txt")])
+        self.assertEqual(sorted(r["uncommitted"]), sorted([payload + ".yaml", os.path.join(self.repo, "data", "manifest-sha256.txt")]))
         self.assertFalse(r["clean"])
         self.dsm("status", "--check", cwd=self.repo, expect=1)
         self.git("add", "-A", cwd=self.repo)

@@ -54,7 +54,7 @@ class VerifyTest(DsmTestCase):
         np.save(stray, np.zeros(2))
         r = self.dsm("verify", cwd=self.repo, expect=1)
         self.assertIn(f"MISSING {self.paths['alpha']}\n", r.out)
-        self.assertIn(f"UNTRACKED {stray}\n", r.out)
+        self.assertIn(f"UNTRACKED {stray}: not stored by 'dsm add'", r.out)
         self.assertNotIn("beta", r.out)
 
     def test_stray_only_fails_with_strict(self):

@@ -180,6 +180,14 @@ TEST(NpyHeader, StructuredDuplicatesAndPadding) {
                          std::string(12, '\0')))
               .find("duplicate field"),
             std::string::npos);
+  // Any object may be a title (NumPy writes ((1, 'a'), '<i4')), a title
+  // may not repeat a name.
+  EXPECT_EQ(error_of(npy("{'descr': [((1, 'a'), '<i4')], 'fortran_order': False, 'shape': ()}", 1, "abcd")),
+            "(accepted)");
+  EXPECT_NE(error_of(npy("{'descr': [('a', '<i4'), (('a', 'b'), '<i4')], 'fortran_order': False, 'shape': ()}", 1,
+                         "abcdefgh"))
+              .find("duplicate"),
+            std::string::npos);
   EXPECT_NE(error_of(npy("{'descr': [(1, '<i4')], 'fortran_order': False, 'shape': ()}", 1, "abcd"))
               .find("field names"),
             std::string::npos);
@@ -251,6 +259,21 @@ TEST(NpyHeader, PythonLiteralCorners) {
   EXPECT_EQ(nlohmann::json::parse(esc.descr_json)[0][0], "A\xc3\xa9'");
   EXPECT_NE(error_of(npy("{'descr': '<f8', 'fortran_order': False, 'shape': (012,)}", 1, f8(12))).find("leading zero"),
             std::string::npos);
+}
+
+TEST(NpyHeader, HugeLiteralsAreBounded) {
+  std::string dims;
+  for (int i = 0; i < 65; ++i) {
+    dims += "1,";
+  }
+  EXPECT_NE(error_of(npy("{'descr': '<f8', 'fortran_order': False, 'shape': (" + dims + ")}", 1, f8(1)))
+              .find("more than 64 dimensions"),
+            std::string::npos);
+  std::string many = "{'descr': [";
+  for (int i = 0; i < (1 << 20) / 2; ++i) {
+    many += "1,1,";
+  }
+  EXPECT_NE(error_of(npy(many + "], 'fortran_order': False, 'shape': ()}", 2)).find("values"), std::string::npos);
 }
 
 TEST(NpyHeader, DeepNestingIsRefusedNotACrash) {

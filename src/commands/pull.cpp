@@ -1,0 +1,148 @@
+// dsm pull [TARGET...] [--remote NAME] [--jobs N]
+//
+// Downloads the payloads the manifest references (or the TARGETs name) that
+// are missing locally. Each download goes to a hidden temp file beside its
+// destination, is re-hashed on arrival, and only a match is renamed into
+// place (read-only, like every payload); a corrupt object is refused and
+// leaves nothing behind.
+#include "commands/commands.hpp"
+#include "commands/remote_common.hpp"
+#include "dsm/error.hpp"
+#include "dsm/repository.hpp"
+#include "remote/store.hpp"
+#include "remote/transfer.hpp"
+#include "util/file.hpp"
+#include "util/sha256.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <sys/stat.h>
+
+namespace dsm {
+
+namespace {
+
+struct PullOptions {
+  std::vector<std::string> targets;
+  std::string remote;
+  unsigned jobs = k_default_transfer_jobs;
+};
+
+std::string hash_file(const fs::path& p) {
+  util::Fd fd = util::open_read(p);
+  util::Sha256 h;
+  std::vector<char> buf(1u << 20);
+  while (size_t n = util::read_some(fd.get(), buf.data(), buf.size(), p)) {
+    h.update(buf.data(), n);
+  }
+  return h.hex_digest();
+}
+
+void run_pull(Context& ctx, const PullOptions& o) {
+  auto start = std::chrono::steady_clock::now();
+  Repository& repo = *ctx.repo;
+  const RemoteConfig& rc = choose_remote(repo, o.remote);
+  std::unique_ptr<remote::ObjectStore> store = open_remote(repo, rc);
+  Manifest manifest = load_manifest_for_remote(repo);
+  std::vector<ManifestEntry> entries = select_entries(repo, manifest, o.targets, ctx.work_dir);
+
+  std::vector<ManifestEntry> present;
+  std::vector<ManifestEntry> todo;
+  uint64_t todo_bytes = 0;
+  for (const auto& e : entries) {
+    fs::path p = repo.data_dir() / e.path;
+    struct stat st {};
+    if (::lstat(p.c_str(), &st) == 0) {
+      present.push_back(e);
+    } else {
+      todo.push_back(e);
+      todo_bytes += sidecar_size(p).value_or(0);
+    }
+  }
+
+  std::vector<std::string> problems;
+  int worst = k_exit_ok;
+  // Present payloads must be the right ones: a pull never replaces a file,
+  // so say so when one differs from the manifest.
+  auto check_failures = remote::run_parallel(present.size(), o.jobs, [&](size_t i) {
+    fs::path p = repo.data_dir() / present[i].path;
+    std::string actual = hash_file(p);
+    if (actual != present[i].sha256) {
+      throw Error("local payload " + quote(p.string()) + " does not match the manifest (its SHA-256 is " + actual +
+                      "); not replaced: move it away and pull again",
+                  k_exit_problems);
+    }
+  });
+  for (const auto& f : check_failures) {
+    problems.push_back(f.message);
+    worst = std::max(worst, f.exit_code);
+  }
+
+  std::vector<remote::Failure> failures;
+  if (!todo.empty()) {
+    store->check_access();
+    remote::Progress progress("pull", todo.size(), todo_bytes, ctx.stderr_is_tty && !ctx.quiet);
+    remote::ProgressFn on_bytes = [&](int64_t d) { progress.add_bytes(d); };
+    failures = remote::run_parallel(todo.size(), o.jobs, [&](size_t i) {
+      fs::path dest = repo.data_dir() / todo[i].path;
+      std::error_code ec;
+      fs::create_directories(dest.parent_path(), ec);
+      if (ec) {
+        throw Error("cannot create " + quote(dest.parent_path().string()) + ": " + ec.message());
+      }
+      util::AtomicFile out(dest, 0444);
+      try {
+        store->get(todo[i].sha256, out, on_bytes);
+      } catch (const Error& e) {
+        throw Error(std::string(e.what()) + " (for " + quote(dest.string()) + ")", e.exit_code());
+      }
+      out.commit(util::AtomicFile::Replace::no);
+      progress.item_done();
+    });
+    progress.finish();
+  }
+  uint64_t pulled_bytes = 0;
+  {
+    std::vector<bool> failed(todo.size(), false);
+    for (const auto& f : failures) {
+      failed[f.index] = true;
+      problems.push_back(f.message);
+      worst = std::max(worst, f.exit_code);
+    }
+    for (size_t i = 0; i < todo.size(); ++i) {
+      struct stat st {};
+      fs::path p = repo.data_dir() / todo[i].path;
+      if (!failed[i] && ::stat(p.c_str(), &st) == 0) {
+        pulled_bytes += static_cast<uint64_t>(st.st_size);
+      }
+    }
+  }
+  for (const auto& p : problems) {
+    std::cerr << "dsm: error: " << p << "\n";
+  }
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  size_t pulled = todo.size() - failures.size();
+  finish_transfer("pulled", "from", pulled, pulled_bytes, store->describe(), secs, std::to_string(present.size()) + " already present", problems.size(), worst);
+}
+
+} // namespace
+
+void register_pull(CLI::App& app, Context& ctx) {
+  auto o = std::make_shared<PullOptions>();
+  CLI::App* sub = app.add_subcommand("pull", "Download payloads that are missing locally");
+  sub->add_option("TARGET", o->targets,
+                  "Dataset name, NAME@VERSION, or a path in the data directory (default: every payload in the "
+                  "manifest)");
+  sub->add_option("--remote", o->remote, "Remote to pull from (default: the default remote)")->type_name("NAME");
+  sub->add_option("--jobs,-j", o->jobs, "Parallel transfers")->check(CLI::Range(1, 256))->capture_default_str();
+  sub->footer("Every download is checked against its SHA-256 before it is renamed into place (read-only);\n"
+              "a corrupt object is refused and nothing is written. Payloads already present are checked\n"
+              "and kept, so an interrupted pull resumes. See docs/sharing.md.\n\n" +
+              exit_status_help());
+  sub->callback([&ctx, o] { run_pull(ctx, *o); });
+}
+
+} // namespace dsm

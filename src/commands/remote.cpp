@@ -1,0 +1,171 @@
+// dsm remote add NAME URL [--default] [--endpoint URL] [--region R]
+// dsm remote list [--json]
+// dsm remote remove NAME
+//
+// Remotes live in .dsm/config.yaml (committed, so every clone knows them)
+// and never hold credentials: those come from the environment or ~/.aws.
+#include "commands/commands.hpp"
+#include "dsm/config.hpp"
+#include "dsm/error.hpp"
+#include "dsm/repository.hpp"
+#include "remote/store.hpp"
+#include "util/file.hpp"
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <iostream>
+
+namespace dsm {
+
+namespace {
+
+struct RemoteOptions {
+  std::string name;
+  std::string url;
+  std::string endpoint;
+  std::string region;
+  bool make_default = false;
+  bool json = false;
+};
+
+void check_remote_name(const std::string& name) {
+  bool ok = !name.empty() && std::isalnum(static_cast<unsigned char>(name[0]));
+  for (char c : name) {
+    ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-');
+  }
+  if (!ok) {
+    throw Error("invalid remote name " + quote(name) + ": use letters, digits, '.', '_' and '-', starting with a "
+                "letter or digit");
+  }
+}
+
+void save_config(const Repository& repo, const Config& config) {
+  util::write_file_atomic(repo.config_path(), config.serialize());
+}
+
+void run_remote_add(Context& ctx, const RemoteOptions& o) {
+  Repository& repo = *ctx.repo;
+  check_remote_name(o.name);
+  Config config = Config::load(repo.config_path());
+  if (config.find_remote(o.name) != nullptr) {
+    throw Error("remote " + quote(o.name) + " already exists (remove it first with 'dsm remote remove " + o.name +
+                "')");
+  }
+  std::string url = o.url;
+  bool is_url = url.rfind("s3://", 0) == 0 || url.find("://") != std::string::npos;
+  if (!is_url && !url.empty() && url.front() != '/') {
+    // A relative directory means relative to where the user stands; record
+    // it absolute so it means the same from every subdirectory.
+    url = (ctx.work_dir / url).lexically_normal().string();
+    if (url.size() > 1 && url.back() == '/') {
+      url.pop_back();
+    }
+  }
+  remote::ParsedUrl parsed = remote::parse_remote_url(url);
+  if (parsed.kind == remote::StoreKind::directory && (!o.endpoint.empty() || !o.region.empty())) {
+    throw Error("--endpoint and --region apply to s3:// remotes only");
+  }
+  if (!o.endpoint.empty() && o.endpoint.rfind("http://", 0) != 0 && o.endpoint.rfind("https://", 0) != 0) {
+    throw Error("invalid --endpoint " + quote(o.endpoint) + ": it must start with http:// or https://");
+  }
+  RemoteConfig r;
+  r.name = o.name;
+  r.url = url;
+  if (!o.endpoint.empty()) {
+    r.endpoint = o.endpoint;
+  }
+  if (!o.region.empty()) {
+    r.region = o.region;
+  }
+  if (o.make_default) {
+    for (auto& other : config.remotes) {
+      other.is_default = false;
+    }
+    r.is_default = true;
+  }
+  config.remotes.push_back(r);
+  std::sort(config.remotes.begin(), config.remotes.end(),
+            [](const RemoteConfig& a, const RemoteConfig& b) { return a.name < b.name; });
+  save_config(repo, config);
+}
+
+void run_remote_list(Context& ctx, const RemoteOptions& o) {
+  const Config& config = ctx.repo->config();
+  const RemoteConfig* def = config.default_remote();
+  if (o.json) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& r : config.remotes) {
+      nlohmann::json j = {{"name", r.name}, {"url", r.url}, {"default", &r == def}};
+      j["endpoint"] = r.endpoint ? nlohmann::json(*r.endpoint) : nlohmann::json(nullptr);
+      j["region"] = r.region ? nlohmann::json(*r.region) : nlohmann::json(nullptr);
+      out.push_back(j);
+    }
+    std::cout << out.dump(2) << "\n";
+    return;
+  }
+  for (const auto& r : config.remotes) {
+    std::cout << r.name << "  " << r.url;
+    if (r.endpoint) {
+      std::cout << "  endpoint=" << *r.endpoint;
+    }
+    if (r.region) {
+      std::cout << "  region=" << *r.region;
+    }
+    if (&r == def) {
+      std::cout << "  (default)";
+    }
+    std::cout << "\n";
+  }
+}
+
+void run_remote_remove(Context& ctx, const RemoteOptions& o) {
+  Repository& repo = *ctx.repo;
+  Config config = Config::load(repo.config_path());
+  auto it = std::find_if(config.remotes.begin(), config.remotes.end(),
+                         [&](const RemoteConfig& r) { return r.name == o.name; });
+  if (it == config.remotes.end()) {
+    throw Error("no remote named " + quote(o.name) + " (see 'dsm remote list')");
+  }
+  config.remotes.erase(it);
+  save_config(repo, config);
+  // Local state about this remote (multipart uploads in flight) goes too.
+  std::error_code ec;
+  fs::remove_all(repo.local_dir() / "remotes" / o.name, ec);
+}
+
+} // namespace
+
+void register_remote(CLI::App& app, Context& ctx) {
+  auto o = std::make_shared<RemoteOptions>();
+  CLI::App* sub = app.add_subcommand("remote", "Manage the remotes payloads are pushed to and pulled from");
+  sub->require_subcommand(1);
+  sub->footer("Remotes are recorded in .dsm/config.yaml (commit it to share them) without credentials.\n"
+              "URL is a directory (/mnt/team/store, file:///mnt/team/store) or s3://BUCKET[/PREFIX].\n"
+              "S3 credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN or\n"
+              "the AWS_PROFILE profile in ~/.aws/credentials. See docs/sharing.md.\n\n" +
+              exit_status_help());
+
+  CLI::App* add = sub->add_subcommand("add", "Add a remote");
+  add->add_option("NAME", o->name, "Name of the remote, e.g. origin")->required();
+  add->add_option("URL", o->url, "A directory, file:///DIR, or s3://BUCKET[/PREFIX]")->required();
+  add->add_flag("--default", o->make_default, "Make it the remote push and pull use without --remote");
+  add->add_option("--endpoint", o->endpoint, "S3-compatible server (MinIO, Ceph RGW, ...), e.g. http://host:9000")
+    ->type_name("URL");
+  add->add_option("--region", o->region, "S3 region (default: AWS_REGION, ~/.aws/config, us-east-1)")
+    ->type_name("R");
+  add->footer(exit_status_help());
+  add->callback([&ctx, o] { run_remote_add(ctx, *o); });
+
+  CLI::App* list = sub->add_subcommand("list", "List the remotes: NAME  URL  [endpoint=..] [region=..] [(default)]");
+  list->add_flag("--json", o->json, "Print a JSON array");
+  list->footer(exit_status_help());
+  list->callback([&ctx, o] { run_remote_list(ctx, *o); });
+
+  CLI::App* remove = sub->add_subcommand("remove", "Remove a remote from the configuration (the store is untouched)");
+  remove->add_option("NAME", o->name, "Name of the remote")->required();
+  remove->footer(exit_status_help());
+  remove->callback([&ctx, o] { run_remote_remove(ctx, *o); });
+}
+
+} // namespace dsm

@@ -1,0 +1,63 @@
+// dsm repair [--dry-run]: clean up after interrupted writes.
+#include "commands/commands.hpp"
+#include "dsm/error.hpp"
+#include "dsm/interrupt.hpp"
+#include "dsm/lock.hpp"
+#include "dsm/repair.hpp"
+#include "dsm/repository.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+namespace dsm {
+
+namespace {
+
+struct RepairCliOptions {
+  bool dry_run = false;
+};
+
+void run_repair(Context& ctx, const RepairCliOptions& opts) {
+  install_interrupt_handlers();
+  RepairOptions ro;
+  ro.dry_run = opts.dry_run;
+  ro.timeout = lock_timeout_from_env();
+  RepairReport r = repair(*ctx.repo, ro);
+  for (const auto& a : r.actions) {
+    std::cout << format_action(a, opts.dry_run) << "\n";
+  }
+  if (r.actions.empty() && !ctx.quiet) {
+    std::cout << "nothing to repair\n";
+  }
+  if (size_t n = r.left_alone()) {
+    std::cout.flush();
+    throw Error(std::to_string(n) + (n == 1 ? " file needs" : " files need") + " a decision only you can make (see above)",
+                k_exit_problems);
+  }
+}
+
+} // namespace
+
+void register_repair(CLI::App& app, Context& ctx) {
+  auto opts = std::make_shared<RepairCliOptions>();
+  CLI::App* sub = app.add_subcommand(
+    "repair",
+    "Clean up after interrupted writes (a crash or kill -9 in the middle of 'dsm add').\n"
+    "Waits until no 'dsm add' is running, then, in the data directory:\n"
+    "  - removes leftover temporary files (.dsm-tmp-*);\n"
+    "  - rolls back an unfinished add (payload and sidecar, no manifest line) when the\n"
+    "    source recorded in its sidecar still holds the same bytes; when the source is\n"
+    "    gone or changed the payload is the only copy, so the add is completed instead;\n"
+    "  - moves a payload of an unfinished add that has no sidecar to .dsm/local/orphans/\n"
+    "    (nothing records its source, so it is kept, never deleted).\n"
+    "Never touches a payload or sidecar the manifest lists. Files it cannot decide about\n"
+    "(placed by hand, symlinks, sidecars without a payload) are left alone and reported.\n"
+    "Prints one line per action with the absolute path. Policy: docs/guarantees.md.");
+  sub->add_flag("-n,--dry-run", opts->dry_run, "Print what would be done; change nothing");
+  sub->footer("ENVIRONMENT\n  DSM_LOCK_TIMEOUT  seconds to wait for running dsm commands (default 30)\n\n" +
+              exit_status_help() + "  (1 here: some files were left alone for you to decide)\n");
+  sub->callback([&ctx, opts] { run_repair(ctx, *opts); });
+}
+
+} // namespace dsm

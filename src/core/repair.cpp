@@ -1,0 +1,428 @@
+#include "dsm/repair.hpp"
+
+#include "dsm/error.hpp"
+#include "dsm/interrupt.hpp"
+#include "dsm/lock.hpp"
+#include "dsm/manifest.hpp"
+#include "dsm/naming.hpp"
+#include "dsm/repository.hpp"
+#include "dsm/sidecar.hpp"
+#include "util/file.hpp"
+#include "util/sha256.hpp"
+
+#include <cerrno>
+#include <ctime>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <thread>
+#include <unistd.h>
+
+namespace dsm {
+
+namespace {
+
+// Temp files in .dsm/local belong to commands that hold no ActivityLock
+// (the lock's own temp, the stat cache of verify/status). None of them
+// keeps a temp file open for long, so one this old is a leftover.
+constexpr std::time_t k_local_temp_age = 60;
+
+std::string seconds_text(std::chrono::milliseconds ms) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f", static_cast<double>(ms.count()) / 1000.0);
+  return buf;
+}
+
+// Streams a file through SHA-256 (no format parsing: a leftover may be
+// anything). nullopt when it cannot be read.
+std::optional<std::string> hash_file(const fs::path& p) {
+  try {
+    util::Fd fd = util::open_read(p);
+    util::Sha256 h;
+    std::vector<uint8_t> buf(1 << 20);
+    while (true) {
+      check_interrupted();
+      size_t n = util::read_some(fd.get(), buf.data(), buf.size(), p);
+      if (n == 0) {
+        break;
+      }
+      h.update(buf.data(), n);
+    }
+    return h.hex_digest();
+  } catch (const Error& e) {
+    if (e.exit_code() == k_exit_interrupted) {
+      throw;
+    }
+    return std::nullopt;
+  }
+}
+
+// `<name>/<file>` relative to the data dir -> (name, file); name empty when
+// the file sits at the top of the data dir (dsm never puts payloads there).
+std::pair<std::string, std::string> split_rel(const std::string& rel) {
+  size_t slash = rel.rfind('/');
+  if (slash == std::string::npos) {
+    return {"", rel};
+  }
+  return {rel.substr(0, slash), rel.substr(slash + 1)};
+}
+
+std::optional<Sidecar> matching_sidecar(const Repository& repo, const fs::path& payload) {
+  std::optional<std::string> rel = repo.data_relative(payload);
+  if (!rel) {
+    return std::nullopt;
+  }
+  auto [name, file] = split_rel(*rel);
+  fs::path sc = Repository::sidecar_path(payload);
+  struct stat st {};
+  if (::lstat(sc.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    return std::nullopt;
+  }
+  try {
+    Sidecar s = Sidecar::load(sc);
+    if (s.name != name || s.file != file) {
+      return std::nullopt;
+    }
+    return s;
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+}
+
+void unlink_or_throw(const fs::path& p) {
+  if (::unlink(p.c_str()) != 0 && errno != ENOENT) {
+    throw Error("cannot remove " + quote(p.string()) + ": " + util::errno_message(errno));
+  }
+}
+
+// Moves `from` to `to` (a fresh name), across filesystems by copy + fsync +
+// unlink: the data dir may be its own mount.
+void move_file(const fs::path& from, const fs::path& to) {
+  std::error_code ec;
+  fs::create_directories(to.parent_path(), ec);
+  if (ec) {
+    throw Error("cannot create directory " + quote(to.parent_path().string()) + ": " + ec.message());
+  }
+  if (::link(from.c_str(), to.c_str()) == 0) {
+    util::fsync_dir(to.parent_path());
+    unlink_or_throw(from);
+    util::fsync_dir(from.parent_path());
+    return;
+  }
+  if (errno != EXDEV) {
+    throw Error("cannot move " + quote(from.string()) + " to " + quote(to.string()) + ": " +
+                util::errno_message(errno));
+  }
+  util::Fd in = util::open_read(from);
+  util::AtomicFile out(to, 0444);
+  std::vector<uint8_t> buf(1 << 20);
+  while (size_t n = util::read_some(in.get(), buf.data(), buf.size(), from)) {
+    out.write(buf.data(), n);
+  }
+  out.commit(util::AtomicFile::Replace::no);
+  unlink_or_throw(from);
+  util::fsync_dir(from.parent_path());
+}
+
+fs::path free_name(const fs::path& want) {
+  std::error_code ec;
+  if (fs::symlink_status(want, ec).type() == fs::file_type::not_found) {
+    return want;
+  }
+  for (int i = 2;; ++i) {
+    fs::path p = want;
+    p += "." + std::to_string(i);
+    if (fs::symlink_status(p, ec).type() == fs::file_type::not_found) {
+      return p;
+    }
+  }
+}
+
+} // namespace
+
+ActivityLock::ActivityLock(const Repository& repo, Mode mode, std::chrono::milliseconds timeout) {
+  repo.ensure_local_dir();
+  fs::path path = repo.local_dir() / "active";
+  m_fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (m_fd < 0) {
+    throw Error("cannot open " + quote(path.string()) + ": " + util::errno_message(errno));
+  }
+  const int op = (mode == Mode::shared ? LOCK_SH : LOCK_EX) | LOCK_NB;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (::flock(m_fd, op) != 0) {
+    int err = errno;
+    if (err == EINTR) {
+      continue;
+    }
+    if (err != EWOULDBLOCK) {
+      ::close(m_fd);
+      throw Error("cannot lock " + quote(path.string()) + ": " + util::errno_message(err));
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      ::close(m_fd);
+      m_fd = -1;
+      throw Error(mode == Mode::shared
+                    ? "timed out after " + seconds_text(timeout) + "s waiting for 'dsm repair' to finish (it holds " +
+                        quote(path.string()) + "; set DSM_LOCK_TIMEOUT to wait longer)"
+                    : "timed out after " + seconds_text(timeout) +
+                        "s waiting for running 'dsm add' commands to finish (they hold " + quote(path.string()) +
+                        "; set DSM_LOCK_TIMEOUT to wait longer)");
+    }
+    try {
+      check_interrupted();
+    } catch (...) {
+      ::close(m_fd);
+      m_fd = -1;
+      throw;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+ActivityLock::~ActivityLock() {
+  if (m_fd >= 0) {
+    ::close(m_fd); // drops the flock
+  }
+}
+
+Leftover classify_leftover(const Repository& repo, const fs::path& abs) {
+  std::string fname = abs.filename().string();
+  if (fname.starts_with(util::k_temp_prefix)) {
+    return Leftover::temp;
+  }
+  struct stat st {};
+  if (::lstat(abs.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    return Leftover::not_regular;
+  }
+  std::optional<std::string> rel = repo.data_relative(abs);
+  if (!rel) {
+    return Leftover::foreign;
+  }
+  auto [name, file] = split_rel(*rel);
+  if (name.empty() || !name_ok(name) || !match_seq(repo.config(), name, file) || !repo.config().is_payload_name(file)) {
+    return Leftover::foreign;
+  }
+  return matching_sidecar(repo, abs) ? Leftover::unfinished_add : Leftover::unsidecared_add;
+}
+
+std::string explain_leftover(Leftover kind) {
+  switch (kind) {
+  case Leftover::temp:
+    return "leftover temporary file of an interrupted write ('dsm repair' removes it)";
+  case Leftover::unfinished_add:
+    return "unfinished 'dsm add' (payload and sidecar written, no manifest line; 'dsm repair' rolls it back)";
+  case Leftover::unsidecared_add:
+    return "unfinished 'dsm add' (payload written, no sidecar, no manifest line; 'dsm repair' sets it aside)";
+  case Leftover::foreign:
+    return "not stored by 'dsm add' (add it with 'dsm add' or remove it)";
+  case Leftover::not_regular:
+    return "not a regular file (never followed)";
+  }
+  return "";
+}
+
+size_t RepairReport::left_alone() const {
+  size_t n = 0;
+  for (const auto& a : actions) {
+    n += a.kind == RepairAction::Kind::left_alone ? 1 : 0;
+  }
+  return n;
+}
+
+RepairReport repair(const Repository& repo, const RepairOptions& options) {
+  RepairReport report;
+  const bool dry = options.dry_run;
+  // First no add may be alive (their temps would look like leftovers), then
+  // the repository lock (no other command is rewriting the manifest).
+  ActivityLock activity(repo, ActivityLock::Mode::exclusive, options.timeout);
+  RepoLock lock(repo.lock_path(), options.timeout);
+
+  Manifest manifest;
+  fs::path manifest_path = repo.manifest_path();
+  std::error_code ec;
+  if (fs::exists(manifest_path, ec)) {
+    // A manifest that does not parse is an error: repair never guesses
+    // which payloads it meant to list.
+    manifest = Manifest::parse(util::read_file(manifest_path), manifest_path.string());
+  }
+  bool manifest_dirty = false;
+  std::vector<fs::path> synced_dirs;
+
+  const fs::path& root = repo.data_dir();
+  std::vector<fs::path> files;
+  if (fs::is_directory(root, ec)) {
+    // Never follows symlinks: a link to a directory outside the repository
+    // is reported, not walked.
+    fs::recursive_directory_iterator it(root, fs::directory_options::none, ec);
+    for (fs::recursive_directory_iterator end; !ec && it != end; it.increment(ec)) {
+      fs::file_status s = it->symlink_status(ec);
+      if (ec) {
+        break;
+      }
+      if (!fs::is_directory(s)) {
+        files.push_back(it->path());
+      }
+    }
+    if (ec) {
+      throw Error("cannot scan " + quote(root.string()) + ": " + ec.message());
+    }
+  }
+  std::sort(files.begin(), files.end());
+
+  auto act = [&](RepairAction::Kind kind, const fs::path& p, std::string detail, std::optional<fs::path> to = {}) {
+    report.actions.push_back({kind, p, std::move(to), std::move(detail)});
+  };
+
+  // Payloads first, so their sidecars are known when the sidecars come up.
+  std::vector<fs::path> handled_sidecars;
+  for (const fs::path& p : files) {
+    check_interrupted();
+    std::optional<std::string> rel = repo.data_relative(p);
+    std::string fname = p.filename().string();
+    if (!rel || *rel == k_manifest_name) {
+      continue;
+    }
+    Leftover kind = classify_leftover(repo, p);
+    if (kind == Leftover::temp) {
+      act(RepairAction::Kind::removed_temp, p, explain_leftover(kind));
+      if (!dry) {
+        unlink_or_throw(p);
+      }
+      continue;
+    }
+    if (manifest.find(*rel) || !repo.config().is_payload_name(fname)) {
+      continue;
+    }
+    switch (kind) {
+    case Leftover::not_regular:
+      act(RepairAction::Kind::left_alone, p, "not a regular file where a payload could be; remove it by hand");
+      break;
+    case Leftover::foreign:
+      act(RepairAction::Kind::left_alone, p, explain_leftover(kind));
+      break;
+    case Leftover::unsidecared_add: {
+      fs::path to = free_name(repo.local_dir() / "orphans" / *rel);
+      act(RepairAction::Kind::set_aside, p,
+          "unfinished 'dsm add' without a sidecar: nothing records its source, so it is kept; delete it when "
+          "you no longer need it",
+          to);
+      if (!dry) {
+        move_file(p, to);
+      }
+      break;
+    }
+    case Leftover::unfinished_add: {
+      std::optional<Sidecar> sc = matching_sidecar(repo, p);
+      fs::path sc_path = Repository::sidecar_path(p);
+      handled_sidecars.push_back(sc_path);
+      std::optional<std::string> digest = hash_file(p);
+      if (!sc || !digest || *digest != sc->sha256) {
+        act(RepairAction::Kind::left_alone, p,
+            "unfinished 'dsm add' whose payload does not match its sidecar's sha256; check it by hand");
+        break;
+      }
+      std::optional<std::string> source_digest;
+      struct stat st {};
+      if (!sc->source.empty() && ::stat(sc->source.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+          static_cast<uint64_t>(st.st_size) == sc->size) {
+        source_digest = hash_file(sc->source);
+      }
+      if (source_digest && *source_digest == sc->sha256) {
+        act(RepairAction::Kind::rolled_back, p,
+            "unfinished 'dsm add' rolled back with its sidecar; the source " + quote(sc->source) +
+              " still holds the same data (run 'dsm add' again to store it)");
+        if (!dry) {
+          // Sidecar first: if repair dies between the two, the payload is
+          // set aside by the next repair, never lost.
+          unlink_or_throw(sc_path);
+          unlink_or_throw(p);
+          synced_dirs.push_back(p.parent_path());
+        }
+      } else {
+        act(RepairAction::Kind::completed, p,
+            "unfinished 'dsm add' completed: its source " + quote(sc->source) +
+              " is gone or changed, so this payload is the only copy; listed in the manifest");
+        manifest.set(*rel, *digest);
+        manifest_dirty = true;
+        synced_dirs.push_back(p.parent_path());
+      }
+      break;
+    }
+    case Leftover::temp:
+      break;
+    }
+  }
+  // Sidecars whose payload is neither on disk nor listed: metadata of a
+  // payload someone removed. Only a person knows what it should be.
+  for (const fs::path& p : files) {
+    std::optional<fs::path> payload = Repository::payload_of_sidecar(p);
+    if (!payload || p.filename().string().starts_with(util::k_temp_prefix) ||
+        !repo.config().is_payload_name(payload->filename().string())) {
+      continue;
+    }
+    if (std::find(handled_sidecars.begin(), handled_sidecars.end(), p) != handled_sidecars.end()) {
+      continue;
+    }
+    std::optional<std::string> prel = repo.data_relative(*payload);
+    if (!prel || manifest.find(*prel) || fs::symlink_status(*payload, ec).type() != fs::file_type::not_found) {
+      continue;
+    }
+    act(RepairAction::Kind::left_alone, p, "sidecar without a payload; restore the payload or remove the sidecar");
+  }
+
+  // Old temp files of lock and stat-cache writers.
+  std::time_t now = std::time(nullptr);
+  for (fs::directory_iterator d(repo.local_dir(), ec), end; !ec && d != end; d.increment(ec)) {
+    struct stat st {};
+    if (!d->path().filename().string().starts_with(util::k_temp_prefix) || ::lstat(d->path().c_str(), &st) != 0 ||
+        now - st.st_mtime < k_local_temp_age) {
+      continue;
+    }
+    act(RepairAction::Kind::removed_temp, d->path(), explain_leftover(Leftover::temp));
+    if (!dry) {
+      unlink_or_throw(d->path());
+    }
+  }
+
+  if (!dry) {
+    // Removed names and completed payloads must be durable before the
+    // manifest that depends on them.
+    std::sort(synced_dirs.begin(), synced_dirs.end());
+    synced_dirs.erase(std::unique(synced_dirs.begin(), synced_dirs.end()), synced_dirs.end());
+    for (const auto& d : synced_dirs) {
+      util::fsync_dir(d);
+    }
+    if (manifest_dirty) {
+      util::write_file_atomic(manifest_path, manifest.serialize(), 0644);
+    }
+  }
+  return report;
+}
+
+std::string format_action(const RepairAction& a, bool dry_run) {
+  std::string verb;
+  switch (a.kind) {
+  case RepairAction::Kind::removed_temp:
+    verb = dry_run ? "would remove" : "removed";
+    break;
+  case RepairAction::Kind::rolled_back:
+    verb = dry_run ? "would roll back" : "rolled back";
+    break;
+  case RepairAction::Kind::completed:
+    verb = dry_run ? "would complete" : "completed";
+    break;
+  case RepairAction::Kind::set_aside:
+    verb = dry_run ? "would move" : "moved";
+    break;
+  case RepairAction::Kind::left_alone:
+    verb = "left alone";
+    break;
+  }
+  std::string out = verb + " " + a.path.string();
+  if (a.to) {
+    out += " to " + a.to->string();
+  }
+  return out + ": " + a.detail;
+}
+
+} // namespace dsm

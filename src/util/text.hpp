@@ -1,0 +1,12 @@
+// Small text helpers shared by every layer's human output.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace dsm::util {
+
+// "224 B", "62.6 KiB", "1.0 GiB": binary units, one decimal past bytes.
+std::string human_size(uint64_t bytes);
+
+} // namespace dsm::util
