@@ -100,7 +100,7 @@ struct StoredArray {
   uint64_t version = 0;
   std::filesystem::path path;     // payload, absolute
   std::string format;             // "npy", "npz" (compressed) or "chunks"
-  std::string descr;              // as NumPy writes it in the header: "'<f8'"
+  std::string descr;              // as dtype.str ("<f8"); a structured dtype as its repr
   std::vector<uint64_t> shape;
   Order order = Order::c;
   uint64_t data_bytes = 0;        // size of the array data read() returns

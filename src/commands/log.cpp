@@ -42,7 +42,9 @@ void run_log(Context& ctx, const LogCliOptions& opts) {
       nlohmann::json j = rec.sidecar ? rec.sidecar->to_json() : nlohmann::json::object();
       j["path"] = it->path.string();
       j["version"] = it->seq;
-      j["sha256"] = it->sha256;
+      // A chunked version has one manifest line per chunk; its sidecar's
+      // sha256 is the whole array's (as one .npy).
+      j["sha256"] = it->parts.empty() || !rec.sidecar ? it->sha256 : rec.sidecar->sha256;
       if (!rec.sidecar) {
         j["sidecar_error"] = rec.sidecar_error;
       }
@@ -63,7 +65,13 @@ void run_log(Context& ctx, const LogCliOptions& opts) {
     std::cout << "  date    " << s.created << "\n";
     std::cout << "  author  " << s.author.value_or("(unknown)") << "\n";
     std::cout << "  shape   " << shape_summary(s) << "  dtype " << dtype_summary(s) << "  size " << s.size << " ("
-              << util::human_size(s.size) << ")  sha256 " << it->sha256.substr(0, 12) << "\n";
+              << util::human_size(s.size) << ")  sha256 "
+              << (it->parts.empty() ? it->sha256 : s.sha256).substr(0, 12) << "\n";
+    if (!it->parts.empty()) {
+      std::cout << "  chunks  " << it->parts.size() << " parts in " << it->path.string() << "\n";
+    } else if (s.compression) {
+      std::cout << "  stored  " << *s.compression << "\n";
+    }
     if (s.message) {
       std::cout << "  message " << *s.message << "\n";
     }

@@ -76,6 +76,64 @@ std::string stats_text(const NpyInfo& npy) {
   return out;
 }
 
+void print_sidecar(const fs::path& sidecar, const std::string& text) {
+  std::cout << "  sidecar  " << sidecar.string() << "\n";
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    std::cout << "    " << line << "\n";
+  }
+}
+
+// A chunked version (`dsm add --chunk-size`) is a directory of .npy parts:
+// each part is read once (hashed and validated, no statistics: the sidecar
+// holds the whole array's) and checked against its manifest line.
+void show_chunked(const Repository& repo, const Manifest& manifest, const DatasetVersion& v, const fs::path& sidecar,
+                  const std::string& sidecar_text, bool json) {
+  nlohmann::json parts = nlohmann::json::array();
+  std::vector<std::string> lines;
+  uint64_t total = 0;
+  size_t mismatched = 0;
+  for (const std::string& rel : v.parts) {
+    fs::path path = repo.data_dir() / rel;
+    util::Fd fd = util::open_read(path);
+    ScanOptions so;
+    so.stats = false;
+    FileInfo info = scan_fd(fd.get(), path, so);
+    const std::string* recorded = manifest.find(rel);
+    bool same = recorded != nullptr && *recorded == info.sha256;
+    mismatched += same ? 0 : 1;
+    total += info.size;
+    std::string array = info.npy ? describe_array(*info.npy) : std::string("not a .npy");
+    parts.push_back({{"path", path.string()},
+                     {"size", info.size},
+                     {"sha256", info.sha256},
+                     {"manifest_sha256", recorded != nullptr ? nlohmann::json(*recorded) : nlohmann::json()},
+                     {"array", array}});
+    lines.push_back("  part     " + path.filename().string() + ": " + array + ", " + std::to_string(info.size) +
+                    " bytes" + (same ? "" : "  WARNING sha256 differs from the manifest"));
+  }
+  if (json) {
+    nlohmann::json j = {{"path", v.path.string()}, {"format", "chunks"}, {"size", total}, {"chunks", parts}};
+    j["dataset"] = {{"name", v.name},
+                    {"version", v.seq},
+                    {"sidecar_path", sidecar.string()},
+                    {"sidecar_yaml", sidecar_text}};
+    std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    return;
+  }
+  std::cout << v.name << "@" << v.seq << "\n";
+  std::cout << v.path.string() << "\n";
+  std::cout << "  format   chunks, " << v.parts.size() << (v.parts.size() == 1 ? " part, " : " parts, ") << total
+            << " bytes (the array as one .npy: see the sidecar's 'original')\n";
+  for (const std::string& line : lines) {
+    std::cout << line << "\n";
+  }
+  if (mismatched > 0) {
+    std::cout << "  WARNING  " << mismatched << " part(s) differ from the manifest: run 'dsm verify'\n";
+  }
+  print_sidecar(sidecar, sidecar_text);
+}
+
 // `show NAME[@VERSION]`: a dataset target when no such file exists and a dsm
 // repository is around; the sidecar's metadata is shown with the file facts.
 void run_show_dataset(Context& ctx, const ShowOptions& opts) {
@@ -83,14 +141,18 @@ void run_show_dataset(Context& ctx, const ShowOptions& opts) {
   Manifest manifest = load_manifest(*repo);
   DatasetIndex index = index_datasets(*repo, manifest);
   DatasetVersion v = resolve_version(*repo, manifest, index, ctx.work_dir, opts.target);
-  util::Fd fd = util::open_read(v.path);
-  FileInfo info = scan_fd(fd.get(), v.path);
   fs::path sidecar = Repository::sidecar_path(v.path);
   std::string sidecar_text;
   std::error_code ec;
   if (fs::exists(sidecar, ec)) {
     sidecar_text = util::read_file(sidecar, 16u << 20);
   }
+  if (!v.parts.empty()) {
+    show_chunked(*repo, manifest, v, sidecar, sidecar_text, opts.json);
+    return;
+  }
+  util::Fd fd = util::open_read(v.path);
+  FileInfo info = scan_fd(fd.get(), v.path);
   if (opts.json) {
     nlohmann::json j = to_json(info);
     j["dataset"] = {{"name", v.name},
@@ -106,11 +168,7 @@ void run_show_dataset(Context& ctx, const ShowOptions& opts) {
   if (info.sha256 != v.sha256) {
     std::cout << "  WARNING  sha256 differs from the manifest (" << v.sha256 << "): run 'dsm verify'\n";
   }
-  std::cout << "  sidecar  " << sidecar.string() << "\n";
-  std::istringstream lines(sidecar_text);
-  for (std::string line; std::getline(lines, line);) {
-    std::cout << "    " << line << "\n";
-  }
+  print_sidecar(sidecar, sidecar_text);
 }
 
 void run_show(Context& ctx, const ShowOptions& opts) {
@@ -119,7 +177,8 @@ void run_show(Context& ctx, const ShowOptions& opts) {
     p = ctx.work_dir / p;
   }
   std::error_code ec;
-  if (!fs::exists(p, ec)) {
+  // A chunked version's directory is a dataset target too.
+  if (!fs::exists(p, ec) || fs::is_directory(p, ec)) {
     bool in_repo = false;
     try {
       Repository::open(ctx.work_dir);

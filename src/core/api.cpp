@@ -34,6 +34,16 @@ NpyInfo facts_info(const std::string& descr_repr, const std::vector<uint64_t>& s
                           std::numeric_limits<uint64_t>::max());
 }
 
+// The header's spelling of a sidecar's descr: a simple dtype is kept bare
+// there ("<f8", as dtype.str), a structured one as NumPy's repr.
+std::string header_descr(const std::string& facts_descr) {
+  if (!facts_descr.empty() && (facts_descr.front() == '[' || facts_descr.front() == '(' || facts_descr.front() == '{' ||
+                               facts_descr.front() == '\'')) {
+    return facts_descr;
+  }
+  return "'" + facts_descr + "'";
+}
+
 std::string program_name() {
   std::error_code ec;
   fs::path exe = fs::read_symlink("/proc/self/exe", ec);
@@ -177,7 +187,7 @@ StoredArray Repo::describe(const std::string& target) const {
   a.descr = f.descr;
   a.shape = f.shape;
   a.order = f.fortran_order ? Order::fortran : Order::c;
-  a.data_bytes = facts_info(f.descr, f.shape, f.fortran_order).payload_bytes;
+  a.data_bytes = facts_info(header_descr(f.descr), f.shape, f.fortran_order).payload_bytes;
   a.meta_yaml = r.sidecar.meta_yaml;
   a.message = r.sidecar.message;
   a.sidecar_yaml = util::read_file(Repository::sidecar_path(r.version.path));
@@ -187,7 +197,7 @@ StoredArray Repo::describe(const std::string& target) const {
 void Repo::read(const std::string& target, std::span<std::byte> out) const {
   Resolved r = resolve(*m_impl->repo, m_impl->work_dir, target);
   const ArrayFacts& f = array_facts(r.sidecar, r.version.path);
-  uint64_t data_bytes = facts_info(f.descr, f.shape, f.fortran_order).payload_bytes;
+  uint64_t data_bytes = facts_info(header_descr(f.descr), f.shape, f.fortran_order).payload_bytes;
   if (out.size() != data_bytes) {
     throw Error("cannot read " + quote(target) + " into a buffer of " + std::to_string(out.size()) + " bytes: it holds " +
                 std::to_string(data_bytes));

@@ -19,11 +19,27 @@ VersionRecord load_version(const DatasetVersion& v) {
 }
 
 
-std::string shape_summary(const Sidecar& s) {
+namespace {
+
+// The one array of a version: a .npy, a chunked version (the whole array's
+// facts), or a .npz made by --compress (its single member).
+const ArrayFacts* single_array(const Sidecar& s) {
   if (s.npy) {
+    return &*s.npy;
+  }
+  if (s.format == "npz" && s.original && s.members.size() == 1 && s.members[0].facts) {
+    return &*s.members[0].facts;
+  }
+  return nullptr;
+}
+
+} // namespace
+
+std::string shape_summary(const Sidecar& s) {
+  if (const ArrayFacts* f = single_array(s)) {
     std::string out = "[";
-    for (size_t i = 0; i < s.npy->shape.size(); ++i) {
-      out += (i ? ", " : "") + std::to_string(s.npy->shape[i]);
+    for (size_t i = 0; i < f->shape.size(); ++i) {
+      out += (i ? ", " : "") + std::to_string(f->shape[i]);
     }
     return out + "]";
   }
@@ -34,8 +50,8 @@ std::string shape_summary(const Sidecar& s) {
 }
 
 std::string dtype_summary(const Sidecar& s) {
-  if (s.npy) {
-    return s.npy->descr;
+  if (const ArrayFacts* f = single_array(s)) {
+    return f->descr;
   }
   return "-";
 }

@@ -263,6 +263,14 @@ ChunkSummary NpyChunker::finish() {
   return m_summary;
 }
 
+bool is_chunk_file_name(const std::string& name) {
+  if (name.size() < 13 || !name.starts_with("part-") || !name.ends_with(".npy")) {
+    return false;
+  }
+  std::string digits = name.substr(5, name.size() - 9);
+  return digits.find_first_not_of("0123456789") == std::string::npos;
+}
+
 StagedDir::StagedDir(const fs::path& parent, const std::string& hint) {
   static const char k_chars[] = "abcdefghijklmnopqrstuvwxyz0123456789";
   for (int attempt = 0; attempt < 100; ++attempt) {

@@ -43,6 +43,9 @@ uint64_t parse_size(const std::string& text);
 // Chunk file name for 1-based index i: part-0001.npy (wider past 9999).
 std::string chunk_file_name(uint64_t index);
 
+// True for names chunk_file_name() makes: "part-" + at least 4 digits + ".npy".
+bool is_chunk_file_name(const std::string& name);
+
 // The .npy header NumPy 1.24 writes (np.save) for an array with `info`'s
 // dtype and order and the given shape, version 1.0 unless it needs 2.0.
 std::string npy_header_for(const NpyInfo& info, const std::vector<uint64_t>& shape);

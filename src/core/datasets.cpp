@@ -1,5 +1,6 @@
 #include "dsm/datasets.hpp"
 
+#include "core/chunk.hpp"
 #include "dsm/error.hpp"
 #include "dsm/naming.hpp"
 #include "dsm/repository.hpp"
@@ -17,15 +18,6 @@ std::optional<uint64_t> parse_version(const std::string& s) {
     return std::nullopt;
   }
   return std::stoull(s);
-}
-
-// part-0001.npy, part-12345.npy: a chunk of a chunked version.
-bool is_chunk_file(const std::string& f) {
-  if (f.size() < 13 || !f.starts_with("part-") || !f.ends_with(".npy")) {
-    return false;
-  }
-  std::string digits = f.substr(5, f.size() - 9);
-  return digits.size() >= 4 && digits.find_first_not_of("0123456789") == std::string::npos;
 }
 
 std::vector<std::string> rels_of(const DatasetVersion& dv) {
@@ -58,7 +50,7 @@ DatasetIndex index_datasets(const Repository& repo, const Manifest& manifest) {
     std::string name = rel.substr(0, slash);
     // <NAME>/<stem>/part-NNNN.npy: a chunk of version <seq> of NAME. The
     // manifest is sorted, so a version's chunks come together.
-    if (size_t dir_slash = name.rfind('/'); dir_slash != std::string::npos && is_chunk_file(rel.substr(slash + 1))) {
+    if (size_t dir_slash = name.rfind('/'); dir_slash != std::string::npos && is_chunk_file_name(rel.substr(slash + 1))) {
       std::string dname = name.substr(0, dir_slash);
       std::string stem = name.substr(dir_slash + 1);
       std::optional<uint64_t> cseq;

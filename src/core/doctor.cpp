@@ -1,6 +1,7 @@
 // dsm doctor (see dsm/doctor.hpp and docs/hooks.md).
 #include "dsm/doctor.hpp"
 
+#include "core/chunk.hpp"
 #include "core/payload_check.hpp"
 #include "dsm/config.hpp"
 #include "dsm/error.hpp"
@@ -128,6 +129,15 @@ DoctorCheck check_history(const git::Repo& git, const Config& config, size_t com
   return c;
 }
 
+// `<data>/<NAME>/<stem>.yaml` beside a chunk directory `<stem>/` whose
+// chunks the manifest lists: the sidecar of a chunked version.
+bool lists_chunks_under(const Manifest& manifest, const std::string& dir_rel) {
+  std::string prefix = dir_rel + "/";
+  auto it = manifest.map().lower_bound(prefix);
+  return it != manifest.map().end() && it->first.compare(0, prefix.size(), prefix) == 0 &&
+         is_chunk_file_name(it->first.substr(prefix.size()));
+}
+
 DoctorCheck check_data_dir(const Repository& repo) {
   DoctorCheck c{"data_dir", "data directory " + quote(repo.data_dir().string()) + " present, no source code in it",
                 false, {}};
@@ -139,12 +149,22 @@ DoctorCheck check_data_dir(const Repository& repo) {
   }
   std::string data_rel = repo.data_dir_relative();
   std::string manifest_rel = data_rel + "/" + k_manifest_name;
+  Manifest manifest;
+  try {
+    manifest = Manifest::parse(util::read_file(repo.manifest_path()), manifest_rel);
+  } catch (const Error&) {
+    // A missing or malformed manifest is the consistency check's finding.
+  }
   for (const auto& path : repo.git().tracked_under(data_rel)) {
     if (path == manifest_rel || path == data_rel + "/.gitignore" || path == data_rel + "/.gitattributes") {
       continue;
     }
     auto payload = Repository::payload_of_sidecar(path);
     if (payload && is_payload_extension(repo.config(), payload->string())) {
+      continue;
+    }
+    if (payload && payload->string().size() > data_rel.size() + 1 &&
+        lists_chunks_under(manifest, payload->string().substr(data_rel.size() + 1))) {
       continue;
     }
     if (is_payload_extension(repo.config(), path)) {
@@ -169,6 +189,46 @@ DoctorCheck check_gitignore(const Repository& repo) {
     break;
   }
   return c;
+}
+
+// A chunked version's sidecar against the manifest lines of its chunks and
+// their sizes on disk; marks the chunks `seen`.
+void check_chunked_sidecar(DoctorCheck& c, const Repository& repo, const Manifest& manifest, const fs::path& sidecar,
+                           const fs::path& dir, std::set<std::string>& seen) {
+  std::string data_rel = repo.data_dir_relative();
+  std::string manifest_rel = data_rel + "/" + k_manifest_name;
+  std::string dir_rel = *repo.data_relative(dir);
+  std::string sidecar_rel = data_rel + "/" + dir_rel + k_sidecar_suffix;
+  SidecarFacts facts;
+  try {
+    facts = parse_sidecar_facts(util::read_file(sidecar, 16u << 20), sidecar_rel);
+  } catch (const Error& e) {
+    add(c, sidecar_rel, std::string(e.what()) + "; restore it ('git restore " + sidecar_rel +
+                            "') or store the array again with 'dsm add'");
+    return;
+  }
+  for (const auto& ch : facts.chunks) {
+    std::string rel = dir_rel + "/" + ch.file;
+    std::string payload_rel = data_rel + "/" + rel;
+    seen.insert(rel);
+    const std::string* sha = manifest.find(rel);
+    if (!sha) {
+      add(c, sidecar_rel, "'" + sidecar_rel + "': its chunk '" + payload_rel + "' has no line in '" + manifest_rel +
+                              "'; run 'dsm verify' (restore the manifest with 'git restore " + manifest_rel + "')");
+    } else if (*sha != ch.sha256) {
+      add(c, sidecar_rel, "'" + sidecar_rel + "': records sha256 " + ch.sha256.substr(0, 12) + "... for '" +
+                              payload_rel + "', the manifest has " + sha->substr(0, 12) + "...; run 'dsm verify'");
+    }
+    struct stat st {};
+    fs::path path = dir / ch.file;
+    if (::stat(path.c_str(), &st) != 0) {
+      add(c, payload_rel, "'" + payload_rel + "': described by '" + sidecar_rel +
+                              "' but missing from the work tree; restore it (e.g. 'dsm pull'); see 'dsm verify'");
+    } else if (static_cast<uint64_t>(st.st_size) != ch.size) {
+      add(c, payload_rel, "'" + payload_rel + "': is " + std::to_string(st.st_size) + " bytes, the sidecar says " +
+                              std::to_string(ch.size) + "; run 'dsm verify'");
+    }
+  }
 }
 
 DoctorCheck check_consistency(const Repository& repo) {
@@ -196,6 +256,12 @@ DoctorCheck check_consistency(const Repository& repo) {
         continue;
       }
       auto payload = Repository::payload_of_sidecar(it->path());
+      if (payload && !is_payload_extension(repo.config(), payload->string()) &&
+          lists_chunks_under(manifest, repo.data_relative(*payload).value_or(""))) {
+        ++sidecars;
+        check_chunked_sidecar(c, repo, manifest, it->path(), *payload, seen);
+        continue;
+      }
       if (!payload || !is_payload_extension(repo.config(), payload->string())) {
         continue;
       }

@@ -8,6 +8,7 @@
 #include "dsm/repository.hpp"
 #include "dsm/sniff.hpp"
 #include "git/git.hpp"
+#include "core/chunk.hpp"
 #include "core/payload_check.hpp"
 
 #include <algorithm>
@@ -73,6 +74,8 @@ public:
         check_manifest_change(c, out);
       } else if (is_staged_sidecar(c.path)) {
         check_sidecar(c, out);
+      } else if (is_chunked_sidecar(c.path, out)) {
+        check_chunked_sidecar(c, out);
       }
     }
   }
@@ -97,6 +100,30 @@ private:
     }
     auto payload = Repository::payload_of_sidecar(path);
     return payload && is_payload_extension(m_repo.config(), payload->string());
+  }
+
+  // The sidecar of a chunked version sits beside its chunk directory
+  // (<stem>.yaml beside <stem>/part-0001.npy ...): a .yaml under the data
+  // dir whose name without it is a directory, or a prefix of manifest lines.
+  bool is_chunked_sidecar(const std::string& path, std::vector<Finding>& out) {
+    if (path.size() <= m_data_rel.size() + 1 || path.compare(0, m_data_rel.size() + 1, m_data_rel + "/") != 0) {
+      return false;
+    }
+    auto dir = Repository::payload_of_sidecar(path);
+    if (!dir || is_payload_extension(m_repo.config(), dir->string())) {
+      return false;
+    }
+    std::error_code ec;
+    if (fs::is_directory(m_repo.root() / *dir, ec)) {
+      return true;
+    }
+    const Manifest* staged = staged_manifest(out);
+    if (!staged) {
+      return false;
+    }
+    std::string prefix = dir->string().substr(m_data_rel.size() + 1) + "/";
+    auto it = staged->map().lower_bound(prefix);
+    return it != staged->map().end() && it->first.compare(0, prefix.size(), prefix) == 0;
   }
 
   void check_gitignore(std::vector<Finding>& out) {
@@ -157,6 +184,17 @@ private:
       std::string payload_rel = m_data_rel + "/" + rel;
       std::string sidecar_rel = payload_rel + k_sidecar_suffix;
       auto sidecar_text = committed_text(sidecar_rel);
+      if (!sidecar_text && is_chunk_file_name(basename(rel))) {
+        // A chunk: described by its directory's sidecar.
+        sidecar_rel = payload_rel.substr(0, payload_rel.rfind('/')) + k_sidecar_suffix;
+        sidecar_text = committed_text(sidecar_rel);
+        if (sidecar_text) {
+          if (auto sc = parse_sidecar(*sidecar_text, sidecar_rel, out)) {
+            check_chunk_line(*sc, sidecar_rel, payload_rel, sha, out);
+          }
+          continue;
+        }
+      }
       if (!sidecar_text) {
         out.push_back({payload_rel, "'" + payload_rel + "': listed in the manifest, but its sidecar '" + sidecar_rel +
                                         "' is not staged; run 'git add " + sidecar_rel + "' (see 'dsm verify')"});
@@ -201,6 +239,58 @@ private:
       }
     }
     check_payload_once(payload_rel, sc->size, sc->sha256, "'" + c.path + "'", out);
+  }
+
+  // One manifest line of a chunk against its version's sidecar.
+  void check_chunk_line(const SidecarFacts& sc, const std::string& sidecar_rel, const std::string& payload_rel,
+                        const std::string& sha, std::vector<Finding>& out) {
+    std::string file = basename(payload_rel);
+    auto rec = std::find_if(sc.chunks.begin(), sc.chunks.end(),
+                            [&file](const SidecarFacts::Chunk& ch) { return ch.file == file; });
+    if (rec == sc.chunks.end()) {
+      out.push_back({payload_rel, "'" + payload_rel + "': listed in the manifest, but its version's sidecar '" +
+                                      sidecar_rel + "' does not list it; run 'dsm verify'"});
+      check_payload_once(payload_rel, std::nullopt, sha, "the manifest", out);
+      return;
+    }
+    if (rec->sha256 != sha) {
+      out.push_back({sidecar_rel, "'" + sidecar_rel + "': records sha256 " + rec->sha256.substr(0, 12) +
+                                      "..., the manifest has " + sha.substr(0, 12) + "... for '" + payload_rel +
+                                      "'; run 'dsm verify' to see which is right"});
+    }
+    check_payload_once(payload_rel, rec->size, sha, "the manifest", out);
+  }
+
+  // A chunked version's sidecar: every chunk it lists has its manifest line
+  // and its bytes in the work tree.
+  void check_chunked_sidecar(const git::StagedChange& c, std::vector<Finding>& out) {
+    auto sc = parse_sidecar(m_git.read_blob(c.oid, 64u << 20), c.path, out);
+    if (!sc) {
+      return;
+    }
+    std::string dir_rel = Repository::payload_of_sidecar(c.path)->string();
+    if (!sc->file.empty() && sc->file != basename(dir_rel)) {
+      out.push_back({c.path, "'" + c.path + "': names payload '" + sc->file + "', but sits beside '" +
+                                 basename(dir_rel) + "'; restore it with 'git restore --staged --worktree " +
+                                 c.path + "'"});
+    }
+    const Manifest* staged = staged_manifest(out);
+    for (const auto& ch : sc->chunks) {
+      std::string payload_rel = dir_rel + "/" + ch.file;
+      if (staged) {
+        const std::string* sha = staged->find(payload_rel.substr(m_data_rel.size() + 1));
+        if (!sha) {
+          out.push_back({c.path, "'" + c.path + "': its chunk '" + payload_rel +
+                                     "' has no line in the staged manifest; run 'git add " + m_manifest_rel +
+                                     "' (see 'dsm verify')"});
+        } else if (*sha != ch.sha256) {
+          out.push_back({c.path, "'" + c.path + "': records sha256 " + ch.sha256.substr(0, 12) +
+                                     "..., the staged manifest has " + sha->substr(0, 12) + "... for '" +
+                                     payload_rel + "'; run 'dsm verify' to see which is right"});
+        }
+      }
+      check_payload_once(payload_rel, ch.size, ch.sha256, "'" + c.path + "'", out);
+    }
   }
 
   std::optional<SidecarFacts> parse_sidecar(const std::string& text, const std::string& rel,

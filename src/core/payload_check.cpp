@@ -17,7 +17,11 @@ SidecarFacts parse_sidecar_facts(const std::string& text, const std::string& fil
   // The repository layer's parser: the hook holds sidecars to the same
   // grammar as `dsm verify` (unknown keys, newer versions, bad values).
   Sidecar sc = Sidecar::parse(text, file);
-  return SidecarFacts{sc.file, sc.size, sc.sha256};
+  SidecarFacts facts{sc.file, sc.size, sc.sha256, {}};
+  for (const auto& c : sc.chunks) {
+    facts.chunks.push_back({c.file, c.size, c.sha256});
+  }
+  return facts;
 }
 
 std::string sha256_file(const std::filesystem::path& path) {

@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace dsm {
 
@@ -21,6 +22,14 @@ struct SidecarFacts {
   std::string file;
   std::optional<uint64_t> size;
   std::string sha256;
+  // A chunked version (`dsm add --chunk-size`): its chunk files, each with
+  // its own manifest line; size and sha256 above are the whole array's.
+  struct Chunk {
+    std::string file;
+    uint64_t size = 0;
+    std::string sha256;
+  };
+  std::vector<Chunk> chunks;
 };
 
 // Parses the YAML text of a sidecar with the repository layer's parser;

@@ -1,5 +1,6 @@
 #include "dsm/status.hpp"
 
+#include "core/chunk.hpp"
 #include "dsm/datasets.hpp"
 #include "dsm/error.hpp"
 #include "dsm/format.hpp"
@@ -110,11 +111,26 @@ StatusReport status(const Repository& repo) {
       }
     }
   }
+  std::unordered_set<std::string> seen;
   for (const auto& [rel, sha] : manifest.map()) {
-    std::string sidecar_rel = data_rel + "/" + rel + k_sidecar_suffix;
-    fs::path sidecar = repo.data_dir() / (rel + k_sidecar_suffix);
-    if (!in_head.count(sidecar_rel) && fs::exists(sidecar, ec)) {
-      r.uncommitted.push_back(sidecar);
+    std::string srel = rel + k_sidecar_suffix;
+    // A chunk (`dsm add --chunk-size`) is described by its directory's
+    // sidecar, one for all the chunks.
+    if (!fs::exists(repo.data_dir() / srel, ec)) {
+      size_t slash = rel.rfind('/');
+      if (slash == std::string::npos || !is_chunk_file_name(rel.substr(slash + 1))) {
+        continue;
+      }
+      srel = rel.substr(0, slash) + k_sidecar_suffix;
+      if (!fs::exists(repo.data_dir() / srel, ec)) {
+        continue;
+      }
+    }
+    if (!seen.insert(srel).second) {
+      continue;
+    }
+    if (!in_head.count(data_rel + "/" + srel)) {
+      r.uncommitted.push_back(repo.data_dir() / srel);
     }
   }
   std::string manifest_rel = data_rel + "/" + k_manifest_name;

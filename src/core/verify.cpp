@@ -1,6 +1,7 @@
 #include "util/text.hpp"
 #include "dsm/verify.hpp"
 
+#include "core/chunk.hpp"
 #include "dsm/datasets.hpp"
 #include "dsm/error.hpp"
 #include "dsm/format.hpp"
@@ -226,7 +227,7 @@ private:
     std::string sidecar_rel = j.rel + k_sidecar_suffix;
     // A chunk of a chunked version is described by its directory's sidecar.
     std::optional<std::string> chunk_file;
-    if (std::string f = j.path.filename().string(); f.starts_with("part-") && f.ends_with(".npy")) {
+    if (std::string f = j.path.filename().string(); is_chunk_file_name(f)) {
       fs::path dir_sidecar = Repository::sidecar_path(j.path.parent_path());
       struct stat dst {};
       if (::lstat(dir_sidecar.c_str(), &dst) == 0) {
@@ -351,7 +352,7 @@ private:
       if (sc.chunk_axis < shape.size()) {
         shape[sc.chunk_axis] = rec->row_end - rec->row_begin;
       }
-      if (info.npy->descr != sc.npy->descr || info.npy->fortran_order != sc.npy->fortran_order ||
+      if (ArrayFacts::from(*info.npy).descr != sc.npy->descr || info.npy->fortran_order != sc.npy->fortran_order ||
           info.npy->shape != shape) {
         add(Problem::mismatch, j.path, "header does not match the rows " + std::to_string(rec->row_begin) + ".." +
                                          std::to_string(rec->row_end) + " its sidecar records");

@@ -62,6 +62,39 @@ class ChunkTest(DsmTestCase):
         self.dsm("export", "features", "--out", out, cwd=self.repo, expect=0)
         self.assertEqual(sha256(out), sha256(src))
 
+    def test_commit_hook_status_doctor_understand_chunks(self):
+        src = self.save("t.npy", np.arange(6000, dtype="<i8").reshape(1000, 6))
+        chunk_dir = self.dsm("add", "--chunk-size", "16KiB", src, "--name", "exp/t", cwd=self.repo,
+                             expect=0).out.strip()
+        sidecar = chunk_dir + ".yaml"
+        st = self.dsm("status", cwd=self.repo, expect=0).out
+        self.assertIn(sidecar, st)  # one sidecar for the version, not one per chunk
+        self.assertNotIn("part-0001.npy.yaml", st)
+        # The hook accepts the version's sidecar and the manifest lines of its chunks.
+        self.git("add", "-A", cwd=self.repo)
+        self.git("commit", "-q", "-m", "chunked", cwd=self.repo)
+        self.assertNotIn(sidecar, self.dsm("status", cwd=self.repo, expect=0).out)
+        self.dsm("doctor", cwd=self.repo, expect=0)
+        log = self.dsm("log", "exp/t", cwd=self.repo, expect=0).out
+        self.assertIn("chunks  3 parts", log)
+        with open(sidecar) as f:
+            self.assertIn(yaml.safe_load(f)["sha256"][:12], log)
+        show = self.dsm("show", chunk_dir, cwd=self.repo, expect=0).out
+        self.assertIn("part-0003.npy: <i8  (318, 6)", show)
+        # A chunk changed before its version is committed: the hook refuses, naming the chunk.
+        second = self.dsm("add", "--chunk-size", "16KiB", src, "--name", "exp/t", cwd=self.repo,
+                          expect=0).out.strip()
+        victim = os.path.join(second, "part-0002.npy")
+        os.chmod(victim, 0o644)
+        with open(victim, "r+b") as f:
+            f.seek(200)
+            f.write(b"\x01")
+        self.git("add", "-A", cwd=self.repo)
+        c = self.git("commit", "-q", "-m", "second", cwd=self.repo, check=False)
+        self.assertNotEqual(c.rc, 0)
+        self.assertIn(os.path.relpath(victim, self.repo), c.err)
+        self.assertNotIn("part-0001.npy'", c.err)
+
     def test_fortran_order_splits_last_axis(self):
         a = np.asfortranarray(np.arange(4 * 5 * 60, dtype="<i4").reshape(4, 5, 60))
         src = self.save("f.npy", a)
