@@ -65,6 +65,10 @@ enum class Leftover {
 // Classifies `abs` (inside the data dir, not listed in the manifest, not a
 // directory). Never hashes; never throws.
 Leftover classify_leftover(const Repository& repo, const fs::path& abs);
+// True for a temp file's data-relative path: its name, or one of its
+// directories (the staging directory of a chunked add), starts with
+// .dsm-tmp-.
+bool is_temp_path(const std::string& rel);
 // One-line explanation for verify/status ("unfinished dsm add: ...").
 std::string explain_leftover(Leftover kind);
 

@@ -1,5 +1,6 @@
 #include "dsm/repair.hpp"
 
+#include "core/chunk.hpp"
 #include "dsm/error.hpp"
 #include "dsm/interrupt.hpp"
 #include "dsm/lock.hpp"
@@ -13,6 +14,7 @@
 #include <cerrno>
 #include <ctime>
 #include <fcntl.h>
+#include <set>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <thread>
@@ -81,6 +83,45 @@ std::optional<Sidecar> matching_sidecar(const Repository& repo, const fs::path& 
   try {
     Sidecar s = Sidecar::load(sc);
     if (s.name != name || s.file != file) {
+      return std::nullopt;
+    }
+    return s;
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+}
+
+// A chunk of a chunked version (`dsm add --chunk-size`):
+// `<name>/<stem>/part-NNNN.npy` with <stem> dsm's name for a version of
+// <name>. Returns the version's directory.
+std::optional<fs::path> chunk_dir_of(const Repository& repo, const std::string& rel, const fs::path& abs) {
+  auto [dir, file] = split_rel(rel);
+  if (!is_chunk_file_name(file)) {
+    return std::nullopt;
+  }
+  auto [name, stem] = split_rel(dir);
+  if (name.empty() || !name_ok(name) || stem.find('.') != std::string::npos || !match_seq(repo.config(), name, stem)) {
+    return std::nullopt;
+  }
+  return abs.parent_path();
+}
+
+// The sidecar of a chunked version's directory, when it is one dsm wrote
+// for exactly that directory.
+std::optional<Sidecar> matching_chunk_sidecar(const Repository& repo, const fs::path& dir) {
+  std::optional<std::string> rel = repo.data_relative(dir);
+  if (!rel) {
+    return std::nullopt;
+  }
+  auto [name, stem] = split_rel(*rel);
+  fs::path sc = Repository::sidecar_path(dir);
+  struct stat st {};
+  if (::lstat(sc.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    return std::nullopt;
+  }
+  try {
+    Sidecar s = Sidecar::load(sc);
+    if (s.name != name || s.file != stem || s.format != "chunks" || s.chunks.empty() || !s.original) {
       return std::nullopt;
     }
     return s;
@@ -190,19 +231,36 @@ Leftover classify_leftover(const Repository& repo, const fs::path& abs) {
   if (fname.starts_with(util::k_temp_prefix)) {
     return Leftover::temp;
   }
+  std::optional<std::string> rel = repo.data_relative(abs);
+  if (rel && is_temp_path(*rel)) {
+    return Leftover::temp;
+  }
   struct stat st {};
   if (::lstat(abs.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
     return Leftover::not_regular;
   }
-  std::optional<std::string> rel = repo.data_relative(abs);
   if (!rel) {
     return Leftover::foreign;
+  }
+  if (auto dir = chunk_dir_of(repo, *rel, abs)) {
+    return matching_chunk_sidecar(repo, *dir) ? Leftover::unfinished_add : Leftover::unsidecared_add;
   }
   auto [name, file] = split_rel(*rel);
   if (name.empty() || !name_ok(name) || !match_seq(repo.config(), name, file) || !repo.config().is_payload_name(file)) {
     return Leftover::foreign;
   }
   return matching_sidecar(repo, abs) ? Leftover::unfinished_add : Leftover::unsidecared_add;
+}
+
+bool is_temp_path(const std::string& rel) {
+  // A file inside a hidden staging directory belongs to a chunked add that
+  // never published its directory.
+  for (const auto& part : fs::path(rel)) {
+    if (part.string().starts_with(util::k_temp_prefix)) {
+      return true;
+    }
+  }
+  return false;
 }
 
 std::string explain_leftover(Leftover kind) {
@@ -275,6 +333,78 @@ RepairReport repair(const Repository& repo, const RepairOptions& options) {
 
   // Payloads first, so their sidecars are known when the sidecars come up.
   std::vector<fs::path> handled_sidecars;
+  std::set<fs::path> temp_dirs;     // staging directories emptied below
+  std::set<fs::path> chunk_dirs;    // chunked versions already handled
+  // An unfinished chunked add: its directory was published (with or
+  // without its sidecar) but the manifest has no line for its chunks. Like
+  // a single payload: rolled back while the source still holds the same
+  // data, completed when it is the only copy, set aside without a sidecar.
+  auto repair_chunk_dir = [&](const fs::path& dir, Leftover kind) {
+    std::vector<fs::path> parts;
+    for (fs::directory_iterator d(dir, ec), end; !ec && d != end; d.increment(ec)) {
+      parts.push_back(d->path());
+    }
+    std::sort(parts.begin(), parts.end());
+    std::string dir_rel = *repo.data_relative(dir);
+    if (kind == Leftover::unsidecared_add) {
+      fs::path to = free_name(repo.local_dir() / "orphans" / dir_rel);
+      act(RepairAction::Kind::set_aside, dir,
+          "unfinished chunked 'dsm add' without a sidecar: nothing records its source, so its chunks are kept; "
+          "delete them when you no longer need them",
+          to);
+      if (!dry) {
+        for (const fs::path& part : parts) {
+          move_file(part, to / part.filename());
+        }
+        ::rmdir(dir.c_str());
+        synced_dirs.push_back(dir.parent_path());
+      }
+      return;
+    }
+    std::optional<Sidecar> sc = matching_chunk_sidecar(repo, dir);
+    fs::path sc_path = Repository::sidecar_path(dir);
+    handled_sidecars.push_back(sc_path);
+    bool intact = sc && parts.size() == sc->chunks.size();
+    for (size_t i = 0; intact && i < parts.size(); ++i) {
+      std::optional<std::string> digest = hash_file(parts[i]);
+      intact = parts[i].filename() == sc->chunks[i].file && digest && *digest == sc->chunks[i].sha256;
+    }
+    if (!intact) {
+      act(RepairAction::Kind::left_alone, dir,
+          "unfinished chunked 'dsm add' whose chunks do not match its sidecar; check them by hand");
+      return;
+    }
+    std::optional<std::string> source_digest;
+    struct stat st {};
+    if (!sc->source.empty() && ::stat(sc->source.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+        static_cast<uint64_t>(st.st_size) == sc->original->size) {
+      source_digest = hash_file(sc->source);
+    }
+    if (source_digest && *source_digest == sc->original->sha256) {
+      act(RepairAction::Kind::rolled_back, dir,
+          "unfinished chunked 'dsm add' rolled back with its sidecar; the source " + quote(sc->source) +
+            " still holds the same data (run 'dsm add' again to store it)");
+      if (!dry) {
+        unlink_or_throw(sc_path);
+        for (const fs::path& part : parts) {
+          unlink_or_throw(part);
+        }
+        if (::rmdir(dir.c_str()) != 0) {
+          throw Error("cannot remove " + quote(dir.string()) + ": " + util::errno_message(errno));
+        }
+        synced_dirs.push_back(dir.parent_path());
+      }
+      return;
+    }
+    act(RepairAction::Kind::completed, dir,
+        "unfinished chunked 'dsm add' completed: its source " + quote(sc->source) +
+          " is gone or changed, so these chunks are the only copy; listed in the manifest");
+    for (const auto& c : sc->chunks) {
+      manifest.set(dir_rel + "/" + c.file, c.sha256);
+    }
+    manifest_dirty = true;
+    synced_dirs.push_back(dir);
+  };
   for (const fs::path& p : files) {
     check_interrupted();
     std::optional<std::string> rel = repo.data_relative(p);
@@ -282,15 +412,28 @@ RepairReport repair(const Repository& repo, const RepairOptions& options) {
     if (!rel || *rel == k_manifest_name) {
       continue;
     }
+    if (chunk_dirs.count(p.parent_path())) {
+      continue; // the rest of a chunked version handled as a whole
+    }
     Leftover kind = classify_leftover(repo, p);
     if (kind == Leftover::temp) {
       act(RepairAction::Kind::removed_temp, p, explain_leftover(kind));
       if (!dry) {
         unlink_or_throw(p);
       }
+      if (is_temp_path(*rel)) {
+        temp_dirs.insert(p.parent_path());
+      }
       continue;
     }
     if (manifest.find(*rel) || !repo.config().is_payload_name(fname)) {
+      continue;
+    }
+    if (auto dir = chunk_dir_of(repo, *rel, p);
+        dir && (kind == Leftover::unfinished_add || kind == Leftover::unsidecared_add)) {
+      if (chunk_dirs.insert(*dir).second) {
+        repair_chunk_dir(*dir, kind);
+      }
       continue;
     }
     switch (kind) {
@@ -321,13 +464,17 @@ RepairReport repair(const Repository& repo, const RepairOptions& options) {
             "unfinished 'dsm add' whose payload does not match its sidecar's sha256; check it by hand");
         break;
       }
+      // A compressed version (`dsm add --compress`) came from the .npy its
+      // sidecar records as `original`.
+      uint64_t source_size = sc->original ? sc->original->size : sc->size;
+      const std::string& source_sha = sc->original ? sc->original->sha256 : sc->sha256;
       std::optional<std::string> source_digest;
       struct stat st {};
       if (!sc->source.empty() && ::stat(sc->source.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
-          static_cast<uint64_t>(st.st_size) == sc->size) {
+          static_cast<uint64_t>(st.st_size) == source_size) {
         source_digest = hash_file(sc->source);
       }
-      if (source_digest && *source_digest == sc->sha256) {
+      if (source_digest && *source_digest == source_sha) {
         act(RepairAction::Kind::rolled_back, p,
             "unfinished 'dsm add' rolled back with its sidecar; the source " + quote(sc->source) +
               " still holds the same data (run 'dsm add' again to store it)");
@@ -350,6 +497,12 @@ RepairReport repair(const Repository& repo, const RepairOptions& options) {
     }
     case Leftover::temp:
       break;
+    }
+  }
+  // Staging directories of chunked adds, now empty (deepest first).
+  for (auto it = temp_dirs.rbegin(); !dry && it != temp_dirs.rend(); ++it) {
+    if (::rmdir(it->c_str()) == 0) {
+      synced_dirs.push_back(it->parent_path());
     }
   }
   // Sidecars whose payload is neither on disk nor listed: metadata of a

@@ -5,6 +5,7 @@
 #include "dsm/error.hpp"
 #include "dsm/format.hpp"
 #include "dsm/interrupt.hpp"
+#include "dsm/repair.hpp"
 #include "dsm/repository.hpp"
 #include "dsm/statcache.hpp"
 #include "git/git.hpp"
@@ -94,7 +95,7 @@ StatusReport status(const Repository& repo) {
       if (!rel) {
         continue;
       }
-      if (fname.starts_with(util::k_temp_prefix)) {
+      if (is_temp_path(*rel)) {
         r.temp.push_back(it->path());
       } else if (repo.config().is_payload_name(fname) && !manifest.find(*rel)) {
         r.untracked.push_back(it->path());

@@ -404,7 +404,7 @@ private:
       if (!rel || *rel == k_manifest_name) {
         continue;
       }
-      if (fname.starts_with(util::k_temp_prefix)) {
+      if (is_temp_path(*rel)) {
         add(Problem::temp, p, explain_leftover(Leftover::temp));
         continue;
       }
