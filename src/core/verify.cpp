@@ -11,6 +11,7 @@
 #include "dsm/statcache.hpp"
 #include "util/file.hpp"
 #include "util/sha256.hpp"
+#include "util/slices.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -72,14 +73,16 @@ std::string kind_of(const struct stat& st) {
 // still tell "changed" from "stored corrupt").
 std::string hash_only(const fs::path& path) {
   util::Fd fd = util::open_read(path);
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) {
+    throw Error("cannot stat " + quote(path.string()) + ": " + util::errno_message(errno));
+  }
   util::Sha256 h;
-  std::vector<uint8_t> buf(1 << 20);
-  while (true) {
-    size_t n = util::read_some(fd.get(), buf.data(), buf.size(), path);
-    if (n == 0) {
-      break;
-    }
-    h.update(buf.data(), n);
+  util::SliceEnd end = util::for_each_slice(fd.get(), static_cast<uint64_t>(st.st_size), path,
+                                            [&](const uint8_t* data, size_t n) { h.update(data, n); });
+  if (end != util::SliceEnd::complete) {
+    throw Error(quote(path.string()) + ": file " + (end == util::SliceEnd::grew ? "grew" : "shrank") +
+                " while being read");
   }
   return h.hex_digest();
 }
