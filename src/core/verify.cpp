@@ -9,6 +9,7 @@
 #include "dsm/repository.hpp"
 #include "dsm/sidecar.hpp"
 #include "dsm/statcache.hpp"
+#include "util/dir_entry.hpp"
 #include "util/file.hpp"
 #include "util/sha256.hpp"
 #include "util/slices.hpp"
@@ -376,7 +377,7 @@ private:
     for (fs::recursive_directory_iterator end; !ec && it != end; it.increment(ec)) {
       const fs::path& p = it->path();
       std::string fname = p.filename().string();
-      fs::file_status s = it->symlink_status(ec);
+      fs::file_status s = util::own_status(*it, ec);
       if (ec) {
         break;
       }
