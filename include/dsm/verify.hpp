@@ -26,7 +26,7 @@ enum class Problem {
 };
 
 struct Finding {
-  Problem kind;
+  Problem kind = Problem::failed;
   fs::path path;      // absolute
   std::string detail; // "" or what is wrong
 };

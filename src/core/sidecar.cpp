@@ -16,6 +16,46 @@ namespace dsm {
 
 namespace {
 
+// Writes user metadata back as YAML without changing what it means.
+// yaml-cpp's own emitter drops quotes: a string "12" or 'off' read from
+// --meta (or a -m key named off) would come back as a number or a boolean.
+// A scalar that was quoted in its source (tag "!") or built from a C++
+// string (no tag) is a string: it is written quoted unless it is plainly
+// one. Plain scalars (tag "?") keep their implicit type.
+void emit_meta(YAML::Emitter& em, const YAML::Node& n) {
+  switch (n.Type()) {
+  case YAML::NodeType::Map:
+    em << YAML::BeginMap;
+    for (const auto& kv : n) {
+      em << YAML::Key;
+      emit_meta(em, kv.first);
+      em << YAML::Value;
+      emit_meta(em, kv.second);
+    }
+    em << YAML::EndMap;
+    return;
+  case YAML::NodeType::Sequence:
+    em << YAML::BeginSeq;
+    for (const auto& item : n) {
+      emit_meta(em, item);
+    }
+    em << YAML::EndSeq;
+    return;
+  case YAML::NodeType::Scalar:
+    if (n.Tag() != "?" && !yaml_plain_safe(n.Scalar())) {
+      em << YAML::DoubleQuoted << n.Scalar();
+    } else {
+      em << n.Scalar();
+    }
+    return;
+  case YAML::NodeType::Null:
+  case YAML::NodeType::Undefined:
+    em << YAML::Null;
+    return;
+  }
+}
+
+
 std::string opt_str(const std::optional<std::string>& s) { return s ? yaml_quote(*s) : "null"; }
 
 std::string shape_text(const std::vector<uint64_t>& shape) {
@@ -362,7 +402,7 @@ Sidecar Sidecar::parse(const std::string& text, const std::string& file) {
       }
       if (v.IsMap() && v.size() > 0) {
         YAML::Emitter em;
-        em << v;
+        emit_meta(em, v);
         s.meta_yaml = em.c_str();
       }
     } else {
@@ -581,13 +621,21 @@ std::string build_meta(const std::optional<fs::path>& meta_file, const std::vect
     } catch (const YAML::Exception& e) {
       throw Error("invalid -m value for " + quote(key) + ": " + e.msg);
     }
+    // A value is typed as YAML reads it (42, 0.5, true, null), and an
+    // explicit flow structure ([1, 2], {a: 1}) is kept as one; anything else
+    // YAML would turn into a structure ("note=see: below", "x=- a") is the
+    // text the user typed. An empty value is the empty string, not null.
+    bool flow = !value.empty() && (value.front() == '[' || value.front() == '{');
+    if (value.empty() || (!v.IsScalar() && !v.IsNull() && !flow)) {
+      v = YAML::Node(value);
+    }
     meta[key] = v;
   }
   if (meta.size() == 0) {
     return "{}";
   }
   YAML::Emitter em;
-  em << meta;
+  emit_meta(em, meta);
   if (!em.good()) {
     throw Error(std::string("cannot write metadata: ") + em.GetLastError());
   }

@@ -171,8 +171,14 @@ public:
 
 private:
   void add(Problem kind, const fs::path& path, std::string detail = "") {
+    // Built in place, not from a braced temporary: GCC 12 at -O2 with
+    // ASan miscompiles the temporary's destruction here (a bad-free report
+    // on every finding).
     std::lock_guard<std::mutex> g(m_mutex);
-    m_findings.push_back({kind, path, std::move(detail)});
+    Finding& f = m_findings.emplace_back();
+    f.kind = kind;
+    f.path = path;
+    f.detail = std::move(detail);
   }
 
   void run_parallel(std::vector<Job>& jobs) {

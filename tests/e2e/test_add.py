@@ -51,8 +51,13 @@ class AddTest(DsmTestCase):
 
     def test_sidecar_contents(self):
         src = self.save("arr.npy", np.array([[1.0, np.nan], [np.inf, -2.0]], dtype="<f8"))
+        # Quoted strings stay strings (yaml-cpp's emitter would drop the quotes).
+        meta = os.path.join(self.tmp, "meta.yaml")
+        with open(meta, "w") as f:
+            f.write('code: "007"\nflag: \'no\'\n"on": yes\nnested: {"yes": "true", n: [1, "2"]}\n')
         r = self.dsm("add", src, "--name", "exp/run-1", "-m", "lr=0.01", "-m", "tags=[a, b]",
-                     "-m", "note=it's fine", "--message", 'say "hi"\nthere', cwd=self.repo, expect=0)
+                     "-m", "note=it's fine", "-m", "see=later: maybe", "-m", "empty=", "-m", "off=null",
+                     "--meta", meta, "--message", 'say "hi"\nthere', cwd=self.repo, expect=0)
         payload = r.out.strip()
         self.assertEqual(payload, self.data("exp", "run-1", f"run-1_{self.today}_001.npy"))
         with open(payload + ".yaml") as f:
@@ -84,7 +89,10 @@ class AddTest(DsmTestCase):
         self.assertEqual(sc["stats"]["nan"], 1)
         self.assertEqual(sc["stats"]["inf"], 1)
         self.assertEqual(sc["message"], 'say "hi"\nthere')
-        self.assertEqual(sc["meta"], {"lr": 0.01, "tags": ["a", "b"], "note": "it's fine"})
+        self.assertEqual(sc["meta"], {"lr": 0.01, "tags": ["a", "b"], "note": "it's fine",
+                                      "see": "later: maybe", "empty": "", "off": None,
+                                      "code": "007", "flag": "no", "on": True,
+                                      "nested": {"yes": "true", "n": [1, "2"]}})
         self.assertTrue(sc["created"].endswith("Z"))
 
     def test_npz_members(self):
