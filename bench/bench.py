@@ -857,11 +857,24 @@ class Bench:
         self.s3_proc = subprocess.Popen([start, cache, os.path.join(self.work, "s3-data"), "bench"],
                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                         start_new_session=True)
-        line = self.s3_proc.stdout.readline()
-        m = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
+        # s3rver prints an empty line (and maybe more) before the one with the
+        # port: read until that line, or until the server exits (EOF), at most
+        # 50 lines.
+        seen = []
+        m = None
+        for _ in range(50):
+            line = self.s3_proc.stdout.readline()
+            if not line:
+                break
+            seen.append(line)
+            m = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
+            if m:
+                break
         if not m:
             self.s3_proc.kill()
-            raise BenchError(f"the loopback S3 server did not start: {line!r} {self.s3_proc.stderr.read()[-500:]}")
+            self.s3_proc.wait(10)
+            raise BenchError(f"the loopback S3 server did not start: {''.join(seen)!r} "
+                             f"{self.s3_proc.stderr.read()[-500:]}")
         return f"http://127.0.0.1:{m.group(1)}"
 
     def stop_s3(self):

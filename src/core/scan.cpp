@@ -1,5 +1,5 @@
-// scan_file / scan_fd: one sequential pass over the file in large chunks.
-// Every chunk goes, in order, to SHA-256, the caller's sink and the format
+// scan_file / scan_fd: one sequential pass over the file in L2-sized slices
+// (mmap windows for large files, see util/slices.cpp). Every slice goes, in order, to SHA-256, the caller's sink and the format
 // decoder (the .npy reader, or the .npz reader that inflates members as
 // their bytes pass). The .npz central directory is read first with pread
 // (bounded, validated against the file size) so the stream knows where
@@ -11,6 +11,7 @@
 #include "dsm/format.hpp"
 #include "util/file.hpp"
 #include "util/sha256.hpp"
+#include "util/slices.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -21,10 +22,6 @@
 namespace dsm {
 
 namespace {
-
-// Large enough that read() and SHA-256 dominate per-call overheads; the
-// only buffer whose size matters, allocated once per scan.
-constexpr size_t k_chunk = 4u << 20;
 
 enum class Detected { npy, npz };
 
@@ -91,60 +88,64 @@ FileInfo scan_fd(int fd, const std::filesystem::path& path, const ScanOptions& o
   }
   info.size = file_size;
 
-  std::vector<uint8_t> buffer(static_cast<size_t>(std::min<uint64_t>(k_chunk, std::max<uint64_t>(file_size, 4096))));
-  size_t n = util::read_some(fd, buffer.data(), buffer.size(), path);
-  Detected kind = content([&] { return detect(buffer.data(), n, file_size); });
+  if (file_size == 0) {
+    content([&] { return detect(nullptr, 0, file_size); });
+  }
   auto with_stats = options.stats ? core::NpyStream::WithStats::yes : core::NpyStream::WithStats::no;
-
   std::unique_ptr<core::NpyStream> npy;
   std::unique_ptr<core::ZipStream> zip;
-  if (kind == Detected::npy) {
-    info.format = Format::npy;
-    npy = std::make_unique<core::NpyStream>(file_size, core::NpyStream::Mode::file, with_stats);
-  } else {
-    info.format = Format::npz;
-    core::ReadAt read_at = [&](uint64_t offset, void* out, size_t size) {
-      size_t done = 0;
-      while (done < size) {
-        ssize_t r = ::pread(fd, static_cast<uint8_t*>(out) + done, size - done, static_cast<off_t>(offset + done));
-        if (r < 0) {
-          if (errno == EINTR) {
-            continue;
-          }
-          throw Error("cannot read " + quote(path.string()) + ": " + util::errno_message(errno));
+  core::ReadAt read_at = [&](uint64_t offset, void* out, size_t size) {
+    size_t done = 0;
+    while (done < size) {
+      ssize_t r = ::pread(fd, static_cast<uint8_t*>(out) + done, size - done, static_cast<off_t>(offset + done));
+      if (r < 0) {
+        if (errno == EINTR) {
+          continue;
         }
-        if (r == 0) {
-          throw Error("file shrank while being read");
-        }
-        done += static_cast<size_t>(r);
+        throw Error("cannot read " + quote(path.string()) + ": " + util::errno_message(errno));
       }
-    };
-    zip = content([&] {
-      return std::make_unique<core::ZipStream>(core::read_zip_directory(read_at, file_size), with_stats);
-    });
-  }
+      if (r == 0) {
+        throw Error("file shrank while being read");
+      }
+      done += static_cast<size_t>(r);
+    }
+  };
 
+  // Each slice goes to the hash, the sink and the decoder in turn while it
+  // is still in L2. The first slice (at least min(size, 64 KiB) bytes) tells
+  // the format.
   util::Sha256 sha;
   uint64_t offset = 0;
-  while (n > 0) {
-    if (offset + n > file_size) {
-      throw Error(prefix + "file grew while being read");
+  util::SliceEnd end = util::for_each_slice(fd, file_size, path, [&](const uint8_t* data, size_t n) {
+    if (offset == 0) {
+      Detected kind = content([&] { return detect(data, n, file_size); });
+      if (kind == Detected::npy) {
+        info.format = Format::npy;
+        npy = std::make_unique<core::NpyStream>(file_size, core::NpyStream::Mode::file, with_stats);
+      } else {
+        info.format = Format::npz;
+        zip = content([&] {
+          return std::make_unique<core::ZipStream>(core::read_zip_directory(read_at, file_size), with_stats);
+        });
+      }
     }
-    sha.update(buffer.data(), n);
+    sha.update(data, n);
     if (options.sink) {
-      options.sink(buffer.data(), n);
+      options.sink(data, n);
     }
     content([&] {
       if (npy) {
-        npy->feed(buffer.data(), n);
+        npy->feed(data, n);
       } else {
-        zip->feed(offset, buffer.data(), n);
+        zip->feed(offset, data, n);
       }
     });
     offset += n;
-    n = util::read_some(fd, buffer.data(), buffer.size(), path);
+  });
+  if (end == util::SliceEnd::grew) {
+    throw Error(prefix + "file grew while being read");
   }
-  if (offset != file_size) {
+  if (end == util::SliceEnd::shrank || offset != file_size) {
     throw Error(prefix + "file shrank while being read");
   }
   info.sha256 = sha.hex_digest();

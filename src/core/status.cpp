@@ -9,6 +9,7 @@
 #include "dsm/repository.hpp"
 #include "dsm/statcache.hpp"
 #include "git/git.hpp"
+#include "util/dir_entry.hpp"
 #include "util/file.hpp"
 #include "util/sha256.hpp"
 
@@ -86,7 +87,7 @@ StatusReport status(const Repository& repo) {
   if (fs::is_directory(repo.data_dir(), ec)) {
     fs::recursive_directory_iterator it(repo.data_dir(), fs::directory_options::none, ec);
     for (fs::recursive_directory_iterator end; !ec && it != end; it.increment(ec)) {
-      fs::file_status s = it->symlink_status(ec);
+      fs::file_status s = util::own_status(*it, ec);
       if (ec || fs::is_directory(s)) {
         continue;
       }
@@ -105,12 +106,8 @@ StatusReport status(const Repository& repo) {
   // Sidecars and the manifest as committed: compare with HEAD's tree.
   std::string data_rel = repo.data_dir_relative();
   std::unordered_set<std::string> in_head;
-  if (auto head = repo.git().head_commit()) {
-    for (const auto& e : repo.git().commit_tree_entries(*head)) {
-      if (e.path.compare(0, data_rel.size() + 1, data_rel + "/") == 0) {
-        in_head.insert(e.path);
-      }
-    }
+  for (auto& path : repo.git().head_paths_under(data_rel)) {
+    in_head.insert(std::move(path));
   }
   std::unordered_set<std::string> seen;
   for (const auto& [rel, sha] : manifest.map()) {

@@ -452,6 +452,35 @@ std::optional<std::string> Repo::read_head_file(const std::string& path) const {
   return read_blob(git_oid_tostr_s(git_object_id(obj.get())));
 }
 
+std::vector<std::string> Repo::head_paths_under(const std::string& prefix) const {
+  std::vector<std::string> out;
+  git_object* raw = nullptr;
+  std::string spec = "HEAD:" + prefix;
+  int rc = git_revparse_single(&raw, m_repo, spec.c_str());
+  if (rc == GIT_ENOTFOUND || rc == GIT_EUNBORNBRANCH) {
+    return out;
+  }
+  check(rc, "cannot read " + spec);
+  ObjectPtr obj(raw);
+  if (git_object_type(obj.get()) != GIT_OBJECT_TREE) {
+    return out;
+  }
+  struct Walk {
+    std::vector<std::string>* out;
+    std::string base;
+  } w{&out, prefix.empty() ? std::string() : prefix + "/"};
+  auto cb = [](const char* root, const git_tree_entry* entry, void* payload) -> int {
+    if (git_tree_entry_type(entry) == GIT_OBJECT_BLOB) {
+      auto* wk = static_cast<Walk*>(payload);
+      wk->out->push_back(wk->base + root + git_tree_entry_name(entry));
+    }
+    return 0;
+  };
+  check(git_tree_walk(reinterpret_cast<git_tree*>(obj.get()), GIT_TREEWALK_PRE, cb, &w),
+        "cannot walk " + spec);
+  return out;
+}
+
 std::vector<std::string> Repo::history(size_t limit) const {
   std::vector<std::string> out;
   if (!head_commit()) {

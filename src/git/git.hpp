@@ -93,6 +93,10 @@ public:
   std::vector<std::string> history(size_t limit) const;
   // Paths of all blobs (path, blob id, size) in a commit's tree.
   std::vector<IndexEntry> commit_tree_entries(const std::string& commit) const;
+  // Paths (relative to the work tree) of the blobs under directory `prefix`
+  // in HEAD's tree; empty when HEAD or the directory is absent. Reads tree
+  // objects only (no blob headers): cheap for status on many files.
+  std::vector<std::string> head_paths_under(const std::string& prefix) const;
 
   // The index file git is using: $GIT_INDEX_FILE when set (git sets it for
   // hooks during `git commit -a` and `git commit PATH...`), else the
