@@ -66,9 +66,15 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    int rc = app.exit(e);
-    // CLI11 uses 0 for --help/--version and 100+ for usage errors.
-    return rc == 0 ? finish_stdout() : dsm::k_exit_error;
+    // CLI11 uses 0 for --help/--version and 100+ for usage errors; a usage
+    // error reads like every other error (scripts grep 'dsm: error: ').
+    if (e.get_exit_code() == 0) {
+      app.exit(e);
+      return finish_stdout();
+    }
+    std::cout.flush();
+    std::cerr << "dsm: error: " << e.what() << "\n(run 'dsm --help', or 'dsm COMMAND --help', for usage)\n";
+    return dsm::k_exit_error;
   } catch (const dsm::Error& e) {
     std::cout.flush();
     std::cerr << "dsm: error: " << e.what() << "\n";

@@ -69,7 +69,7 @@ Leftover classify_leftover(const Repository& repo, const fs::path& abs);
 std::string explain_leftover(Leftover kind);
 
 struct RepairAction {
-  enum class Kind { removed_temp, rolled_back, completed, set_aside, left_alone };
+  enum class Kind { removed_temp, rolled_back, completed, set_aside, made_read_only, left_alone };
   Kind kind;
   fs::path path;             // absolute
   std::optional<fs::path> to; // set_aside: where it went

@@ -85,7 +85,8 @@ void register_add(CLI::App& app, Context& ctx) {
   sub->add_option("--name", opts->name,
                   "Dataset name (default: each file's stem): '/'-separated segments of "
                   "[A-Za-z0-9][A-Za-z0-9._-]*; with several FILEs they become successive versions")
-    ->type_name("NAME");
+    ->type_name("NAME")
+    ->check([](const std::string& v) { return v.empty() ? std::string("invalid dataset name '': empty") : ""; });
   sub->add_option("-m", opts->meta_pairs, "Metadata KEY=VALUE for the sidecar (VALUE read as YAML); repeatable")
     ->type_name("KEY=VALUE")
     ->allow_extra_args(false);

@@ -88,11 +88,7 @@ void run_pull(Context& ctx, const PullOptions& o) {
     remote::ProgressFn on_bytes = [&](int64_t d) { progress.add_bytes(d); };
     failures = remote::run_parallel(todo.size(), o.jobs, [&](size_t i) {
       fs::path dest = repo.data_dir() / todo[i].path;
-      std::error_code ec;
-      fs::create_directories(dest.parent_path(), ec);
-      if (ec) {
-        throw Error("cannot create " + quote(dest.parent_path().string()) + ": " + ec.message());
-      }
+      util::make_dirs_below(repo.data_dir(), dest.parent_path());
       util::AtomicFile out(dest, 0444);
       try {
         store->get(todo[i].sha256, out, on_bytes);

@@ -2,6 +2,7 @@
 
 #include "commands/context.hpp"
 #include "dsm/error.hpp"
+#include "dsm/interrupt.hpp"
 #include "dsm/repository.hpp"
 #include "remote/store.hpp"
 #include "remote/transfer.hpp"
@@ -35,6 +36,43 @@ const RemoteConfig& choose_remote(const Repository& repo, const std::string& nam
                 "--default'");
   }
   return *r;
+}
+
+std::optional<RemoteAvailability> remote_availability(const Repository& repo, const std::string& name,
+                                                      const std::vector<std::string>& shas) {
+  const Config& config = repo.config();
+  const RemoteConfig* rc = name.empty() ? config.default_remote() : &choose_remote(repo, name);
+  if (rc == nullptr || shas.empty()) {
+    return std::nullopt;
+  }
+  RemoteAvailability out;
+  out.remote = rc->name;
+  try {
+    std::unique_ptr<remote::ObjectStore> store = open_remote(repo, *rc);
+    store->check_access();
+    if (!store->cheap_stat() && shas.size() > 32) {
+      auto listed = store->list(); // one request per 1,000 objects
+      for (const std::string& sha : shas) {
+        if (listed.count(sha) != 0) {
+          out.present.insert(sha);
+        }
+      }
+    } else {
+      for (const std::string& sha : shas) {
+        check_interrupted();
+        if (store->stat(sha)) {
+          out.present.insert(sha);
+        }
+      }
+    }
+  } catch (const Error& e) {
+    if (e.exit_code() == k_exit_interrupted) {
+      throw;
+    }
+    out.present.clear();
+    out.error = e.what();
+  }
+  return out;
 }
 
 std::unique_ptr<remote::ObjectStore> open_remote(const Repository& repo, const RemoteConfig& rc) {

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -56,6 +57,19 @@ void finish_transfer(const std::string& verb, const std::string& preposition, si
 
 int verify_remote(Context& ctx, const std::string& remote_name, const std::vector<std::string>& targets,
                   unsigned jobs);
+
+// Which payloads a remote can restore, for `status` and `ls` ("absent here,
+// on remote 'origin': dsm pull"). `name` empty: the default remote, and
+// nothing (nullopt) when no remote is configured or none is the default.
+// A remote that cannot be reached (offline, credentials) is not an error
+// for these read-only views: `error` says why and `present` stays empty.
+struct RemoteAvailability {
+  std::string remote;               // its name
+  std::set<std::string> present;    // the SHA-256s of `shas` it holds
+  std::string error;                // "" or why it could not be asked
+};
+std::optional<RemoteAvailability> remote_availability(const Repository& repo, const std::string& name,
+                                                      const std::vector<std::string>& shas);
 
 // Default --jobs for transfers: network-bound, so more than the cores.
 inline constexpr unsigned k_default_transfer_jobs = 8;

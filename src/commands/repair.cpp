@@ -50,8 +50,10 @@ void register_repair(CLI::App& app, Context& ctx) {
     "    source recorded in its sidecar still holds the same bytes; when the source is\n"
     "    gone or changed the payload is the only copy, so the add is completed instead;\n"
     "  - moves a payload of an unfinished add that has no sidecar to .dsm/local/orphans/\n"
-    "    (nothing records its source, so it is kept, never deleted).\n"
-    "Never touches a payload or sidecar the manifest lists. Files it cannot decide about\n"
+    "    (nothing records its source, so it is kept, never deleted);\n"
+    "  - makes a stored payload whose permissions were widened read-only again, when its\n"
+    "    bytes still match the manifest (a changed one is left alone: see 'dsm verify').\n"
+    "Never changes the content of a payload or sidecar the manifest lists. Files it cannot decide about\n"
     "(placed by hand, symlinks, sidecars without a payload) are left alone and reported.\n"
     "Prints one line per action with the absolute path. Policy: docs/guarantees.md.");
   sub->add_flag("-n,--dry-run", opts->dry_run, "Print what would be done; change nothing");

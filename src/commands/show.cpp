@@ -6,6 +6,7 @@
 #include "dsm/datasets.hpp"
 #include "dsm/format.hpp"
 #include "dsm/repository.hpp"
+#include "dsm/sidecar.hpp"
 #include "util/file.hpp"
 
 #include <CLI/CLI.hpp>
@@ -88,8 +89,21 @@ void run_show_dataset(Context& ctx, const ShowOptions& opts) {
   fs::path sidecar = Repository::sidecar_path(v.path);
   std::string sidecar_text;
   std::error_code ec;
+  std::string sidecar_error = "missing: run 'dsm verify'";
   if (fs::exists(sidecar, ec)) {
     sidecar_text = util::read_file(sidecar, 16u << 20);
+    sidecar_error.clear();
+    try {
+      Sidecar::parse(sidecar_text, sidecar.string());
+    } catch (const Error& e) {
+      sidecar_error = e.what();
+    }
+  }
+  if (!sidecar_error.empty()) {
+    // The text is still shown below: a damaged sidecar is what the user
+    // needs to see, with where it is wrong.
+    std::cerr << "dsm: warning: sidecar " << (sidecar_text.empty() ? quote(sidecar.string()) + " " : "")
+              << sidecar_error << "\n";
   }
   if (opts.json) {
     nlohmann::json j = to_json(info);
@@ -98,6 +112,9 @@ void run_show_dataset(Context& ctx, const ShowOptions& opts) {
                     {"manifest_sha256", v.sha256},
                     {"sidecar_path", sidecar.string()},
                     {"sidecar_yaml", sidecar_text}};
+    if (!sidecar_error.empty()) {
+      j["dataset"]["sidecar_error"] = sidecar_error;
+    }
     std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return;
   }

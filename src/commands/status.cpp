@@ -1,5 +1,7 @@
 // dsm status: what changed in the data directory.
 #include "commands/commands.hpp"
+#include "commands/remote_common.hpp"
+#include "dsm/datasets.hpp"
 #include "dsm/error.hpp"
 #include "dsm/interrupt.hpp"
 #include "dsm/repository.hpp"
@@ -9,6 +11,8 @@
 #include <nlohmann/json.hpp>
 
 #include <iostream>
+#include <optional>
+#include <set>
 
 namespace dsm {
 
@@ -17,7 +21,42 @@ namespace {
 struct StatusCliOptions {
   bool json = false;
   bool check = false;
+  bool offline = false;
+  std::string remote;
 };
+
+// Missing payloads a remote holds, keyed by absolute path.
+struct MissingOnRemote {
+  std::optional<RemoteAvailability> availability;
+  std::set<fs::path> present;
+};
+
+MissingOnRemote ask_remote(const Repository& repo, const StatusReport& r, const StatusCliOptions& opts) {
+  MissingOnRemote out;
+  if (r.missing.empty() || opts.offline) {
+    return out;
+  }
+  Manifest manifest = load_manifest(repo);
+  std::vector<std::string> shas;
+  std::vector<std::pair<fs::path, std::string>> pairs;
+  for (const fs::path& p : r.missing) {
+    std::optional<std::string> rel = repo.data_relative(p);
+    const std::string* sha = rel ? manifest.find(*rel) : nullptr;
+    if (sha) {
+      shas.push_back(*sha);
+      pairs.emplace_back(p, *sha);
+    }
+  }
+  out.availability = remote_availability(repo, opts.remote, shas);
+  if (out.availability) {
+    for (const auto& [p, sha] : pairs) {
+      if (out.availability->present.count(sha) != 0) {
+        out.present.insert(p);
+      }
+    }
+  }
+  return out;
+}
 
 void section(const char* title, const std::vector<fs::path>& paths) {
   if (paths.empty()) {
@@ -32,13 +71,39 @@ void section(const char* title, const std::vector<fs::path>& paths) {
 void run_status(Context& ctx, const StatusCliOptions& opts) {
   install_interrupt_handlers();
   StatusReport r = status(*ctx.repo);
+  MissingOnRemote on_remote = ask_remote(*ctx.repo, r, opts);
+  const std::optional<RemoteAvailability>& av = on_remote.availability;
   if (opts.json) {
-    std::cout << to_json(r).dump(2) << "\n";
+    nlohmann::json j = to_json(r);
+    if (av) {
+      nlohmann::json paths = nlohmann::json::array();
+      for (const auto& p : on_remote.present) {
+        paths.push_back(p.string());
+      }
+      j["remote"] = {{"name", av->remote}, {"missing_available", paths}};
+      if (!av->error.empty()) {
+        j["remote"]["error"] = av->error;
+      }
+    }
+    std::cout << j.dump(2) << "\n";
   } else {
     std::cout << "data directory " << ctx.repo->data_dir().string() << ": " << r.payloads
               << (r.payloads == 1 ? " payload" : " payloads") << " in the manifest\n";
     section("new payloads, not in the manifest (dsm add them, or delete them):", r.untracked);
-    section("missing payloads (listed in the manifest, not on disk):", r.missing);
+    if (!r.missing.empty()) {
+      std::cout << "missing payloads (listed in the manifest, not on disk):\n";
+      for (const auto& p : r.missing) {
+        std::cout << "  " << p.string();
+        if (av && av->error.empty()) {
+          std::cout << (on_remote.present.count(p) ? "  (on remote " + quote(av->remote) + ": dsm pull)"
+                                                   : "  (not on remote " + quote(av->remote) + " either)");
+        }
+        std::cout << "\n";
+      }
+      if (av && !av->error.empty()) {
+        std::cout << "  (could not ask remote " << quote(av->remote) << ": " << av->error << ")\n";
+      }
+    }
     section("changed since added or last verified (run 'dsm verify'):", r.changed);
     section("not committed to git (git add + git commit them):", r.uncommitted);
     section("leftover temporary files of interrupted writes (safe to delete):", r.temp);
@@ -61,9 +126,15 @@ void register_status(CLI::App& app, Context& ctx) {
               "new (untracked) payloads, missing payloads, payloads whose size or mtime changed\n"
               "since they were added or last verified, sidecars and manifest not yet committed,\n"
               "and leftover temp files. Fast: payloads are hashed only when dsm has no cached\n"
-              "state for them (the first run after a clone).");
+              "state for them (the first run after a clone). Missing payloads are looked up on\n"
+              "the default remote (or --remote NAME), so a fresh clone shows what 'dsm pull'\n"
+              "restores; an unreachable remote is noted, never an error.");
   sub->add_flag("--json", opts->json, "Print one JSON object");
   sub->add_flag("--check", opts->check, "Exit 1 when there is anything to report");
+  sub->add_option("--remote", opts->remote,
+                  "For missing payloads, ask this remote whether 'dsm pull' can restore them\n"
+                  "(default: the default remote, when one is configured)");
+  sub->add_flag("--offline", opts->offline, "Do not ask any remote about missing payloads");
   sub->footer(exit_status_help());
   sub->callback([&ctx, opts] { run_status(ctx, *opts); });
 }

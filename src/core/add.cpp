@@ -211,7 +211,7 @@ AddResult add_files(const Repository& repo, const AddRequest& request) {
   std::vector<fs::path> dirs;
   for (Pending& p : pending) {
     fs::path dir = repo.data_dir() / p.name;
-    mkdirs(dir);
+    util::make_dirs_below(repo.data_dir(), dir);
     auto it = next.find(p.name);
     if (it == next.end()) {
       dirs.push_back(dir); // once per name: one path per file adds up over 10,000 files

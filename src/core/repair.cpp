@@ -290,7 +290,25 @@ RepairReport repair(const Repository& repo, const RepairOptions& options) {
       }
       continue;
     }
-    if (manifest.find(*rel) || !repo.config().is_payload_name(fname)) {
+    if (const std::string* sha = manifest.find(*rel)) {
+      // A stored payload whose permissions were widened (verify reports it
+      // WRITABLE): read-only again, but only if its bytes are still the
+      // ones the manifest records; a changed payload is verify's business.
+      struct stat st {};
+      if (::lstat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0222) != 0) {
+        std::optional<std::string> h = hash_file(p);
+        if (h && *h == *sha) {
+          act(RepairAction::Kind::made_read_only, p, "write permission removed (stored payloads are read-only)");
+          if (!dry && ::chmod(p.c_str(), st.st_mode & ~mode_t{0222}) != 0) {
+            throw Error("cannot change permissions of " + quote(p.string()) + ": " + util::errno_message(errno));
+          }
+        } else {
+          act(RepairAction::Kind::left_alone, p, "writable and its bytes no longer match the manifest: see 'dsm verify'");
+        }
+      }
+      continue;
+    }
+    if (!repo.config().is_payload_name(fname)) {
       continue;
     }
     switch (kind) {
@@ -413,6 +431,9 @@ std::string format_action(const RepairAction& a, bool dry_run) {
     break;
   case RepairAction::Kind::set_aside:
     verb = dry_run ? "would move" : "moved";
+    break;
+  case RepairAction::Kind::made_read_only:
+    verb = dry_run ? "would make read-only" : "made read-only";
     break;
   case RepairAction::Kind::left_alone:
     verb = "left alone";

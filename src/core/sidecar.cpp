@@ -22,22 +22,33 @@ namespace {
 // A scalar that was quoted in its source (tag "!") or built from a C++
 // string (no tag) is a string: it is written quoted unless it is plainly
 // one. Plain scalars (tag "?") keep their implicit type.
-void emit_meta(YAML::Emitter& em, const YAML::Node& n) {
+//
+// `budget` bounds the nodes written: YAML aliases can make a few lines
+// expand to billions of nodes (a "billion laughs" sidecar), and every
+// reader of a sidecar walks its metadata.
+constexpr size_t k_meta_node_budget = 100000;
+
+void emit_meta(YAML::Emitter& em, const YAML::Node& n, size_t& budget) {
+  if (budget == 0) {
+    throw Error("metadata expands to more than " + std::to_string(k_meta_node_budget) +
+                " YAML nodes (aliases used as a bomb?)");
+  }
+  --budget;
   switch (n.Type()) {
   case YAML::NodeType::Map:
     em << YAML::BeginMap;
     for (const auto& kv : n) {
       em << YAML::Key;
-      emit_meta(em, kv.first);
+      emit_meta(em, kv.first, budget);
       em << YAML::Value;
-      emit_meta(em, kv.second);
+      emit_meta(em, kv.second, budget);
     }
     em << YAML::EndMap;
     return;
   case YAML::NodeType::Sequence:
     em << YAML::BeginSeq;
     for (const auto& item : n) {
-      emit_meta(em, item);
+      emit_meta(em, item, budget);
     }
     em << YAML::EndSeq;
     return;
@@ -402,7 +413,12 @@ Sidecar Sidecar::parse(const std::string& text, const std::string& file) {
       }
       if (v.IsMap() && v.size() > 0) {
         YAML::Emitter em;
-        emit_meta(em, v);
+        size_t budget = k_meta_node_budget;
+        try {
+          emit_meta(em, v, budget);
+        } catch (const Error& e) {
+          r.fail(v, e.what());
+        }
         s.meta_yaml = em.c_str();
       }
     } else {
@@ -635,7 +651,8 @@ std::string build_meta(const std::optional<fs::path>& meta_file, const std::vect
     return "{}";
   }
   YAML::Emitter em;
-  emit_meta(em, meta);
+  size_t budget = k_meta_node_budget;
+  emit_meta(em, meta, budget);
   if (!em.good()) {
     throw Error(std::string("cannot write metadata: ") + em.GetLastError());
   }

@@ -78,6 +78,41 @@ size_t read_some(int fd, void* data, size_t size, const fs::path& path) {
   return total;
 }
 
+void make_dirs_below(const fs::path& base, const fs::path& dir) {
+  std::error_code ec;
+  fs::create_directories(base, ec);
+  if (ec) {
+    throw Error("cannot create directory " + quote(base.string()) + ": " + ec.message());
+  }
+  fs::path rel = dir.lexically_relative(base);
+  if (rel.empty() || *rel.begin() == "..") {
+    throw Error("internal error: " + quote(dir.string()) + " is not below " + quote(base.string()));
+  }
+  fs::path at = base;
+  for (const fs::path& part : rel) {
+    if (part == ".") {
+      continue;
+    }
+    at /= part;
+    if (::mkdir(at.c_str(), 0755) == 0) {
+      continue;
+    }
+    int err = errno;
+    struct stat st {};
+    if (err != EEXIST || ::lstat(at.c_str(), &st) != 0) {
+      throw Error("cannot create directory " + quote(at.string()) + ": " + errno_message(err));
+    }
+    if (S_ISLNK(st.st_mode)) {
+      throw Error("refusing to write through " + quote(at.string()) +
+                  ": it is a symlink, and dsm never follows symlinks inside the data directory for writes "
+                  "(replace it with a real directory)");
+    }
+    if (!S_ISDIR(st.st_mode)) {
+      throw Error("cannot create directory " + quote(at.string()) + ": a file of that name exists");
+    }
+  }
+}
+
 void fsync_dir(const fs::path& dir) {
   fs::path d = dir.empty() ? fs::path(".") : dir;
   int fd = ::open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);

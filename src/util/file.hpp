@@ -51,6 +51,13 @@ std::string read_file(const fs::path& path, uint64_t max_size = 256u << 20);
 // Writes a small file atomically (AtomicFile + commit).
 void write_file_atomic(const fs::path& path, std::string_view content, unsigned mode = 0644);
 void fsync_dir(const fs::path& dir);
+// Creates `dir` and any missing parents up to `base` (created too when
+// missing), never following a symlink below `base`: an existing component
+// that is a symlink or not a directory is refused with an error naming it.
+// dsm writes into the data directory through this, so a symlink planted in
+// it can never redirect a write outside the repository. `base` itself may
+// be a symlink (a data directory kept on another disk).
+void make_dirs_below(const fs::path& base, const fs::path& dir);
 // Writes all bytes to fd, retrying on EINTR/short writes. Throws naming path.
 void write_all(int fd, const void* data, size_t size, const fs::path& path_for_errors);
 // Reads up to size bytes, retrying on EINTR; returns bytes read (0 = EOF).

@@ -56,6 +56,43 @@ class RemoteDirTest(RemoteScenario, DsmTestCase):
         self.assertIn("pulled 0 payloads", r.out)
         self.assertIn("3 already present", r.out)
 
+    def test_status_and_ls_say_what_pull_restores(self):
+        repo = self.make_repo_with_data()
+        self.dsm("remote", "add", "team", self.store, "--default", cwd=repo, expect=0)
+        self.commit_all(repo)
+        # Only features is pushed; labels stays on this machine.
+        self.dsm("push", "features", cwd=repo, expect=0)
+        clone = self.clone(repo)
+        data = os.path.join(clone, "data")
+        entries = manifest_entries(clone)
+        r = self.dsm("status", cwd=clone, expect=0)
+        for rel in entries:
+            where = "on remote 'team': dsm pull" if rel.startswith("features/") else "not on remote 'team' either"
+            self.assertIn(f"  {os.path.join(data, rel)}  ({where})", r.out)
+        j = self.dsm("status", "--json", cwd=clone, expect=0).json()
+        self.assertEqual(j["remote"]["name"], "team")
+        self.assertEqual(sorted(j["remote"]["missing_available"]),
+                         sorted(os.path.join(data, rel) for rel in entries if rel.startswith("features/")))
+        r = self.dsm("status", "--offline", cwd=clone, expect=0)
+        self.assertNotIn("remote", r.out)
+        ls = {d["name"]: d for d in self.dsm("ls", "--json", cwd=clone, expect=0).json()}
+        self.assertEqual((ls["features"]["local"], ls["features"]["on_remote"]), (False, "team"))
+        self.assertEqual((ls["labels"]["local"], ls["labels"]["on_remote"]), (False, None))
+        r = self.dsm("ls", cwd=clone, expect=0)
+        self.assertIn("(not here; on remote 'team': dsm pull)", r.out)
+        self.assertIn("(payload missing)", r.out)
+        # An unreachable remote is noted, not an error.
+        os.rename(self.store, self.store + ".gone")
+        r = self.dsm("status", cwd=clone, expect=0)
+        self.assertIn("could not ask remote 'team'", r.out)
+        r = self.dsm("ls", cwd=clone, expect=0)
+        self.assertIn("could not ask remote 'team'", r.err)
+        os.rename(self.store + ".gone", self.store)
+        self.dsm("pull", cwd=clone, expect=2)  # labels is on no remote
+        ls = {d["name"]: d for d in self.dsm("ls", "--json", cwd=clone, expect=0).json()}
+        self.assertTrue(ls["features"]["local"])
+        self.assertNotIn("on_remote", ls["features"])
+
     def test_remote_add_list_remove(self):
         repo = self.make_git_repo()
         self.dsm("init", cwd=repo, expect=0)
