@@ -38,7 +38,7 @@ struct Pending {
   bool linked_source = false; // --move on the same filesystem: staged is a hard link
   FileInfo info;
   fs::path final_path;
-  Sidecar sidecar;
+  uint64_t version = 0; // the sequence number; the sidecar itself is built into the result
   // --chunk-size: the parts, staged in a hidden directory.
   std::unique_ptr<StagedDir> staged_dir;
   ChunkSummary chunks;
@@ -174,6 +174,7 @@ void stage(const Repository& repo, Pending& p, const AddRequest& request) {
     };
   }
   p.info = scan_fd(src.get(), p.source, opts);
+  p.info.path.clear(); // the source path is in p.source; thousands of copies add up
   if (p.info.object() && allow_pickle == AllowPickle::no) {
     throw Error("refusing " + quote(p.source.string()) +
                 ": it holds object (pickled) arrays, which run code when loaded; use --allow-pickle to store it anyway");
@@ -285,9 +286,9 @@ AddResult add_files(const Repository& repo, const AddRequest& request) {
   for (Pending& p : pending) {
     fs::path dir = repo.data_dir() / p.name;
     util::make_dirs_below(repo.data_dir(), dir);
-    dirs.push_back(dir);
     auto it = next.find(p.name);
     if (it == next.end()) {
+      dirs.push_back(dir); // once per name: one path per file adds up over 10,000 files
       it = next.emplace(p.name, max_seq(repo, manifest, p.name, dir) + 1).first;
     }
     // A chunked version is a directory named by the stem alone.
@@ -302,7 +303,8 @@ AddResult add_files(const Repository& repo, const AddRequest& request) {
       }
       if (p.staged_dir ? p.staged_dir->publish_noreplace(target) : p.staged->publish_noreplace(target)) {
         p.final_path = target;
-        p.sidecar.version = seq;
+        p.staged.reset(); // published: nothing left to clean up, and its path is memory
+        p.version = seq;
         break;
       }
     }
@@ -311,8 +313,14 @@ AddResult add_files(const Repository& repo, const AddRequest& request) {
 
   std::vector<std::unique_ptr<StagedFile>> sidecars;
   std::vector<StagedFile*> sidecar_ptrs;
+  // Each sidecar is built once, in place in the result: holding a second
+  // copy per file (and both lists whole) was most of the memory of an add
+  // of 10,000 files.
+  result.added.reserve(pending.size());
   for (Pending& p : pending) {
-    Sidecar& s = p.sidecar;
+    AddedPayload& added = result.added.emplace_back(); // its path is moved in at the end
+    Sidecar& s = added.sidecar;
+    s.version = p.version;
     s.name = p.name;
     s.file = p.final_path.filename().string();
     s.created = created;
@@ -334,6 +342,13 @@ AddResult add_files(const Repository& repo, const AddRequest& request) {
     }
     s.message = request.message;
     s.meta_yaml = request.meta_yaml;
+    // The sidecar now holds the facts; keep only the hash (memory stays
+    // flat-ish when one add takes 10,000 files).
+    FileInfo slim;
+    slim.format = p.info.format;
+    slim.size = p.info.size;
+    slim.sha256 = std::move(p.info.sha256);
+    p.info = std::move(slim);
     auto f = std::make_unique<StagedFile>(p.final_path.parent_path(), s.file + k_sidecar_suffix);
     f->write(s.to_yaml());
     f->chmod(0644);
@@ -347,6 +362,7 @@ AddResult add_files(const Repository& repo, const AddRequest& request) {
       throw Error("cannot write sidecar " + quote(Repository::sidecar_path(pending[i].final_path).string()) +
                   ": it already exists");
     }
+    sidecars[i].reset();
   }
   crash_point("add-sidecar");
   // Payload and sidecar names must be durable before the manifest names them.
@@ -373,13 +389,14 @@ AddResult add_files(const Repository& repo, const AddRequest& request) {
 
   // 5. --move: the stored copy is durable and listed; only now drop the source.
   if (request.transfer == Transfer::move) {
-    for (Pending& p : pending) {
+    for (size_t i = 0; i < pending.size(); ++i) {
+      Pending& p = pending[i];
       if (!p.linked_source) {
         // Copied (or compressed, or split): read the stored bytes back
         // before trusting them.
         std::string again_sha;
         if (p.staged_dir || p.compression) {
-          ExportSource back = export_source_for(p.sidecar, p.final_path);
+          ExportSource back = export_source_for(result.added[i].sidecar, p.final_path);
           util::Sha256 h;
           stream_original(back, [&h](const uint8_t* d, size_t n) { h.update(d, n); });
           again_sha = h.hex_digest();
@@ -414,9 +431,10 @@ AddResult add_files(const Repository& repo, const AddRequest& request) {
   }
   cache.save(repo.statcache_path());
 
-  for (Pending& p : pending) {
-    result.added.push_back({p.final_path, std::move(p.sidecar)});
+  for (size_t i = 0; i < pending.size(); ++i) {
+    result.added[i].path = std::move(pending[i].final_path);
   }
+
   return result;
 }
 

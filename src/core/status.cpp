@@ -9,7 +9,7 @@
 #include "dsm/repository.hpp"
 #include "dsm/statcache.hpp"
 #include "git/git.hpp"
-#include "util/dir_entry.hpp"
+#include "util/walk.hpp"
 #include "util/file.hpp"
 #include "util/sha256.hpp"
 
@@ -85,22 +85,22 @@ StatusReport status(const Repository& repo) {
   // Files the manifest does not explain.
   std::error_code ec;
   if (fs::is_directory(repo.data_dir(), ec)) {
-    fs::recursive_directory_iterator it(repo.data_dir(), fs::directory_options::none, ec);
-    for (fs::recursive_directory_iterator end; !ec && it != end; it.increment(ec)) {
-      fs::file_status s = util::own_status(*it, ec);
-      if (ec || fs::is_directory(s)) {
-        continue;
-      }
-      std::string fname = it->path().filename().string();
-      std::optional<std::string> rel = repo.data_relative(it->path());
-      if (!rel) {
-        continue;
-      }
-      if (is_temp_path(*rel)) {
-        r.temp.push_back(it->path());
-      } else if (repo.config().is_payload_name(fname) && !manifest.find(*rel)) {
-        r.untracked.push_back(it->path());
-      }
+    try {
+      util::walk_tree(repo.data_dir(), [&](const std::string& rel, util::EntryType type) {
+        if (type == util::EntryType::directory) {
+          return;
+        }
+        size_t slash = rel.rfind('/');
+        std::string_view fname = slash == std::string::npos ? std::string_view(rel) : std::string_view(rel).substr(slash + 1);
+        if (is_temp_path(rel)) {
+          r.temp.push_back(repo.data_dir() / rel);
+        } else if (repo.config().is_payload_name(std::string(fname)) && !manifest.find(rel)) {
+          r.untracked.push_back(repo.data_dir() / rel);
+        }
+      });
+    } catch (const Error&) {
+      // As before: an unreadable directory ends the listing of extra files;
+      // the payloads themselves were checked above.
     }
   }
   // Sidecars and the manifest as committed: compare with HEAD's tree.

@@ -10,7 +10,7 @@
 #include "dsm/repository.hpp"
 #include "dsm/sidecar.hpp"
 #include "dsm/statcache.hpp"
-#include "util/dir_entry.hpp"
+#include "util/walk.hpp"
 #include "util/file.hpp"
 #include "util/sha256.hpp"
 #include "util/slices.hpp"
@@ -21,6 +21,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <fcntl.h>
 #include <mutex>
 #include <set>
@@ -144,6 +145,11 @@ public:
     std::sort(jobs.begin(), jobs.end(), [](const Job& a, const Job& b) { return a.st.st_size > b.st.st_size; });
     m_total = total;
     run_parallel(jobs);
+    for (const Job& j : jobs) {
+      if (j.stat_errno == ENOENT) {
+        m_missing.insert(j.rel);
+      }
+    }
     if (m_opts.targets.empty()) {
       scan_data_dir(manifest);
     }
@@ -432,37 +438,36 @@ private:
       }
       return;
     }
-    fs::recursive_directory_iterator it(root, fs::directory_options::none, ec);
-    for (fs::recursive_directory_iterator end; !ec && it != end; it.increment(ec)) {
-      const fs::path& p = it->path();
-      std::string fname = p.filename().string();
-      fs::file_status s = util::own_status(*it, ec);
-      if (ec) {
-        break;
+    util::walk_tree(root, [&](const std::string& rel, util::EntryType type) {
+      if (type == util::EntryType::directory || rel == k_manifest_name) {
+        return;
       }
-      if (fs::is_directory(s)) {
-        continue;
+      size_t slash = rel.rfind('/');
+      std::string fname = slash == std::string::npos ? rel : rel.substr(slash + 1);
+      if (is_temp_path(rel)) {
+        add(Problem::temp, root / rel, explain_leftover(Leftover::temp));
+        return;
       }
-      std::optional<std::string> rel = m_repo.data_relative(p);
-      if (!rel || *rel == k_manifest_name) {
-        continue;
+      if (manifest.find(rel)) {
+        return;
       }
-      if (is_temp_path(*rel)) {
-        add(Problem::temp, p, explain_leftover(Leftover::temp));
-        continue;
-      }
-      if (manifest.find(*rel)) {
-        continue;
-      }
-      if (fs::is_symlink(s)) {
-        add(Problem::untracked, p, "symlink not in the manifest (never followed)");
-        continue;
+      if (type == util::EntryType::symlink) {
+        add(Problem::untracked, root / rel, "symlink not in the manifest (never followed)");
+        return;
       }
       if (m_repo.config().is_payload_name(fname)) {
         // Say what it is: a crashed add (and what repair does) or a stray.
+        fs::path p = root / rel;
         add(Problem::untracked, p, explain_leftover(classify_leftover(m_repo, p)));
-        continue;
+        return;
       }
+      if (rel.ends_with(k_sidecar_suffix)) {
+        std::string payload_rel = rel.substr(0, rel.size() - std::strlen(k_sidecar_suffix));
+        if (manifest.find(payload_rel) && !m_missing.count(payload_rel)) {
+          return; // a listed payload that was there when checked: no lstat needed
+        }
+      }
+      fs::path p = root / rel;
       if (auto payload = Repository::payload_of_sidecar(p)) {
         std::string pname = payload->filename().string();
         if (m_repo.config().is_payload_name(pname)) {
@@ -470,13 +475,10 @@ private:
           if (fs::symlink_status(*payload, e2).type() == fs::file_type::not_found) {
             add(Problem::orphan, p, "sidecar without a payload");
           }
-          continue; // an untracked payload's sidecar: the payload is reported
+          return; // an untracked payload's sidecar: the payload is reported
         }
       }
-    }
-    if (ec) {
-      throw Error("cannot scan " + quote(root.string()) + ": " + ec.message());
-    }
+    });
   }
 
   const Repository& m_repo;
@@ -486,6 +488,7 @@ private:
   std::vector<Finding> m_findings;
   std::vector<CacheUpdate> m_updates;
   std::vector<std::string> m_forget;
+  std::set<std::string> m_missing; // listed payloads that lstat() did not find
   std::atomic<uint64_t> m_hashed{0};
   std::atomic<uint64_t> m_skipped{0};
   std::atomic<uint64_t> m_done_bytes{0};
