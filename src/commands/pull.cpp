@@ -8,6 +8,7 @@
 #include "commands/commands.hpp"
 #include "commands/remote_common.hpp"
 #include "dsm/error.hpp"
+#include "dsm/interrupt.hpp"
 #include "dsm/repository.hpp"
 #include "remote/store.hpp"
 #include "remote/transfer.hpp"
@@ -19,6 +20,7 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <set>
 #include <sys/stat.h>
 
 namespace dsm {
@@ -42,6 +44,7 @@ std::string hash_file(const fs::path& p) {
 }
 
 void run_pull(Context& ctx, const PullOptions& o) {
+  install_interrupt_handlers(); // Ctrl-C: workers stop, temp files are removed, exit 130
   auto start = std::chrono::steady_clock::now();
   Repository& repo = *ctx.repo;
   const RemoteConfig& rc = choose_remote(repo, o.remote);
@@ -85,7 +88,10 @@ void run_pull(Context& ctx, const PullOptions& o) {
   if (!todo.empty()) {
     store->check_access();
     remote::Progress progress("pull", todo.size(), todo_bytes, ctx.stderr_is_tty && !ctx.quiet);
-    remote::ProgressFn on_bytes = [&](int64_t d) { progress.add_bytes(d); };
+    remote::ProgressFn on_bytes = [&](int64_t d) {
+    check_interrupted(); // between blocks: an interrupted transfer leaves nothing behind
+    progress.add_bytes(d);
+  };
     failures = remote::run_parallel(todo.size(), o.jobs, [&](size_t i) {
       fs::path dest = repo.data_dir() / todo[i].path;
       util::make_dirs_below(repo.data_dir(), dest.parent_path());
@@ -93,6 +99,9 @@ void run_pull(Context& ctx, const PullOptions& o) {
       try {
         store->get(todo[i].sha256, out, on_bytes);
       } catch (const Error& e) {
+        if (e.exit_code() == k_exit_interrupted) {
+          throw;
+        }
         throw Error(std::string(e.what()) + " (for " + quote(dest.string()) + ")", e.exit_code());
       }
       out.commit(util::AtomicFile::Replace::no);
@@ -116,7 +125,11 @@ void run_pull(Context& ctx, const PullOptions& o) {
       }
     }
   }
+  std::set<std::string> said; // every worker reports an interrupt: say it once
   for (const auto& p : problems) {
+    if (p == "interrupted" || !said.insert(p).second) { // finish_transfer says it
+      continue;
+    }
     std::cerr << "dsm: error: " << p << "\n";
   }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

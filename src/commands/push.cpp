@@ -8,6 +8,7 @@
 #include "commands/commands.hpp"
 #include "commands/remote_common.hpp"
 #include "dsm/error.hpp"
+#include "dsm/interrupt.hpp"
 #include "dsm/repository.hpp"
 #include "remote/store.hpp"
 #include "remote/transfer.hpp"
@@ -17,6 +18,7 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <set>
 #include <map>
 #include <sys/stat.h>
 
@@ -37,6 +39,7 @@ struct Upload {
 };
 
 void run_push(Context& ctx, const PushOptions& o) {
+  install_interrupt_handlers(); // Ctrl-C: workers stop, temp files are removed, exit 130
   auto start = std::chrono::steady_clock::now();
   Repository& repo = *ctx.repo;
   const RemoteConfig& rc = choose_remote(repo, o.remote);
@@ -121,7 +124,10 @@ void run_push(Context& ctx, const PushOptions& o) {
   }
 
   remote::Progress progress("push", todo.size(), todo_bytes, ctx.stderr_is_tty && !ctx.quiet);
-  remote::ProgressFn on_bytes = [&](int64_t d) { progress.add_bytes(d); };
+  remote::ProgressFn on_bytes = [&](int64_t d) {
+    check_interrupted(); // between blocks: an interrupted transfer leaves nothing behind
+    progress.add_bytes(d);
+  };
   auto failures = remote::run_parallel(todo.size(), o.jobs, [&](size_t i) {
     store->put(todo[i].sha, todo[i].path, todo[i].size, on_bytes);
     progress.item_done();
@@ -134,7 +140,11 @@ void run_push(Context& ctx, const PushOptions& o) {
     worst = std::max(worst, f.exit_code);
     pushed_bytes -= todo[f.index].size;
   }
+  std::set<std::string> said; // every worker reports an interrupt: say it once
   for (const auto& p : problems) {
+    if (p == "interrupted" || !said.insert(p).second) { // finish_transfer says it
+      continue;
+    }
     std::cerr << "dsm: error: " << p << "\n";
   }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -280,6 +280,9 @@ void finish_transfer(const std::string& verb, const std::string& preposition, si
   std::snprintf(timing, sizeof timing, "%.2f s", seconds);
   std::cout << verb << " " << done << " payload" << (done == 1 ? "" : "s") << " (" << remote::human_bytes(bytes)
             << ") " << preposition << " " << store << " in " << timing << "; " << skipped << "\n";
+  if (worst == k_exit_interrupted) {
+    throw Error("interrupted: nothing partial was left behind; run it again to resume", worst);
+  }
   if (worst != k_exit_ok) {
     throw Error(std::to_string(problems) + " problem" + (problems == 1 ? "" : "s") + " while " +
                     (verb == "pushed" ? "pushing to " : "pulling from ") + store,

@@ -102,6 +102,18 @@ std::vector<Failure> run_parallel(size_t count, unsigned jobs, const std::functi
   for (auto& t : threads) {
     t.join();
   }
+  // Items never started because a worker stopped the run are not done
+  // either: callers count successes as count - failures.
+  if (stop.load() && !failures.empty()) {
+    int code = failures.front().exit_code;
+    for (const Failure& f : failures) {
+      code = std::max(code, f.exit_code);
+    }
+    for (size_t i = std::min(next.load(), count); i < count; ++i) {
+      failures.push_back({i, code == k_exit_interrupted ? "interrupted" : "not attempted (stopped by the error above)",
+                          code});
+    }
+  }
   std::sort(failures.begin(), failures.end(), [](const Failure& a, const Failure& b) { return a.index < b.index; });
   return failures;
 }

@@ -53,8 +53,9 @@ struct Failure {
 };
 
 // Runs work(i) for i in [0, count) on `jobs` threads. A throw of dsm::Error
-// is recorded; after a failure with exit code 2 (the store itself failing:
-// network down, credentials refused) no new items start. Returns failures
+// is recorded; after a failure with exit code 2 or 130 (the store failing:
+// network down, credentials refused; Ctrl-C) no new items start, and those
+// never started are returned as failures too. Returns failures
 // sorted by index.
 std::vector<Failure> run_parallel(size_t count, unsigned jobs, const std::function<void(size_t)>& work);
 

@@ -1,10 +1,13 @@
 """dsm remote / push / pull with a directory remote (a shared filesystem)."""
 import json
 import os
+import signal
+import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import DsmTestCase, main, np  # noqa: E402
+from harness import DSM, DsmTestCase, main, np  # noqa: E402
 from remote_util import (RemoteScenario, manifest_entries, no_temp_files, object_key,  # noqa: E402
                          sha256_file)
 
@@ -92,6 +95,36 @@ class RemoteDirTest(RemoteScenario, DsmTestCase):
         ls = {d["name"]: d for d in self.dsm("ls", "--json", cwd=clone, expect=0).json()}
         self.assertTrue(ls["features"]["local"])
         self.assertNotIn("on_remote", ls["features"])
+
+    def test_ctrl_c_leaves_nothing_partial_and_resumes(self):
+        big = {"big": [np.zeros(4 << 20) + i for i in range(8)]}  # 8 x 32 MiB
+        repo = self.make_repo_with_data(arrays=big)
+        self.dsm("remote", "add", "team", self.store, "--default", cwd=repo, expect=0)
+        self.commit_all(repo)
+
+        def interrupt(cmd, cwd):
+            p = subprocess.Popen([DSM, *cmd, "--jobs", "1"], cwd=cwd, env=self.env, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True)
+            time.sleep(0.15)
+            p.send_signal(signal.SIGINT)
+            out, err = p.communicate(timeout=60)
+            if p.returncode == 0:
+                self.skipTest(f"{cmd[0]} finished before the signal arrived")
+            self.assertEqual(p.returncode, 130, err)
+            self.assertIn("dsm: error: interrupted", err)
+            self.assertEqual(err.count("interrupted"), 1, err)  # said once, not once per worker
+
+        interrupt(["push"], repo)
+        self.assertEqual(no_temp_files(self.store), [])
+        for sha, path in self.stored_objects().items():
+            self.assertEqual(sha256_file(path), sha)  # whatever is there is whole
+        self.dsm("push", cwd=repo, expect=0)
+        clone = self.clone(repo)
+        interrupt(["pull"], clone)
+        self.assertEqual(no_temp_files(clone), [])
+        self.dsm("pull", cwd=clone, expect=0)
+        self.dsm("verify", "--strict", cwd=clone, expect=0)
+        self.assert_same_payloads(repo, clone)
 
     def test_remote_add_list_remove(self):
         repo = self.make_git_repo()
