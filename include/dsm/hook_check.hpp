@@ -28,8 +28,10 @@ class Repo;
 }
 
 // One problem: the path it is about (relative to the work-tree root) and
-// the full message line, which names the fix.
-struct Finding {
+// the full message line, which names the fix. (Not `Finding`: verify.hpp
+// has one, and two classes of one name in namespace dsm break the ODR, which
+// ASan saw as vector<Finding> code of one used on the other.)
+struct HookFinding {
   std::string path;
   std::string message;
 };
@@ -41,12 +43,12 @@ bool is_payload_extension(const Config& config, const std::string& path);
 // Runs the pre-commit checks for the git work tree around `start`. Without
 // .dsm/config.yaml (dsm not initialised there), checks 1 and 2 still run
 // with the default configuration; 3 and 4 need a dsm repository.
-std::vector<Finding> check_staged(const std::filesystem::path& start);
-std::vector<Finding> check_staged(const Repository& repo);
+std::vector<HookFinding> check_staged(const std::filesystem::path& start);
+std::vector<HookFinding> check_staged(const Repository& repo);
 
 // The staged payload test for one blob (by extension, size, content), used by
 // check_staged and doctor's index check. Appends findings.
 void check_blob(const git::Repo& git, const Config& config, const std::string& path, const std::string& oid,
-                uint32_t mode, std::vector<Finding>& out);
+                uint32_t mode, std::vector<HookFinding>& out);
 
 } // namespace dsm

@@ -29,7 +29,7 @@ void run_hook_install(Context& ctx, const HookOptions& opts) {
 }
 
 void run_hook_pre_commit(Context& ctx) {
-  std::vector<Finding> findings = check_staged(ctx.work_dir);
+  std::vector<HookFinding> findings = check_staged(ctx.work_dir);
   if (findings.empty()) {
     return; // silent, as git hooks should be when all is well
   }

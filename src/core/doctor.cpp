@@ -86,7 +86,7 @@ DoctorCheck check_index(const git::Repo& git, const Config& config, std::set<std
   auto entries = git.index_entries();
   c.summary = "no array payload or oversized file among " + std::to_string(entries.size()) + " tracked files";
   for (const auto& e : entries) {
-    std::vector<Finding> found;
+    std::vector<HookFinding> found;
     check_blob(git, config, e.path, e.oid, e.mode, found);
     for (auto& f : found) {
       reported.insert(e.oid);

@@ -64,7 +64,7 @@ public:
     }
   }
 
-  void run(std::vector<Finding>& out) {
+  void run(std::vector<HookFinding>& out) {
     check_gitignore(out);
     for (const auto& c : m_changes) {
       if (c.kind == git::StagedChange::Kind::deleted) {
@@ -105,7 +105,7 @@ private:
   // The sidecar of a chunked version sits beside its chunk directory
   // (<stem>.yaml beside <stem>/part-0001.npy ...): a .yaml under the data
   // dir whose name without it is a directory, or a prefix of manifest lines.
-  bool is_chunked_sidecar(const std::string& path, std::vector<Finding>& out) {
+  bool is_chunked_sidecar(const std::string& path, std::vector<HookFinding>& out) {
     if (path.size() <= m_data_rel.size() + 1 || path.compare(0, m_data_rel.size() + 1, m_data_rel + "/") != 0) {
       return false;
     }
@@ -126,7 +126,7 @@ private:
     return it != staged->map().end() && it->first.compare(0, prefix.size(), prefix) == 0;
   }
 
-  void check_gitignore(std::vector<Finding>& out) {
+  void check_gitignore(std::vector<HookFinding>& out) {
     std::string block = gitignore::render_block(m_repo);
     auto say = [&](gitignore::BlockState state, const std::string& where) {
       if (state == gitignore::BlockState::intact) {
@@ -148,7 +148,7 @@ private:
   }
 
   // The staged manifest, parsed once; nullopt (with a finding) if malformed.
-  const Manifest* staged_manifest(std::vector<Finding>& out) {
+  const Manifest* staged_manifest(std::vector<HookFinding>& out) {
     if (!m_manifest_loaded) {
       m_manifest_loaded = true;
       auto text = committed_text(m_manifest_rel);
@@ -163,7 +163,7 @@ private:
     return m_manifest ? &*m_manifest : nullptr;
   }
 
-  void check_manifest_change(const git::StagedChange& c, std::vector<Finding>& out) {
+  void check_manifest_change(const git::StagedChange& c, std::vector<HookFinding>& out) {
     const Manifest* staged = staged_manifest(out);
     if (!staged) {
       return;
@@ -214,7 +214,7 @@ private:
     }
   }
 
-  void check_sidecar(const git::StagedChange& c, std::vector<Finding>& out) {
+  void check_sidecar(const git::StagedChange& c, std::vector<HookFinding>& out) {
     auto sc = parse_sidecar(m_git.read_blob(c.oid, 64u << 20), c.path, out);
     if (!sc) {
       return;
@@ -243,7 +243,7 @@ private:
 
   // One manifest line of a chunk against its version's sidecar.
   void check_chunk_line(const SidecarFacts& sc, const std::string& sidecar_rel, const std::string& payload_rel,
-                        const std::string& sha, std::vector<Finding>& out) {
+                        const std::string& sha, std::vector<HookFinding>& out) {
     std::string file = basename(payload_rel);
     auto rec = std::find_if(sc.chunks.begin(), sc.chunks.end(),
                             [&file](const SidecarFacts::Chunk& ch) { return ch.file == file; });
@@ -263,7 +263,7 @@ private:
 
   // A chunked version's sidecar: every chunk it lists has its manifest line
   // and its bytes in the work tree.
-  void check_chunked_sidecar(const git::StagedChange& c, std::vector<Finding>& out) {
+  void check_chunked_sidecar(const git::StagedChange& c, std::vector<HookFinding>& out) {
     auto sc = parse_sidecar(m_git.read_blob(c.oid, 64u << 20), c.path, out);
     if (!sc) {
       return;
@@ -294,7 +294,7 @@ private:
   }
 
   std::optional<SidecarFacts> parse_sidecar(const std::string& text, const std::string& rel,
-                                            std::vector<Finding>& out) {
+                                            std::vector<HookFinding>& out) {
     try {
       return parse_sidecar_facts(text, rel);
     } catch (const Error& e) {
@@ -305,7 +305,7 @@ private:
   }
 
   void check_payload_once(const std::string& payload_rel, std::optional<uint64_t> size, const std::string& sha,
-                          const std::string& described_by, std::vector<Finding>& out) {
+                          const std::string& described_by, std::vector<HookFinding>& out) {
     if (!m_checked_payloads.insert(payload_rel).second) {
       return;
     }
@@ -342,7 +342,7 @@ private:
 };
 
 void check_blobs(const git::Repo& git, const Config& config, const std::vector<git::StagedChange>& changes,
-                 std::vector<Finding>& out) {
+                 std::vector<HookFinding>& out) {
   for (const auto& c : changes) {
     if (c.kind != git::StagedChange::Kind::deleted) {
       check_blob(git, config, c.path, c.oid, c.mode, out);
@@ -364,7 +364,7 @@ bool is_payload_extension(const Config& config, const std::string& path) {
 }
 
 void check_blob(const git::Repo& git, const Config& config, const std::string& path, const std::string& oid,
-                uint32_t mode, std::vector<Finding>& out) {
+                uint32_t mode, std::vector<HookFinding>& out) {
   if (mode == k_mode_gitlink || mode == k_mode_symlink) {
     return; // a submodule commit or a link target: no data in either
   }
@@ -389,22 +389,22 @@ void check_blob(const git::Repo& git, const Config& config, const std::string& p
   }
 }
 
-std::vector<Finding> check_staged(const Repository& repo) {
-  std::vector<Finding> out;
+std::vector<HookFinding> check_staged(const Repository& repo) {
+  std::vector<HookFinding> out;
   auto changes = repo.git().staged_changes();
   check_blobs(repo.git(), repo.config(), changes, out);
   StagedCheck(repo, std::move(changes)).run(out);
   return out;
 }
 
-std::vector<Finding> check_staged(const fs::path& start) {
+std::vector<HookFinding> check_staged(const fs::path& start) {
   git::Repo git = git::Repo::discover(start);
   std::error_code ec;
   if (fs::exists(git.work_tree() / k_config_file, ec)) {
     return check_staged(*Repository::open(git.work_tree()));
   }
   // Not a dsm repository (yet): still keep arrays and big files out.
-  std::vector<Finding> out;
+  std::vector<HookFinding> out;
   check_blobs(git, Config{}, git.staged_changes(), out);
   return out;
 }

@@ -22,8 +22,14 @@ class ApiTest(DsmTestCase):
         self.assertTrue(os.path.isfile(os.path.join(prefix, "lib", "cmake", "dsm", "dsmConfig.cmake")))
         ex_build = os.path.join(self.tmp, "build-example")
         gen = ["-G", "Ninja"] if shutil.which("ninja") else []
+        # A sanitized dsm (-DDSM_SANITIZE=ON, as CI runs the suite) installs
+        # instrumented libraries: the program linking them needs the runtime.
+        san = []
+        with open(os.path.join(build, "CMakeCache.txt")) as f:
+            if "DSM_SANITIZE:BOOL=ON" in f.read():
+                san = ["-DCMAKE_EXE_LINKER_FLAGS=-fsanitize=address,undefined"]
         self.run_cmd("cmake", "-S", os.path.join(SOURCE_DIR, "examples"), "-B", ex_build, *gen,
-                     f"-DCMAKE_PREFIX_PATH={prefix}", "-DCMAKE_BUILD_TYPE=Release")
+                     f"-DCMAKE_PREFIX_PATH={prefix}", "-DCMAKE_BUILD_TYPE=Release", *san)
         self.run_cmd("cmake", "--build", ex_build)
         example = os.path.join(ex_build, "save_array")
 
