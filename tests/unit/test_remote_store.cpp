@@ -263,6 +263,26 @@ TEST(RemoteTransfer, RecordsEveryProblemAndStopsOnErrors) {
     }
   });
   EXPECT_EQ(ran2.load(), 4) << "no new work after a store-wide error";
-  ASSERT_EQ(fatal.size(), 1u);
-  EXPECT_EQ(fatal[0].exit_code, k_exit_error);
+  // The error, then every item never started: none of them counts as done.
+  ASSERT_EQ(fatal.size(), 997u);
+  EXPECT_EQ(fatal[0].index, 3u);
+  EXPECT_EQ(fatal[0].message, "connection refused");
+  EXPECT_EQ(fatal[1].index, 4u);
+  EXPECT_EQ(fatal[1].message, "not attempted (stopped by the error above)");
+  EXPECT_EQ(fatal.back().index, 999u);
+  for (const auto& f : fatal) {
+    EXPECT_EQ(f.exit_code, k_exit_error);
+  }
+
+  // Ctrl-C: the items never started are reported as interrupted too.
+  auto stopped = run_parallel(10, 1, [&](size_t i) {
+    if (i == 2) {
+      throw Error("interrupted", k_exit_interrupted);
+    }
+  });
+  ASSERT_EQ(stopped.size(), 8u);
+  for (const auto& f : stopped) {
+    EXPECT_EQ(f.message, "interrupted");
+    EXPECT_EQ(f.exit_code, k_exit_interrupted);
+  }
 }
