@@ -102,10 +102,13 @@ class RemoteDirTest(RemoteScenario, DsmTestCase):
         self.dsm("remote", "add", "team", self.store, "--default", cwd=repo, expect=0)
         self.commit_all(repo)
 
-        def interrupt(cmd, cwd):
+        def interrupt(cmd, cwd, watch):
             p = subprocess.Popen([DSM, *cmd, "--jobs", "1"], cwd=cwd, env=self.env, stdout=subprocess.PIPE,
                                  stderr=subprocess.PIPE, text=True)
-            time.sleep(0.15)
+            # Signal once a transfer is under way (its temp file exists).
+            deadline = time.time() + 30
+            while p.poll() is None and not no_temp_files(watch) and time.time() < deadline:
+                time.sleep(0.002)
             p.send_signal(signal.SIGINT)
             out, err = p.communicate(timeout=60)
             if p.returncode == 0:
@@ -114,13 +117,13 @@ class RemoteDirTest(RemoteScenario, DsmTestCase):
             self.assertIn("dsm: error: interrupted", err)
             self.assertEqual(err.count("interrupted"), 1, err)  # said once, not once per worker
 
-        interrupt(["push"], repo)
+        interrupt(["push"], repo, self.store)
         self.assertEqual(no_temp_files(self.store), [])
         for sha, path in self.stored_objects().items():
             self.assertEqual(sha256_file(path), sha)  # whatever is there is whole
         self.dsm("push", cwd=repo, expect=0)
         clone = self.clone(repo)
-        interrupt(["pull"], clone)
+        interrupt(["pull"], clone, os.path.join(clone, "data"))
         self.assertEqual(no_temp_files(clone), [])
         self.dsm("pull", cwd=clone, expect=0)
         self.dsm("verify", "--strict", cwd=clone, expect=0)
