@@ -53,6 +53,9 @@ void emit_meta(YAML::Emitter& em, const YAML::Node& n, size_t& budget) {
     em << YAML::EndSeq;
     return;
   case YAML::NodeType::Scalar:
+    if (!yaml_valid_utf8(n.Scalar())) {
+      throw Error("metadata is not valid UTF-8: " + yaml_quote(n.Scalar()));
+    }
     if (n.Tag() != "?" && !yaml_plain_safe(n.Scalar())) {
       em << YAML::DoubleQuoted << n.Scalar();
     } else {
@@ -105,6 +108,11 @@ struct Reader {
   std::string str(const YAML::Node& n, const char* key) const {
     if (!n.IsScalar()) {
       fail(n, std::string("'") + key + "' must be a string");
+    }
+    // A raw non-UTF-8 byte cannot be written back (YAML's \xNN is a code
+    // point, not a byte), so such a sidecar would change on every rewrite.
+    if (!yaml_valid_utf8(n.Scalar())) {
+      fail(n, std::string("'") + key + "' is not valid UTF-8 (a sidecar is UTF-8 text)");
     }
     return n.Scalar();
   }

@@ -105,6 +105,17 @@ std::string yaml_double(double v) {
   return s;
 }
 
+bool yaml_valid_utf8(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    size_t n = utf8_length(s, i);
+    if (n == 0) {
+      return false;
+    }
+    i += n;
+  }
+  return true;
+}
+
 bool yaml_plain_safe(std::string_view s) {
   if (s.empty()) {
     return false;

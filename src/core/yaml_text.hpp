@@ -17,6 +17,9 @@ std::string yaml_quote(std::string_view s);
 // that reads back to the same value.
 std::string yaml_double(double v);
 
+// True when every byte sequence of s is valid UTF-8.
+bool yaml_valid_utf8(std::string_view s);
+
 // A key that may be written bare (plain scalar) rather than quoted.
 bool yaml_plain_safe(std::string_view s);
 
