@@ -27,6 +27,7 @@ namespace {
 // expand to billions of nodes (a "billion laughs" sidecar), and every
 // reader of a sidecar walks its metadata.
 constexpr size_t k_meta_node_budget = 100000;
+constexpr size_t k_meta_key_max = 256;
 
 void emit_meta(YAML::Emitter& em, const YAML::Node& n, size_t& budget) {
   if (budget == 0) {
@@ -38,6 +39,14 @@ void emit_meta(YAML::Emitter& em, const YAML::Node& n, size_t& budget) {
   case YAML::NodeType::Map:
     em << YAML::BeginMap;
     for (const auto& kv : n) {
+      // YAML limits an implicit key to 1024 characters; a longer one
+      // would be written in a form no parser reads back.
+      if (kv.first.IsScalar() && kv.first.Scalar().size() > k_meta_key_max) {
+        throw Error("metadata key longer than " + std::to_string(k_meta_key_max) + " bytes");
+      }
+      if (!kv.first.IsScalar()) {
+        throw Error("metadata keys must be strings");
+      }
       em << YAML::Key;
       emit_meta(em, kv.first, budget);
       em << YAML::Value;
