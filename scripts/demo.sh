@@ -5,7 +5,9 @@
 set -eu
 cd "$(dirname "$0")/.."
 sh scripts/install-deps.sh
-sh scripts/build.sh build -DCMAKE_BUILD_TYPE=Release
+# The same configuration as scripts/test.sh, so running one after the other
+# reuses the build instead of redoing it.
+sh scripts/build.sh build -DDSM_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
 PATH="$(pwd)/build:$PATH"   # the pre-commit hook runs `dsm` from PATH
 export PATH
 demo="$(mktemp -d /tmp/dsm-demo-XXXXXX)"
