@@ -447,10 +447,12 @@ Sidecar Sidecar::parse(const std::string& text, const std::string& file) {
         r.fail(v, "'original' must be a mapping");
       }
       Sidecar::Original o;
+      bool have_size = false;
       for (const auto& okv : v) {
         std::string ok = okv.first.Scalar();
         if (ok == "size") {
           o.size = r.u64(okv.second, "size");
+          have_size = true;
         } else if (ok == "sha256") {
           o.sha256 = r.str(okv.second, "sha256");
           if (!util::is_sha256_hex(o.sha256)) {
@@ -461,6 +463,10 @@ Sidecar Sidecar::parse(const std::string& text, const std::string& file) {
         } else {
           r.fail(okv.first, "unknown key '" + ok + "' in original");
         }
+      }
+      // Both are what export checks its output against.
+      if (!have_size || o.sha256.empty()) {
+        r.fail(v, "'original' needs both 'size' and 'sha256'");
       }
       s.original = o;
     } else if (key == "chunk_axis") {
