@@ -11,6 +11,7 @@
 
 #include <iomanip>
 #include <iostream>
+#include <set>
 #include <sys/stat.h>
 
 namespace dsm {
@@ -36,9 +37,11 @@ void run_ls(Context& ctx, const LsCliOptions& opts) {
     std::string name, versions, latest, date, shape, dtype, size, where;
   };
   // Latest versions absent here (a fresh clone): can a remote restore them?
+  std::set<std::string> absent_names;
   std::vector<std::string> absent;
   for (const auto& [name, list] : index.by_name) {
     if (!present_locally(list.back().path)) {
+      absent_names.insert(name);
       absent.push_back(list.back().sha256);
     }
   }
@@ -59,7 +62,7 @@ void run_ls(Context& ctx, const LsCliOptions& opts) {
                         {"latest", list.back().seq},
                         {"path", list.back().path.string()},
                         {"sha256", list.back().sha256}};
-    const bool local = present_locally(list.back().path);
+    const bool local = absent_names.count(name) == 0;
     j["local"] = local;
     if (!local) {
       bool on_remote = av && av->present.count(list.back().sha256) != 0;

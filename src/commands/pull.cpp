@@ -88,10 +88,7 @@ void run_pull(Context& ctx, const PullOptions& o) {
   if (!todo.empty()) {
     store->check_access();
     remote::Progress progress("pull", todo.size(), todo_bytes, ctx.stderr_is_tty && !ctx.quiet);
-    remote::ProgressFn on_bytes = [&](int64_t d) {
-    check_interrupted(); // between blocks: an interrupted transfer leaves nothing behind
-    progress.add_bytes(d);
-  };
+    remote::ProgressFn on_bytes = [&](int64_t d) { progress.add_bytes(d); };
     failures = remote::run_parallel(todo.size(), o.jobs, [&](size_t i) {
       fs::path dest = repo.data_dir() / todo[i].path;
       util::make_dirs_below(repo.data_dir(), dest.parent_path());
@@ -125,16 +122,9 @@ void run_pull(Context& ctx, const PullOptions& o) {
       }
     }
   }
-  std::set<std::string> said; // every worker reports an interrupt: say it once
-  for (const auto& p : problems) {
-    if (p == "interrupted" || !said.insert(p).second) { // finish_transfer says it
-      continue;
-    }
-    std::cerr << "dsm: error: " << p << "\n";
-  }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   size_t pulled = todo.size() - failures.size();
-  finish_transfer("pulled", "from", pulled, pulled_bytes, store->describe(), secs, std::to_string(present.size()) + " already present", problems.size(), worst);
+  finish_transfer("pulled", "from", pulled, pulled_bytes, store->describe(), secs, std::to_string(present.size()) + " already present", problems, worst);
 }
 
 } // namespace

@@ -124,10 +124,7 @@ void run_push(Context& ctx, const PushOptions& o) {
   }
 
   remote::Progress progress("push", todo.size(), todo_bytes, ctx.stderr_is_tty && !ctx.quiet);
-  remote::ProgressFn on_bytes = [&](int64_t d) {
-    check_interrupted(); // between blocks: an interrupted transfer leaves nothing behind
-    progress.add_bytes(d);
-  };
+  remote::ProgressFn on_bytes = [&](int64_t d) { progress.add_bytes(d); };
   auto failures = remote::run_parallel(todo.size(), o.jobs, [&](size_t i) {
     store->put(todo[i].sha, todo[i].path, todo[i].size, on_bytes);
     progress.item_done();
@@ -140,16 +137,9 @@ void run_push(Context& ctx, const PushOptions& o) {
     worst = std::max(worst, f.exit_code);
     pushed_bytes -= todo[f.index].size;
   }
-  std::set<std::string> said; // every worker reports an interrupt: say it once
-  for (const auto& p : problems) {
-    if (p == "interrupted" || !said.insert(p).second) { // finish_transfer says it
-      continue;
-    }
-    std::cerr << "dsm: error: " << p << "\n";
-  }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   size_t pushed = todo.size() - failures.size();
-  finish_transfer("pushed", "to", pushed, pushed_bytes, store->describe(), secs, std::to_string(candidates.size() - todo.size()) + " already there", problems.size(), worst);
+  finish_transfer("pushed", "to", pushed, pushed_bytes, store->describe(), secs, std::to_string(candidates.size() - todo.size()) + " already there", problems, worst);
 }
 
 } // namespace

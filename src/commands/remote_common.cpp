@@ -274,8 +274,16 @@ int verify_remote(Context& ctx, const std::string& remote_name, const std::vecto
 }
 
 void finish_transfer(const std::string& verb, const std::string& preposition, size_t done, uint64_t bytes,
-                     const std::string& store, double seconds, const std::string& skipped, size_t problems,
-                     int worst) {
+                     const std::string& store, double seconds, const std::string& skipped,
+                     const std::vector<std::string>& problems, int worst) {
+  // One line per problem, each once: every worker stopped by Ctrl-C reports
+  // "interrupted", and the final error below says that.
+  std::set<std::string> said;
+  for (const auto& p : problems) {
+    if (p != "interrupted" && said.insert(p).second) {
+      std::cerr << "dsm: error: " << p << "\n";
+    }
+  }
   char timing[32];
   std::snprintf(timing, sizeof timing, "%.2f s", seconds);
   std::cout << verb << " " << done << " payload" << (done == 1 ? "" : "s") << " (" << remote::human_bytes(bytes)
@@ -284,7 +292,7 @@ void finish_transfer(const std::string& verb, const std::string& preposition, si
     throw Error("interrupted: nothing partial was left behind; run it again to resume", worst);
   }
   if (worst != k_exit_ok) {
-    throw Error(std::to_string(problems) + " problem" + (problems == 1 ? "" : "s") + " while " +
+    throw Error(std::to_string(problems.size()) + " problem" + (problems.size() == 1 ? "" : "s") + " while " +
                     (verb == "pushed" ? "pushing to " : "pulling from ") + store,
                 worst);
   }

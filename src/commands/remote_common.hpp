@@ -48,11 +48,13 @@ std::optional<uint64_t> sidecar_size(const fs::path& payload);
 // exist on the remote with the right size (and hash, where the store can
 // tell). Prints one line per problem and a summary; returns the exit code
 // (0 all present, 1 problems found).
-// The one-line summary push and pull end with ("pushed 3 payloads (1.0 MiB)
+// Each problem once on stderr ("dsm: error: …"), then the one-line summary
+// push and pull end with ("pushed 3 payloads (1.0 MiB)
 // to remote 'team' in 0.20 s; 2 already there"); then throws with `worst`
 // when any transfer failed, so both commands report and fail alike.
 void finish_transfer(const std::string& verb, const std::string& preposition, size_t done, uint64_t bytes,
-                     const std::string& store, double seconds, const std::string& skipped, size_t problems,
+                     const std::string& store, double seconds, const std::string& skipped,
+                     const std::vector<std::string>& problems,
                      int worst);
 
 int verify_remote(Context& ctx, const std::string& remote_name, const std::vector<std::string>& targets,

@@ -3,6 +3,8 @@
 // per-object problems; a store-wide error stops new work being started).
 #pragma once
 
+#include "dsm/interrupt.hpp"
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -24,7 +26,13 @@ public:
   Progress(const Progress&) = delete;
   Progress& operator=(const Progress&) = delete;
 
-  void add_bytes(int64_t delta) { m_bytes.fetch_add(delta, std::memory_order_relaxed); }
+  // Also where a Ctrl-C stops a transfer: every store reports its blocks
+  // here, so the worker throws Error("interrupted", 130) between blocks and
+  // the store's own cleanup (temp file, abandoned multipart) runs.
+  void add_bytes(int64_t delta) {
+    check_interrupted();
+    m_bytes.fetch_add(delta, std::memory_order_relaxed);
+  }
   void item_done() { m_items.fetch_add(1, std::memory_order_relaxed); }
   // Clears the bar; called by the destructor too.
   void finish();
