@@ -6,6 +6,8 @@ hand with:  DSM_BIN=build/dsm /usr/bin/python3 tests/e2e/test_show.py -v
 A failing test keeps its directory (printed on stderr) so it can be inspected;
 DSM_KEEP=1 keeps every directory.
 """
+import datetime
+import hashlib
 import json
 import os
 import shutil
@@ -118,6 +120,29 @@ class DsmTestCase(unittest.TestCase):
         os.makedirs(os.path.dirname(path), exist_ok=True)
         np.save(path, array, **kw)
         return path
+
+
+def sha256_file(path):
+    """Hex SHA-256 of a file, streamed."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+class InitializedRepoTestCase(DsmTestCase):
+    """A committed git repository with `dsm init` done (self.repo), today's
+    date as dsm names versions (self.today), and data() for paths in it."""
+
+    def setUp(self):
+        super().setUp()
+        self.repo = self.make_git_repo()
+        self.dsm("init", cwd=self.repo, expect=0)
+        self.today = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d")
+
+    def data(self, *parts):
+        return os.path.join(self.repo, "data", *parts)
 
 
 def main():

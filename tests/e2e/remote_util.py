@@ -1,19 +1,10 @@
 """Helpers shared by test_remote_dir.py and test_remote_s3.py."""
-import hashlib
 import os
 import signal
 import subprocess
 import time
 
-from harness import DSM, np
-
-
-def sha256_file(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+from harness import DSM, np, sha256_file  # noqa: F401  (re-exported to the remote tests)
 
 
 def manifest_entries(repo):

@@ -1,29 +1,16 @@
 """dsm add: naming, sidecars, manifest, copy/move, metadata, refusals, crash points."""
-import datetime
-import hashlib
 import os
 import stat
 import subprocess
 
 import yaml
-from harness import DsmTestCase, main, np
+from harness import InitializedRepoTestCase, main, np
+from harness import sha256_file as sha256
 from test_init import snapshot
 
 
-def sha256(path):
-    with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
 
-
-class AddTest(DsmTestCase):
-    def setUp(self):
-        super().setUp()
-        self.repo = self.make_git_repo()
-        self.dsm("init", cwd=self.repo, expect=0)
-        self.today = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d")
-
-    def data(self, *parts):
-        return os.path.join(self.repo, "data", *parts)
+class AddTest(InitializedRepoTestCase):
 
     def manifest(self):
         with open(self.data("manifest-sha256.txt")) as f:

@@ -1,26 +1,13 @@
 """dsm add --chunk-size: whole-row .npy chunks, one sidecar, one manifest line per chunk."""
-import datetime
-import hashlib
 import os
 
 import yaml
-from harness import DsmTestCase, main, np
+from harness import InitializedRepoTestCase, main, np
+from harness import sha256_file as sha256
 
 
-def sha256(path):
-    with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
 
-
-class ChunkTest(DsmTestCase):
-    def setUp(self):
-        super().setUp()
-        self.repo = self.make_git_repo()
-        self.dsm("init", cwd=self.repo, expect=0)
-        self.today = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d")
-
-    def data(self, *parts):
-        return os.path.join(self.repo, "data", *parts)
+class ChunkTest(InitializedRepoTestCase):
 
     def test_c_order_chunks_round_trip(self):
         a = np.random.default_rng(3).standard_normal((1000, 16))  # 128 bytes per row

@@ -1,27 +1,14 @@
 """dsm add --compress and dsm compress: NumPy-loadable .npz, engine choice, export round trip."""
-import datetime
-import hashlib
 import os
 import zipfile
 
 import yaml
-from harness import DsmTestCase, main, np
+from harness import InitializedRepoTestCase, main, np
+from harness import sha256_file as sha256
 
 
-def sha256(path):
-    with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
 
-
-class CompressTest(DsmTestCase):
-    def setUp(self):
-        super().setUp()
-        self.repo = self.make_git_repo()
-        self.dsm("init", cwd=self.repo, expect=0)
-        self.today = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d")
-
-    def data(self, *parts):
-        return os.path.join(self.repo, "data", *parts)
+class CompressTest(InitializedRepoTestCase):
 
     def sidecar(self, payload):
         with open(payload + ".yaml") as f:
