@@ -17,10 +17,13 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
-#include <unordered_map>
+#include <string_view>
+#include <vector>
 
 struct stat;
 
@@ -40,23 +43,47 @@ struct StatFacts {
 
 class StatCache {
 public:
+  struct Entry {
+    StatFacts facts;
+    std::string sha256;
+  };
+
+  StatCache() = default;
+  // Move-only: loaded entries point into the loaded text.
+  StatCache(StatCache&&) = default;
+  StatCache& operator=(StatCache&&) = default;
+  StatCache(const StatCache&) = delete;
+  StatCache& operator=(const StatCache&) = delete;
+
   // A missing or unreadable cache is empty, never an error.
   static StatCache load(const fs::path& file);
-  // Atomic rewrite (temp + rename). Errors are swallowed: the cache is an
-  // optimisation and must never fail a command.
+  // Atomic rewrite (temp + rename), entries sorted by path. Errors are
+  // swallowed: the cache is an optimisation and must never fail a command.
   void save(const fs::path& file) const;
 
   // The hash recorded for `rel` if `facts` match and the entry is not racy.
-  std::optional<std::string> trusted_hash(const std::string& rel, const StatFacts& facts) const;
+  std::optional<std::string> trusted_hash(std::string_view rel, const StatFacts& facts) const;
   // The entry (even racy) for `rel`.
-  const std::pair<StatFacts, std::string>* find(const std::string& rel) const;
+  std::optional<Entry> find(std::string_view rel) const;
   void record(const std::string& rel, const StatFacts& facts, const std::string& sha256);
   void forget(const std::string& rel);
-  size_t size() const { return m_entries.size(); }
   bool dirty() const { return m_dirty; }
 
 private:
-  std::unordered_map<std::string, std::pair<StatFacts, std::string>> m_entries;
+  // As loaded: one buffer and a sorted table of views into it (a node per
+  // entry cost more to build and free than `dsm status` spent on anything
+  // else at 10,000 datasets). Changes since go to m_changes (nullopt: forgotten).
+  struct Row {
+    std::string_view rel;
+    StatFacts facts;
+    std::string_view sha256;
+  };
+  const Row* loaded(std::string_view rel) const;
+
+  std::vector<char> m_text;
+  std::deque<std::string> m_decoded; // paths that needed percent-decoding
+  std::vector<Row> m_rows;
+  std::map<std::string, std::optional<Entry>, std::less<>> m_changes;
   int64_t m_written_ns = 0; // cache file mtime at load; 0 = nothing trusted
   bool m_dirty = false;
 };

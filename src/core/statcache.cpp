@@ -42,24 +42,24 @@ StatFacts StatFacts::from(const struct stat& st) {
 
 StatCache StatCache::load(const fs::path& file) {
   StatCache c;
-  std::string text;
   struct stat st {};
   try {
     util::Fd fd = util::open_read(file);
     if (::fstat(fd.get(), &st) != 0) {
       return c;
     }
-    text.resize(static_cast<size_t>(st.st_size));
-    text.resize(util::read_some(fd.get(), text.data(), text.size(), file));
+    c.m_text.resize(static_cast<size_t>(st.st_size));
+    c.m_text.resize(util::read_some(fd.get(), c.m_text.data(), c.m_text.size(), file));
   } catch (const Error&) {
-    return c;
+    return StatCache();
   }
-  if (!std::string_view(text).starts_with(k_header)) {
-    return c;
+  std::string_view rest(c.m_text.data(), c.m_text.size());
+  if (!rest.starts_with(k_header)) {
+    return StatCache();
   }
   c.m_written_ns = ns(st.st_mtim);
-  std::string_view rest(text);
   rest.remove_prefix(k_header.size());
+  c.m_rows.reserve(rest.size() / 128 + 1);
   while (!rest.empty()) {
     size_t nl = rest.find('\n');
     if (nl == std::string_view::npos) {
@@ -70,38 +70,76 @@ StatCache StatCache::load(const fs::path& file) {
     if (line.size() < 66 || line[64] != ' ') {
       continue;
     }
-    std::string sha(line.substr(0, 64));
+    Row row;
+    row.sha256 = line.substr(0, 64);
     line.remove_prefix(65);
-    StatFacts f;
-    if (!parse_num(line, f.size) || !parse_num(line, f.mtime_ns) || !parse_num(line, f.ctime_ns) ||
-        !parse_num(line, f.inode) || line.empty()) {
+    if (!parse_num(line, row.facts.size) || !parse_num(line, row.facts.mtime_ns) ||
+        !parse_num(line, row.facts.ctime_ns) || !parse_num(line, row.facts.inode) || line.empty() ||
+        !util::is_sha256_hex(row.sha256)) {
       continue;
     }
-    std::optional<std::string> path = manifest_decode_path(std::string(line));
-    if (!path || !util::is_sha256_hex(sha)) {
-      continue;
+    if (line.find('%') == std::string_view::npos) {
+      row.rel = line;
+    } else {
+      std::optional<std::string> path = manifest_decode_path(std::string(line));
+      if (!path) {
+        continue;
+      }
+      row.rel = c.m_decoded.emplace_back(std::move(*path));
     }
-    c.m_entries[*path] = {f, std::move(sha)};
+    c.m_rows.push_back(row);
+  }
+  auto less = [](const Row& x, const Row& y) { return x.rel < y.rel; };
+  if (!std::is_sorted(c.m_rows.begin(), c.m_rows.end(), less)) {
+    std::stable_sort(c.m_rows.begin(), c.m_rows.end(), less);
+  }
+  // A path listed twice (a hand-edited file): the last line wins, as it did
+  // when lines were inserted into a map one by one.
+  auto same = [](const Row& x, const Row& y) { return x.rel == y.rel; };
+  if (std::adjacent_find(c.m_rows.begin(), c.m_rows.end(), same) != c.m_rows.end()) {
+    std::vector<Row> unique;
+    for (size_t i = 0; i < c.m_rows.size(); ++i) {
+      if (i + 1 < c.m_rows.size() && c.m_rows[i + 1].rel == c.m_rows[i].rel) {
+        continue;
+      }
+      unique.push_back(c.m_rows[i]);
+    }
+    c.m_rows = std::move(unique);
   }
   return c;
 }
 
+const StatCache::Row* StatCache::loaded(std::string_view rel) const {
+  auto it = std::lower_bound(m_rows.begin(), m_rows.end(), rel, [](const Row& r, std::string_view v) { return r.rel < v; });
+  return it != m_rows.end() && it->rel == rel ? &*it : nullptr;
+}
+
 void StatCache::save(const fs::path& file) const {
-  std::vector<const std::pair<const std::string, std::pair<StatFacts, std::string>>*> sorted;
-  sorted.reserve(m_entries.size());
-  for (const auto& e : m_entries) {
-    sorted.push_back(&e);
-  }
-  std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) { return a->first < b->first; });
   std::string out(k_header);
-  out.reserve(sorted.size() * 140);
-  for (const auto* e : sorted) {
-    const StatFacts& f = e->second.first;
-    out += e->second.second;
+  out.reserve(k_header.size() + (m_rows.size() + m_changes.size()) * 140);
+  auto line = [&](std::string_view rel, const StatFacts& f, std::string_view sha) {
+    out += sha;
     out += ' ' + std::to_string(f.size) + ' ' + std::to_string(f.mtime_ns) + ' ' + std::to_string(f.ctime_ns) +
            ' ' + std::to_string(f.inode) + ' ';
-    out += manifest_encode_path(e->first);
+    out += manifest_encode_path(std::string(rel));
     out += '\n';
+  };
+  // Merge the loaded rows and the changes, both sorted by path.
+  auto row = m_rows.begin();
+  auto change = m_changes.begin();
+  while (row != m_rows.end() || change != m_changes.end()) {
+    if (change == m_changes.end() || (row != m_rows.end() && row->rel < change->first)) {
+      line(row->rel, row->facts, row->sha256);
+      ++row;
+      continue;
+    }
+    if (row != m_rows.end() && row->rel == change->first) {
+      ++row; // replaced or forgotten
+    }
+    if (change->second) {
+      line(change->first, change->second->facts, change->second->sha256);
+    }
+    ++change;
   }
   try {
     std::error_code ec;
@@ -112,32 +150,39 @@ void StatCache::save(const fs::path& file) const {
   }
 }
 
-std::optional<std::string> StatCache::trusted_hash(const std::string& rel, const StatFacts& facts) const {
-  auto it = m_entries.find(rel);
-  if (it == m_entries.end() || !(it->second.first == facts)) {
-    return std::nullopt;
+std::optional<StatCache::Entry> StatCache::find(std::string_view rel) const {
+  if (auto it = m_changes.find(rel); it != m_changes.end()) {
+    return it->second;
   }
-  if (facts.mtime_ns >= m_written_ns || facts.ctime_ns >= m_written_ns) {
-    return std::nullopt; // racily clean: cannot tell
+  if (const Row* r = loaded(rel)) {
+    return Entry{r->facts, std::string(r->sha256)};
   }
-  return it->second.second;
+  return std::nullopt;
 }
 
-const std::pair<StatFacts, std::string>* StatCache::find(const std::string& rel) const {
-  auto it = m_entries.find(rel);
-  return it == m_entries.end() ? nullptr : &it->second;
+std::optional<std::string> StatCache::trusted_hash(std::string_view rel, const StatFacts& facts) const {
+  if (facts.mtime_ns >= m_written_ns || facts.ctime_ns >= m_written_ns) {
+    return std::nullopt; // racily clean (or nothing loaded): cannot tell
+  }
+  std::optional<Entry> e = find(rel);
+  if (!e || !(e->facts == facts)) {
+    return std::nullopt;
+  }
+  return std::move(e->sha256);
 }
 
 void StatCache::record(const std::string& rel, const StatFacts& facts, const std::string& sha256) {
-  auto& slot = m_entries[rel];
-  if (!(slot.first == facts) || slot.second != sha256) {
-    slot = {facts, sha256};
-    m_dirty = true;
+  std::optional<Entry> now = find(rel);
+  if (now && now->facts == facts && now->sha256 == sha256) {
+    return;
   }
+  m_changes[rel] = Entry{facts, sha256};
+  m_dirty = true;
 }
 
 void StatCache::forget(const std::string& rel) {
-  if (m_entries.erase(rel) > 0) {
+  if (find(rel)) {
+    m_changes[rel] = std::nullopt;
     m_dirty = true;
   }
 }

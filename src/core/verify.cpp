@@ -2,6 +2,7 @@
 #include "dsm/verify.hpp"
 
 #include "core/chunk.hpp"
+#include "core/data_listing.hpp"
 #include "dsm/datasets.hpp"
 #include "dsm/error.hpp"
 #include "dsm/format.hpp"
@@ -37,7 +38,7 @@ struct Job {
   std::string rel;
   std::string sha256;
   fs::path path;
-  struct stat st {};
+  util::FileStat st;
   int stat_errno = 0;
 };
 
@@ -62,11 +63,11 @@ bool counts(Problem p, bool strict) {
   return true;
 }
 
-std::string kind_of(const struct stat& st) {
-  if (S_ISLNK(st.st_mode)) {
+std::string kind_of(const util::FileStat& st) {
+  if (S_ISLNK(st.mode)) {
     return "a symlink";
   }
-  if (S_ISDIR(st.st_mode)) {
+  if (S_ISDIR(st.mode)) {
     return "a directory";
   }
   return "not a regular file";
@@ -128,6 +129,14 @@ public:
       }
       rels.assign(chosen.begin(), chosen.end());
     }
+    std::error_code ec;
+    if (m_opts.targets.empty() && fs::is_directory(m_repo.data_dir(), ec)) {
+      // The whole data dir: one parallel listing gives every payload's and
+      // sidecar's stat facts and, later, the files the manifest does not
+      // explain (no path lookup per file).
+      m_listing = list_data_dir(m_repo, SidecarStats::yes);
+      m_listed = true;
+    }
     std::vector<Job> jobs(rels.size());
     uint64_t total = 0;
     for (size_t i = 0; i < rels.size(); ++i) {
@@ -135,14 +144,13 @@ public:
       j.rel = rels[i];
       j.sha256 = *manifest.find(j.rel);
       j.path = m_repo.data_dir() / j.rel;
-      if (::lstat(j.path.c_str(), &j.st) != 0) {
-        j.stat_errno = errno;
-      } else if (S_ISREG(j.st.st_mode)) {
-        total += static_cast<uint64_t>(j.st.st_size);
+      j.stat_errno = stat_of(j.rel, j.path, j.st);
+      if (j.stat_errno == 0 && S_ISREG(j.st.mode)) {
+        total += j.st.size;
       }
     }
     // Largest first: one huge file must not be the last to start.
-    std::sort(jobs.begin(), jobs.end(), [](const Job& a, const Job& b) { return a.st.st_size > b.st.st_size; });
+    std::sort(jobs.begin(), jobs.end(), [](const Job& a, const Job& b) { return a.st.size > b.st.size; });
     m_total = total;
     run_parallel(jobs);
     for (const Job& j : jobs) {
@@ -244,36 +252,36 @@ private:
       add(Problem::failed, j.path, "cannot stat: " + util::errno_message(j.stat_errno));
       return;
     }
-    if (!S_ISREG(j.st.st_mode)) {
+    if (!S_ISREG(j.st.mode)) {
       add(Problem::failed, j.path, "is " + kind_of(j.st) + ", not a regular file");
       return;
     }
-    if ((j.st.st_mode & 0222) != 0) {
+    if ((j.st.mode & 0222) != 0) {
       char buf[16];
-      std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(j.st.st_mode & 07777));
+      std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(j.st.mode & 07777));
       add(Problem::writable, j.path, std::string("permissions ") + buf + " allow writing (stored payloads are read-only)");
     }
-    StatFacts facts = StatFacts::from(j.st);
+    StatFacts facts = facts_of(j.st);
     fs::path sidecar_path = Repository::sidecar_path(j.path);
     std::string sidecar_rel = j.rel + k_sidecar_suffix;
     // A chunk of a chunked version is described by its directory's sidecar.
     std::optional<std::string> chunk_file;
     if (std::string f = j.path.filename().string(); is_chunk_file_name(f)) {
       fs::path dir_sidecar = Repository::sidecar_path(j.path.parent_path());
-      struct stat dst {};
-      if (::lstat(dir_sidecar.c_str(), &dst) == 0) {
+      std::string dir_sidecar_rel = j.rel.substr(0, j.rel.rfind('/')) + k_sidecar_suffix;
+      util::FileStat dst;
+      if (stat_of(dir_sidecar_rel, dir_sidecar, dst) == 0) {
         sidecar_path = dir_sidecar;
-        sidecar_rel = m_repo.data_relative(dir_sidecar).value_or(sidecar_rel);
+        sidecar_rel = dir_sidecar_rel;
         chunk_file = f;
       }
     }
     if (m_opts.fast) {
       std::optional<std::string> cached = m_cache.trusted_hash(j.rel, facts);
       if (cached && *cached == j.sha256) {
-        struct stat sst {};
-        const std::string& srel = sidecar_rel;
-        if (::lstat(sidecar_path.c_str(), &sst) == 0) {
-          std::optional<std::string> sc = m_cache.trusted_hash(srel, StatFacts::from(sst));
+        util::FileStat sst;
+        if (stat_of(sidecar_rel, sidecar_path, sst) == 0) {
+          std::optional<std::string> sc = m_cache.trusted_hash(sidecar_rel, facts_of(sst));
           if (sc && *sc == j.sha256) {
             ++m_skipped;
             m_done_bytes += facts.size;
@@ -319,8 +327,8 @@ private:
       return;
     }
     // The payload is right; now its sidecar.
-    struct stat sst {};
-    if (::lstat(sidecar_path.c_str(), &sst) != 0) {
+    util::FileStat sst;
+    if (stat_of(sidecar_rel, sidecar_path, sst) != 0) {
       add(Problem::missing, sidecar_path, "sidecar of " + j.path.filename().string());
       remember(j.rel, facts, j.sha256);
       return;
@@ -338,10 +346,10 @@ private:
       return;
     }
     const std::string pair = agreed_pair_digest(j.sha256, text);
-    const auto* agreed = m_cache.find(agreed_key(j.rel));
-    if (agreed != nullptr && agreed->second == pair) {
+    std::optional<StatCache::Entry> agreed = m_cache.find(agreed_key(j.rel));
+    if (agreed && agreed->sha256 == pair) {
       remember(j.rel, facts, j.sha256);
-      remember(j.rel + k_sidecar_suffix, StatFacts::from(sst), j.sha256);
+      remember(j.rel + k_sidecar_suffix, facts_of(sst), j.sha256);
       return;
     }
     Sidecar sc;
@@ -371,8 +379,8 @@ private:
     }
     remember(j.rel, facts, j.sha256);
     if (agree) {
-      remember(j.rel + k_sidecar_suffix, StatFacts::from(sst), j.sha256);
-      remember(agreed_key(j.rel), StatFacts::from(sst), pair);
+      remember(j.rel + k_sidecar_suffix, facts_of(sst), j.sha256);
+      remember(agreed_key(j.rel), facts_of(sst), pair);
     } else {
       std::lock_guard<std::mutex> g(m_mutex);
       m_forget.push_back(agreed_key(j.rel));
@@ -438,47 +446,64 @@ private:
       }
       return;
     }
-    util::walk_tree(root, [&](const std::string& rel, util::EntryType type) {
-      if (type == util::EntryType::directory || rel == k_manifest_name) {
-        return;
+    for (const util::ListedEntry& e : m_listing) {
+      const std::string& rel = e.rel;
+      if (e.type == util::EntryType::directory || rel == k_manifest_name) {
+        continue;
       }
       size_t slash = rel.rfind('/');
       std::string fname = slash == std::string::npos ? rel : rel.substr(slash + 1);
       if (is_temp_path(rel)) {
         add(Problem::temp, root / rel, explain_leftover(Leftover::temp));
-        return;
+        continue;
       }
       if (manifest.find(rel)) {
-        return;
+        continue;
       }
-      if (type == util::EntryType::symlink) {
+      if (e.type == util::EntryType::symlink) {
         add(Problem::untracked, root / rel, "symlink not in the manifest (never followed)");
-        return;
+        continue;
       }
       if (m_repo.config().is_payload_name(fname)) {
         // Say what it is: a crashed add (and what repair does) or a stray.
         fs::path p = root / rel;
         add(Problem::untracked, p, explain_leftover(classify_leftover(m_repo, p)));
-        return;
+        continue;
       }
       if (rel.ends_with(k_sidecar_suffix)) {
         std::string payload_rel = rel.substr(0, rel.size() - std::strlen(k_sidecar_suffix));
         if (manifest.find(payload_rel) && !m_missing.count(payload_rel)) {
-          return; // a listed payload that was there when checked: no lstat needed
+          continue; // a listed payload that was there when checked
         }
-      }
-      fs::path p = root / rel;
-      if (auto payload = Repository::payload_of_sidecar(p)) {
-        std::string pname = payload->filename().string();
-        if (m_repo.config().is_payload_name(pname)) {
-          std::error_code e2;
-          if (fs::symlink_status(*payload, e2).type() == fs::file_type::not_found) {
-            add(Problem::orphan, p, "sidecar without a payload");
-          }
-          return; // an untracked payload's sidecar: the payload is reported
+        size_t pslash = payload_rel.rfind('/');
+        std::string pname = pslash == std::string::npos ? payload_rel : payload_rel.substr(pslash + 1);
+        if (m_repo.config().is_payload_name(pname) && util::find_listed(m_listing, payload_rel) == nullptr) {
+          add(Problem::orphan, root / rel, "sidecar without a payload");
         }
+        // else an untracked payload's sidecar: the payload is reported
       }
-    });
+    }
+  }
+
+  // lstat facts of rel (path p) from the listing when there is one, else
+  // lstat(); 0 or the errno.
+  int stat_of(const std::string& rel, const fs::path& p, util::FileStat& out) const {
+    if (m_listed) {
+      const util::ListedEntry* e = util::find_listed(m_listing, rel);
+      if (e == nullptr) {
+        return ENOENT;
+      }
+      if (e->has_stat) {
+        out = e->stat;
+        return 0;
+      }
+    }
+    struct stat st {};
+    if (::lstat(p.c_str(), &st) != 0) {
+      return errno;
+    }
+    out = util::file_stat_of(st);
+    return 0;
   }
 
   const Repository& m_repo;
@@ -489,6 +514,8 @@ private:
   std::vector<CacheUpdate> m_updates;
   std::vector<std::string> m_forget;
   std::set<std::string> m_missing; // listed payloads that lstat() did not find
+  std::vector<util::ListedEntry> m_listing; // the whole data dir, when verifying all of it
+  bool m_listed = false;
   std::atomic<uint64_t> m_hashed{0};
   std::atomic<uint64_t> m_skipped{0};
   std::atomic<uint64_t> m_done_bytes{0};

@@ -465,6 +465,46 @@ std::vector<std::string> Repo::head_paths_under(const std::string& prefix) const
   if (git_object_type(obj.get()) != GIT_OBJECT_TREE) {
     return out;
   }
+  // Fast path: when the index's cache-tree holds prefix's tree with HEAD's
+  // id, the index lists exactly HEAD's files under prefix, and reading the
+  // index costs far less than loading every subtree (10,000 of them for
+  // 10,000 datasets, most of `dsm status`'s git time). git keeps the
+  // cache-tree valid for every directory nothing was staged in since commit.
+  if (auto index = read_index_file(index_path()); index && index->cache_tree) {
+    const CacheTreeNode* node = index->cache_tree.get();
+    size_t start = 0;
+    while (node != nullptr && start < prefix.size()) {
+      size_t slash = prefix.find('/', start);
+      std::string_view part = std::string_view(prefix).substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+      auto it = node->children.find(part);
+      node = it == node->children.end() ? nullptr : it->second.get();
+      start = slash == std::string::npos ? prefix.size() : slash + 1;
+    }
+    git_oid cached{};
+    if (node != nullptr) {
+      cached = to_git_oid(node->oid);
+    }
+    if (node != nullptr && node->valid && git_oid_equal(git_object_id(obj.get()), &cached)) {
+      const std::string base = prefix.empty() ? std::string() : prefix + "/";
+      bool usable = true;
+      for (const auto& e : index->entries) {
+        if (!e.path.starts_with(base)) {
+          continue;
+        }
+        if (e.stage != 0 || e.intent_to_add) {
+          usable = false; // not what a tree records: take the slow path
+          break;
+        }
+        if ((e.mode & 0170000) != 0160000) { // submodules are not blobs
+          out.push_back(e.path);
+        }
+      }
+      if (usable) {
+        return out;
+      }
+      out.clear();
+    }
+  }
   struct Walk {
     std::vector<std::string>* out;
     std::string base;

@@ -45,7 +45,7 @@ std::string to_hex(const uint8_t* data, size_t size) {
   return s;
 }
 
-bool is_sha256_hex(const std::string& s) {
+bool is_sha256_hex(std::string_view s) {
   if (s.size() != 64) {
     return false;
   }

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 struct evp_md_ctx_st;
 
@@ -27,6 +28,6 @@ private:
 
 std::string to_hex(const uint8_t* data, size_t size);
 // True for exactly 64 lowercase hex digits.
-bool is_sha256_hex(const std::string& s);
+bool is_sha256_hex(std::string_view s);
 
 } // namespace dsm::util

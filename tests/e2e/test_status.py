@@ -44,6 +44,34 @@ class StatusTest(DsmTestCase):
         self.assertIn("new payloads", text)
         self.assertIn("  " + stray, text)
 
+    def test_uncommitted_is_judged_against_head_whatever_the_index_holds(self):
+        # status reads HEAD's files under data/ from the index when git's
+        # cache-tree says they are the same tree; each step below leaves the
+        # index in another state relative to HEAD.
+        first = self.dsm("add", self.save("a.npy", np.arange(4)), cwd=self.repo, expect=0).out.strip()
+        self.git("add", "-A", cwd=self.repo)
+        self.git("commit", "-q", "-m", "a", cwd=self.repo)
+        self.assertTrue(self.dsm("status", "--json", cwd=self.repo, expect=0).json()["clean"])
+        manifest = os.path.join(self.repo, "data", "manifest-sha256.txt")
+
+        second = self.dsm("add", self.save("b.npy", np.arange(5)), cwd=self.repo, expect=0).out.strip()
+        expected = sorted([second + ".yaml", manifest])
+        # Not staged: the index (and its cache-tree) still equal HEAD.
+        self.assertEqual(self.dsm("status", "--json", cwd=self.repo, expect=0).json()["uncommitted"], expected)
+        # Staged, not committed.
+        self.git("add", "-A", cwd=self.repo)
+        self.assertEqual(self.dsm("status", "--json", cwd=self.repo, expect=0).json()["uncommitted"], expected)
+        # Committed, then HEAD moved back with the index left as it was: the
+        # index's trees are valid but are not HEAD's.
+        self.git("commit", "-q", "-m", "b", cwd=self.repo)
+        self.assertTrue(self.dsm("status", "--json", cwd=self.repo, expect=0).json()["clean"])
+        self.git("reset", "-q", "--soft", "HEAD~1", cwd=self.repo)
+        self.assertEqual(self.dsm("status", "--json", cwd=self.repo, expect=0).json()["uncommitted"], expected)
+        # Removed from the index only: still committed in HEAD.
+        self.git("commit", "-q", "-m", "b again", cwd=self.repo)
+        self.git("rm", "-q", "--cached", first + ".yaml", cwd=self.repo)
+        self.assertEqual(self.dsm("status", "--json", cwd=self.repo, expect=0).json()["uncommitted"], [])
+
 
 if __name__ == "__main__":
     main()

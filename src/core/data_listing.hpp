@@ -1,0 +1,26 @@
+// The data directory in one parallel listing (util::list_tree): every entry,
+// plus the lstat facts of payloads and sidecars. `dsm status` and `dsm
+// verify` take existence and stat facts from it instead of a path lookup
+// per file, and find untracked, temp and orphan files in the same pass.
+#pragma once
+
+#include "dsm/statcache.hpp"
+#include "util/walk.hpp"
+
+#include <vector>
+
+namespace dsm {
+
+class Repository;
+
+enum class SidecarStats { no, yes };
+
+// Payloads always get their lstat facts; sidecars when asked (`verify
+// --fast` trusts a sidecar by them; status only needs to know it is there).
+// Throws dsm::Error "cannot scan '<dir>': ..." when a directory cannot be
+// read (see util::list_tree).
+std::vector<util::ListedEntry> list_data_dir(const Repository& repo, SidecarStats sidecars);
+
+StatFacts facts_of(const util::FileStat& st);
+
+} // namespace dsm
