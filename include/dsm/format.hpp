@@ -82,6 +82,12 @@ struct ScanOptions {
   std::function<void(const uint8_t* data, size_t size)> sink;
   // Skip statistics (hash and validate only).
   bool stats = true;
+  // Called before bytes below `end` are first read; may block or throw.
+  // Lets a writer fill the file while it is scanned (add's parallel copy).
+  std::function<void(uint64_t end)> ready;
+  // The size the file will have, for one still being written (with ready);
+  // otherwise fstat's.
+  std::optional<uint64_t> final_size;
 };
 
 // Reads, validates and hashes a .npy or .npz (decided by content, not by

@@ -1,5 +1,6 @@
 #include "dsm/add.hpp"
 
+#include "core/parallel_copy.hpp"
 #include "core/chunk.hpp"
 #include "core/compress_add.hpp"
 #include "core/crash.hpp"
@@ -106,6 +107,36 @@ void require_npy(int fd, const fs::path& path, const char* option) {
   }
 }
 
+// From this size on, a copy is made by the kernel on a second thread while
+// this one scans the copy (core/parallel_copy.hpp); below it, one thread
+// reading, hashing and writing each slice costs less than starting one.
+constexpr uint64_t k_parallel_copy_min = 32u << 20;
+
+// The large-file copy: hash, header and statistics are taken from the
+// stored copy as it fills, so they describe exactly what was stored; a
+// source that changed meanwhile (size, mtime or ctime moved) is refused.
+FileInfo scan_parallel_copy(Pending& p, int src, const struct stat& before) {
+  const auto size = static_cast<uint64_t>(before.st_size);
+  util::Fd copy = util::open_read(p.staged->temp_path());
+  ParallelCopy copier(src, p.staged->fd(), size, p.source, p.staged->temp_path());
+  ScanOptions opts;
+  opts.final_size = size;
+  opts.ready = [&copier](uint64_t end) { copier.wait_for(end); };
+  FileInfo info = scan_fd(copy.get(), p.source, opts);
+  copier.finish();
+  struct stat after {};
+  if (::fstat(src, &after) != 0) {
+    throw Error("cannot stat " + quote(p.source.string()) + ": " + util::errno_message(errno));
+  }
+  if (after.st_size != before.st_size || after.st_mtim.tv_sec != before.st_mtim.tv_sec ||
+      after.st_mtim.tv_nsec != before.st_mtim.tv_nsec || after.st_ctim.tv_sec != before.st_ctim.tv_sec ||
+      after.st_ctim.tv_nsec != before.st_ctim.tv_nsec) {
+    throw Error("cannot add " + quote(p.source.string()) +
+                ": it changed while being copied; nothing was stored (add it again once it is complete)");
+  }
+  return info;
+}
+
 void stage(const Repository& repo, Pending& p, const AddRequest& request) {
   Transfer transfer = request.chunk_bytes || request.compress ? Transfer::copy : request.transfer;
   AllowPickle allow_pickle = request.allow_pickle;
@@ -164,16 +195,21 @@ void stage(const Repository& repo, Pending& p, const AddRequest& request) {
     p.staged = StagedFile::link_from(p.source, repo.data_dir(), hint);
     p.linked_source = p.staged != nullptr;
   }
-  ScanOptions opts;
-  if (!p.linked_source) {
+  if (!p.linked_source && static_cast<uint64_t>(st.st_size) >= k_parallel_copy_min) {
     p.staged = std::make_unique<StagedFile>(repo.data_dir(), hint);
-    StagedFile* out = p.staged.get();
-    opts.sink = [out](const uint8_t* data, size_t size) {
-      check_interrupted();
-      out->write(data, size);
-    };
+    p.info = scan_parallel_copy(p, src.get(), st);
+  } else {
+    ScanOptions opts;
+    if (!p.linked_source) {
+      p.staged = std::make_unique<StagedFile>(repo.data_dir(), hint);
+      StagedFile* out = p.staged.get();
+      opts.sink = [out](const uint8_t* data, size_t size) {
+        check_interrupted();
+        out->write(data, size);
+      };
+    }
+    p.info = scan_fd(src.get(), p.source, opts);
   }
-  p.info = scan_fd(src.get(), p.source, opts);
   p.info.path.clear(); // the source path is in p.source; thousands of copies add up
   if (p.info.object() && allow_pickle == AllowPickle::no) {
     throw Error("refusing " + quote(p.source.string()) +
@@ -401,7 +437,9 @@ AddResult add_files(const Repository& repo, const AddRequest& request) {
           stream_original(back, [&h](const uint8_t* d, size_t n) { h.update(d, n); });
           again_sha = h.hex_digest();
         } else {
-          again_sha = scan_file(p.final_path, ScanOptions{nullptr, false}).sha256;
+          ScanOptions hash_only;
+          hash_only.stats = false;
+          again_sha = scan_file(p.final_path, hash_only).sha256;
         }
         if (again_sha != (p.original ? p.original->sha256 : p.info.sha256)) {
           throw Error("not removing " + quote(p.source.string()) + ": the stored copy " +

@@ -77,7 +77,7 @@ FileInfo scan_fd(int fd, const std::filesystem::path& path, const ScanOptions& o
   if (!S_ISREG(st.st_mode)) {
     throw Error(prefix + (S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file"));
   }
-  const auto file_size = static_cast<uint64_t>(st.st_size);
+  const auto file_size = options.final_size.value_or(static_cast<uint64_t>(st.st_size));
   ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 
   FileInfo info;
@@ -95,6 +95,9 @@ FileInfo scan_fd(int fd, const std::filesystem::path& path, const ScanOptions& o
   std::unique_ptr<core::NpyStream> npy;
   std::unique_ptr<core::ZipStream> zip;
   core::ReadAt read_at = [&](uint64_t offset, void* out, size_t size) {
+    if (options.ready) {
+      options.ready(offset + size);
+    }
     size_t done = 0;
     while (done < size) {
       ssize_t r = ::pread(fd, static_cast<uint8_t*>(out) + done, size - done, static_cast<off_t>(offset + done));
@@ -141,7 +144,7 @@ FileInfo scan_fd(int fd, const std::filesystem::path& path, const ScanOptions& o
       }
     });
     offset += n;
-  });
+  }, util::SliceSource::automatic, options.ready);
   if (end == util::SliceEnd::grew) {
     throw Error(prefix + "file grew while being read");
   }

@@ -145,10 +145,14 @@ size_t pread_some(int fd, uint8_t* out, size_t size, uint64_t offset, const std:
 constexpr size_t k_read_buffer = 64u << 10;
 
 SliceEnd read_slices(int fd, uint64_t size, uint64_t offset, const std::filesystem::path& path,
-                     const std::function<void(const uint8_t*, size_t)>& fn) {
+                     const std::function<void(const uint8_t*, size_t)>& fn,
+                     const std::function<void(uint64_t)>& ready) {
   std::vector<uint8_t> buffer(static_cast<size_t>(std::clamp<uint64_t>(size - offset, 1, k_read_buffer)));
   while (offset < size) {
     size_t want = static_cast<size_t>(std::min<uint64_t>(buffer.size(), size - offset));
+    if (ready) {
+      ready(offset + want);
+    }
     size_t n = pread_some(fd, buffer.data(), want, offset, path);
     if (n == 0) {
       return SliceEnd::shrank;
@@ -166,21 +170,25 @@ SliceEnd read_slices(int fd, uint64_t size, uint64_t offset, const std::filesyst
 } // namespace
 
 SliceEnd for_each_slice(int fd, uint64_t size, const std::filesystem::path& path,
-                        const std::function<void(const uint8_t*, size_t)>& fn, SliceSource source) {
+                        const std::function<void(const uint8_t*, size_t)>& fn, SliceSource source,
+                        const std::function<void(uint64_t end)>& ready) {
   if (source == SliceSource::read || (source == SliceSource::automatic && size < k_map_min_size)) {
-    return read_slices(fd, size, 0, path, fn);
+    return read_slices(fd, size, 0, path, fn, ready);
   }
   install_handler();
   uint64_t offset = 0;
   while (offset < size) {
     size_t window = static_cast<size_t>(std::min<uint64_t>(k_map_window, size - offset));
+    if (ready) {
+      ready(offset + window);
+    }
     if (current_size(fd, path) < offset + window) {
       return SliceEnd::shrank;
     }
     void* base = ::mmap(nullptr, window, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, static_cast<off_t>(offset));
     if (base == MAP_FAILED) {
       // Filesystems without mmap support (some FUSE mounts): read() the rest.
-      return read_slices(fd, size, offset, path, fn);
+      return read_slices(fd, size, offset, path, fn, ready);
     }
     MappedWindow mapped(base, window);
     ::madvise(base, window, MADV_SEQUENTIAL);

@@ -34,9 +34,12 @@ inline constexpr uint64_t k_map_min_size = 1u << 20;
 // except when the file turned out to have been truncated during the pass,
 // which returns SliceEnd::shrank instead (the decoder may have choked on the
 // zero-filled pages a truncation leaves; the truncation is the real news).
-// Throws dsm::Error "cannot read 'path': ..." on I/O errors.
+// Throws dsm::Error "cannot read 'path': ..." on I/O errors. When given,
+// ready(end) is called before bytes below `end` are first read: a writer
+// filling the file at the same time (add's parallel copy) stays ahead.
 SliceEnd for_each_slice(int fd, uint64_t size, const std::filesystem::path& path,
                         const std::function<void(const uint8_t*, size_t)>& fn,
-                        SliceSource source = SliceSource::automatic);
+                        SliceSource source = SliceSource::automatic,
+                        const std::function<void(uint64_t end)>& ready = {});
 
 } // namespace dsm::util
