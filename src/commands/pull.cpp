@@ -5,6 +5,7 @@
 // destination, is re-hashed on arrival, and only a match is renamed into
 // place (read-only, like every payload); a corrupt object is refused and
 // leaves nothing behind.
+#include "core/file_hash.hpp"
 #include "commands/commands.hpp"
 #include "commands/remote_common.hpp"
 #include "dsm/error.hpp"
@@ -33,15 +34,6 @@ struct PullOptions {
   unsigned jobs = k_default_transfer_jobs;
 };
 
-std::string hash_file(const fs::path& p) {
-  util::Fd fd = util::open_read(p);
-  util::Sha256 h;
-  std::vector<char> buf(1u << 20);
-  while (size_t n = util::read_some(fd.get(), buf.data(), buf.size(), p)) {
-    h.update(buf.data(), n);
-  }
-  return h.hex_digest();
-}
 
 void run_pull(Context& ctx, const PullOptions& o) {
   install_interrupt_handlers(); // Ctrl-C: workers stop, temp files are removed, exit 130
@@ -72,7 +64,7 @@ void run_pull(Context& ctx, const PullOptions& o) {
   // so say so when one differs from the manifest.
   auto check_failures = remote::run_parallel(present.size(), o.jobs, [&](size_t i) {
     fs::path p = repo.data_dir() / present[i].path;
-    std::string actual = hash_file(p);
+    std::string actual = sha256_file(p);
     if (actual != present[i].sha256) {
       throw Error("local payload " + quote(p.string()) + " does not match the manifest (its SHA-256 is " + actual +
                       "); not replaced: move it away and pull again",

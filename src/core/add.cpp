@@ -5,6 +5,7 @@
 #include "core/compress_add.hpp"
 #include "core/crash.hpp"
 #include "core/export.hpp"
+#include "core/file_hash.hpp"
 #include "core/staged.hpp"
 #include "dsm/error.hpp"
 #include "dsm/format.hpp"

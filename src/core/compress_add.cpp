@@ -71,25 +71,5 @@ FileInfo npz_info_from(const FileInfo& npy, const NpzCompressor::Summary& summar
   return info;
 }
 
-std::string sha256_fd(int fd, const fs::path& path) {
-  util::Sha256 h;
-  std::vector<uint8_t> buf(1u << 20);
-  off_t off = 0;
-  for (;;) {
-    ssize_t n = ::pread(fd, buf.data(), buf.size(), off);
-    if (n < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      throw Error("cannot read " + quote(path.string()) + ": " + util::errno_message(errno));
-    }
-    if (n == 0) {
-      break;
-    }
-    h.update(buf.data(), static_cast<size_t>(n));
-    off += n;
-  }
-  return h.hex_digest();
-}
 
 } // namespace dsm

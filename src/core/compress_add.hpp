@@ -57,7 +57,4 @@ private:
 FileInfo npz_info_from(const FileInfo& npy, const NpzCompressor::Summary& summary, const fs::path& npz_path,
                        const std::string& npz_sha256);
 
-// SHA-256 of a whole open file (pread from offset 0), lowercase hex.
-std::string sha256_fd(int fd, const fs::path& path);
-
 } // namespace dsm

@@ -1,3 +1,4 @@
+#include "core/file_hash.hpp"
 #include "core/payload_check.hpp"
 
 #include "dsm/error.hpp"
@@ -24,19 +25,6 @@ SidecarFacts parse_sidecar_facts(const std::string& text, const std::string& fil
   return facts;
 }
 
-std::string sha256_file(const std::filesystem::path& path) {
-  util::Fd fd = util::open_read(path);
-  util::Sha256 h;
-  std::vector<char> buf(1u << 20);
-  for (;;) {
-    size_t n = util::read_some(fd.get(), buf.data(), buf.size(), path);
-    if (n == 0) {
-      break;
-    }
-    h.update(buf.data(), n);
-  }
-  return h.hex_digest();
-}
 
 PayloadChecker::PayloadChecker(const Repository& repo) : m_repo(repo) {}
 

@@ -59,7 +59,4 @@ private:
   std::unique_ptr<StatCache> m_cache; // loaded on the first hash, saved on destruction
 };
 
-// SHA-256 of a whole file, streamed (lowercase hex).
-std::string sha256_file(const std::filesystem::path& path);
-
 } // namespace dsm

@@ -1,3 +1,4 @@
+#include "core/file_hash.hpp"
 #include "dsm/repair.hpp"
 
 #include "core/chunk.hpp"
@@ -39,18 +40,7 @@ std::string seconds_text(std::chrono::milliseconds ms) {
 // anything). nullopt when it cannot be read.
 std::optional<std::string> hash_file(const fs::path& p) {
   try {
-    util::Fd fd = util::open_read(p);
-    util::Sha256 h;
-    std::vector<uint8_t> buf(1 << 20);
-    while (true) {
-      check_interrupted();
-      size_t n = util::read_some(fd.get(), buf.data(), buf.size(), p);
-      if (n == 0) {
-        break;
-      }
-      h.update(buf.data(), n);
-    }
-    return h.hex_digest();
+    return sha256_file(p);
   } catch (const Error& e) {
     if (e.exit_code() == k_exit_interrupted) {
       throw;

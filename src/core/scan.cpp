@@ -78,7 +78,11 @@ FileInfo scan_fd(int fd, const std::filesystem::path& path, const ScanOptions& o
     throw Error(prefix + (S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file"));
   }
   const auto file_size = options.final_size.value_or(static_cast<uint64_t>(st.st_size));
-  ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  if (file_size >= util::k_map_min_size) {
+    // Read-ahead hint for large files; a system call too many for small ones
+    // (verify of 10,000 small datasets).
+    ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  }
 
   FileInfo info;
   std::error_code ec;

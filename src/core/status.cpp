@@ -10,6 +10,7 @@
 #include "dsm/statcache.hpp"
 #include "git/git.hpp"
 #include "core/data_listing.hpp"
+#include "core/file_hash.hpp"
 #include "util/walk.hpp"
 #include "util/file.hpp"
 #include "util/sha256.hpp"
@@ -27,20 +28,6 @@ namespace dsm {
 
 namespace {
 
-std::string hash_file(const fs::path& path) {
-  util::Fd fd = util::open_read(path);
-  util::Sha256 h;
-  std::vector<uint8_t> buf(1 << 20);
-  while (true) {
-    check_interrupted();
-    size_t n = util::read_some(fd.get(), buf.data(), buf.size(), path);
-    if (n == 0) {
-      break;
-    }
-    h.update(buf.data(), n);
-  }
-  return h.hex_digest();
-}
 
 } // namespace
 
@@ -121,7 +108,7 @@ StatusReport status(const Repository& repo) {
       continue;
     }
     // No trusted state (fresh clone, or racily clean): hash once.
-    std::string h = hash_file(p);
+    std::string h = sha256_file(p);
     ++r.hashed;
     if (h == sha) {
       cache.record(rel, facts, sha);

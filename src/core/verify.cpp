@@ -3,6 +3,7 @@
 
 #include "core/chunk.hpp"
 #include "core/data_listing.hpp"
+#include "core/file_hash.hpp"
 #include "dsm/datasets.hpp"
 #include "dsm/error.hpp"
 #include "dsm/format.hpp"
@@ -73,23 +74,6 @@ std::string kind_of(const util::FileStat& st) {
   return "not a regular file";
 }
 
-// Hashes a file without parsing it (used when the parser rejects it, to
-// still tell "changed" from "stored corrupt").
-std::string hash_only(const fs::path& path) {
-  util::Fd fd = util::open_read(path);
-  struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) {
-    throw Error("cannot stat " + quote(path.string()) + ": " + util::errno_message(errno));
-  }
-  util::Sha256 h;
-  util::SliceEnd end = util::for_each_slice(fd.get(), static_cast<uint64_t>(st.st_size), path,
-                                            [&](const uint8_t* data, size_t n) { h.update(data, n); });
-  if (end != util::SliceEnd::complete) {
-    throw Error(quote(path.string()) + ": file " + (end == util::SliceEnd::grew ? "grew" : "shrank") +
-                " while being read");
-  }
-  return h.hex_digest();
-}
 
 // Stat-cache entry "the sidecar of `rel` with these bytes agreed with a
 // payload with this hash". The key starts with '/', which no data-relative
@@ -295,7 +279,6 @@ private:
     std::string parse_error;
     try {
       util::Fd fd = util::open_read(j.path);
-      ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
       ScanOptions so;
       so.stats = false;
       info = scan_fd(fd.get(), j.path, so);
@@ -308,7 +291,7 @@ private:
     if (!parsed) {
       std::string h;
       try {
-        h = hash_only(j.path);
+        h = sha256_file(j.path); // no parsing: tells "changed" from "stored corrupt"
       } catch (const Error& e) {
         add(Problem::failed, j.path, e.what());
         return;
