@@ -116,7 +116,8 @@ const StatCache::Row* StatCache::loaded(std::string_view rel) const {
 
 void StatCache::save(const fs::path& file) const {
   std::string out(k_header);
-  out.reserve(k_header.size() + (m_rows.size() + m_changes.size()) * 140);
+  // A line: 64 hex, four numbers (up to 20 digits each), the path.
+  out.reserve(k_header.size() + (m_rows.size() + m_changes.size()) * 224);
   auto line = [&](std::string_view rel, const StatFacts& f, std::string_view sha) {
     out += sha;
     out += ' ' + std::to_string(f.size) + ' ' + std::to_string(f.mtime_ns) + ' ' + std::to_string(f.ctime_ns) +
