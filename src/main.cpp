@@ -23,6 +23,23 @@ int finish_stdout() {
   return dsm::k_exit_ok;
 }
 
+// CLI11 writes a flag with an optional value as "--compress{auto}" in help,
+// its own syntax for the value a bare flag takes, not something to type.
+class Formatter : public CLI::Formatter {
+public:
+  std::string make_option_name(const CLI::Option* opt, bool positional) const override {
+    std::string name = CLI::Formatter::make_option_name(opt, positional);
+    for (size_t open = name.find('{'); open != std::string::npos; open = name.find('{', open)) {
+      size_t close = name.find('}', open);
+      if (close == std::string::npos) {
+        break;
+      }
+      name.erase(open, close - open + 1);
+    }
+    return name;
+  }
+};
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -32,6 +49,7 @@ int main(int argc, char** argv) {
                "Keeps .npy/.npz payloads out of git, under timestamped names, with metadata\n"
                "sidecars and a sha256sum-compatible manifest. See 'dsm COMMAND --help'.",
                "dsm"};
+  app.formatter(std::make_shared<Formatter>());
   app.footer(dsm::exit_status_help());
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("dsm ") + dsm::k_version);

@@ -14,6 +14,11 @@ class CompressTest(InitializedRepoTestCase):
         with open(payload + ".yaml") as f:
             return yaml.safe_load(f)
 
+    def test_help_shows_the_optional_level_as_typed(self):
+        out = self.dsm("add", "--help", expect=0).out
+        self.assertIn("--compress [=LEVEL]", out)
+        self.assertNotIn("{", out)  # CLI11's "{auto}" default syntax is not for users
+
     def test_add_compress_loads_with_numpy_and_exports_bit_identical(self):
         a = (np.random.default_rng(0).standard_normal((2000, 64)) * 10).round(1)
         src = self.save("features.npy", a)
