@@ -2,7 +2,9 @@
 kernel copies on a second thread while dsm hashes and summarises the copy.
 What is recorded must describe exactly what was stored, np.load must read
 it back, and a source that changes during the copy must be refused."""
+import glob
 import os
+import signal
 import subprocess
 import threading
 import time
@@ -89,6 +91,23 @@ class AddLargeTest(InitializedRepoTestCase):
         self.assertIn("changed while being copied", r.stderr)
         self.assertEqual(self.files(), files)  # no payload, sidecar or temp file
         self.assertEqual(sha256(src), before)
+
+    def test_ctrl_c_during_the_copy_leaves_nothing(self):
+        src = self.save("big.npy", np.ones(256 * 1024 * 1024 // 8))  # 256 MiB
+        src_sha = sha256(src)
+        before = self.files()
+        proc = subprocess.Popen([DSM, "add", src], cwd=self.repo, env=self.env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while not glob.glob(self.data("**", ".dsm-tmp-*"), recursive=True) and proc.poll() is None:
+            self.assertLess(time.monotonic(), deadline, "no temp file appeared")
+            time.sleep(0.001)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+        self.assertEqual(proc.returncode, 130, err)
+        self.assertIn("interrupted", err)
+        self.assertEqual(self.files(), before)  # no temp file, payload, sidecar or manifest change
+        self.assertEqual(sha256(src), src_sha)
 
 
 if __name__ == "__main__":
