@@ -20,6 +20,11 @@ def sha256(path):
         return hashlib.sha256(f.read()).hexdigest()
 
 
+def read_text(path):
+    with open(path) as f:
+        return f.read()
+
+
 def files_under(root):
     out = set()
     for r, dirs, files in os.walk(root):
@@ -51,7 +56,7 @@ class FullDiskTest(DsmTestCase):
         self.dsm("add", small, "--name", "keep", cwd=repo, expect=0)
         data = os.path.join(repo, "data")
         before_files = files_under(data)
-        before_manifest = open(os.path.join(data, "manifest-sha256.txt")).read()
+        before_manifest = read_text(os.path.join(data, "manifest-sha256.txt"))
         # 6 MiB cannot fit in what is left of 4 MiB.
         src = self.save("big.npy", np.random.default_rng(1).random(6 << 17))
         src_sha = sha256(src)
@@ -88,7 +93,7 @@ class FullDiskTest(DsmTestCase):
         src_sha = sha256(src)
         data = os.path.join(repo, "data")
         before_files = files_under(data)
-        before_manifest = open(os.path.join(data, "manifest-sha256.txt")).read()
+        before_manifest = read_text(os.path.join(data, "manifest-sha256.txt"))
 
         def limit():
             signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
@@ -101,6 +106,51 @@ class FullDiskTest(DsmTestCase):
         self.assertTrue(proc.stderr.startswith("dsm: error: "), proc.stderr)
         self.check_nothing_changed(repo, src, src_sha, before_files, before_manifest)
         self.dsm("add", src, "--name", "big", cwd=repo, expect=0)
+
+    # From 32 MiB on, add copies on a second thread (copy_file_range, or
+    # read/write when the kernel cannot copy between the two filesystems):
+    # the same promises hold there.
+    def test_large_copy_enospc_on_small_tmpfs(self):
+        mnt = tempfile.mkdtemp(prefix="dsm-tmpfs-", dir=self.tmp)
+        r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", mnt], capture_output=True)
+        if r.returncode != 0:
+            self.skipTest("cannot mount a tmpfs here: " + r.stderr.decode(errors="replace").strip())
+        self.addCleanup(subprocess.run, ["umount", "-l", mnt])
+        repo = os.path.join(mnt, "repo")
+        os.makedirs(repo)
+        self.git("init", "-q", "-b", "main", repo)
+        self.dsm("init", cwd=repo, expect=0)
+        data = os.path.join(repo, "data")
+        before_files = files_under(data)
+        before_manifest = read_text(os.path.join(data, "manifest-sha256.txt"))
+        src = self.save("big.npy", np.random.default_rng(3).random(40 << 17))  # 40 MiB
+        src_sha = sha256(src)
+        r = self.dsm("add", src, "--name", "big", cwd=repo, expect=2)
+        self.assertIn("No space left on device", r.err)
+        self.assertTrue(r.err.startswith("dsm: error: "), r.err)
+        self.assertEqual(len(r.err.strip().splitlines()), 1, r.err)
+        self.check_nothing_changed(repo, src, src_sha, before_files, before_manifest)
+
+    def test_large_copy_file_size_limit_efbig(self):
+        repo = self.make_git_repo()
+        self.dsm("init", cwd=repo, expect=0)
+        src = self.save("big.npy", np.random.default_rng(4).random(40 << 17))  # 40 MiB
+        src_sha = sha256(src)
+        data = os.path.join(repo, "data")
+        before_files = files_under(data)
+        before_manifest = read_text(os.path.join(data, "manifest-sha256.txt"))
+
+        def limit():
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (8 << 20, 8 << 20))
+
+        proc = subprocess.run([DSM, "add", src, "--name", "big"], cwd=repo, env=self.env, capture_output=True,
+                              text=True, preexec_fn=limit)
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+        self.assertIn("File too large", proc.stderr)
+        self.assertTrue(proc.stderr.startswith("dsm: error: "), proc.stderr)
+        self.assertEqual(len(proc.stderr.strip().splitlines()), 1, proc.stderr)
+        self.check_nothing_changed(repo, src, src_sha, before_files, before_manifest)
 
 
 if __name__ == "__main__":
