@@ -22,6 +22,7 @@
 #include <future>
 #include <optional>
 #include <sys/stat.h>
+#include <unordered_map>
 #include <unordered_set>
 
 namespace dsm {
@@ -38,13 +39,14 @@ StatusReport status(const Repository& repo) {
   // costs about the same; in sequence they were most of status's time.
   const std::string data_rel = repo.data_dir_relative();
   struct Head {
-    std::unordered_set<std::string> paths;
+    std::unordered_map<std::string, git::HeadFile> files;
     std::optional<std::string> manifest;
   };
   std::future<Head> head_future = std::async(std::launch::async, [&repo, &data_rel] {
     Head h;
-    for (auto& path : repo.git().head_paths_under(data_rel)) {
-      h.paths.insert(std::move(path));
+    for (auto& f : repo.git().head_files_under(data_rel)) {
+      std::string path = f.path;
+      h.files.emplace(std::move(path), std::move(f));
     }
     h.manifest = repo.git().read_head_file(data_rel + "/" + k_manifest_name);
     return h;
@@ -132,6 +134,7 @@ StatusReport status(const Repository& repo) {
   // Sidecars and the manifest as committed: compare with HEAD's tree.
   Head head = head_future.get();
   std::unordered_set<std::string> seen;
+  std::vector<git::HeadFile> committed_sidecars;
   for (const auto& [rel, sha] : manifest.map()) {
     std::string srel = rel + k_sidecar_suffix;
     // A chunk (`dsm add --chunk-size`) is described by its directory's
@@ -149,9 +152,17 @@ StatusReport status(const Repository& repo) {
     if (!seen.insert(srel).second) {
       continue;
     }
-    if (!head.paths.count(data_rel + "/" + srel)) {
+    auto in_head = head.files.find(data_rel + "/" + srel);
+    if (in_head == head.files.end()) {
       r.uncommitted.push_back(repo.data_dir() / srel);
+    } else {
+      committed_sidecars.push_back(in_head->second);
     }
+  }
+  // Committed sidecars edited since (by hand, or by a tool): decided from
+  // git's index stat data as `git status` does, so unchanged ones are not read.
+  for (const std::string& path : repo.git().differ_from_head(committed_sidecars)) {
+    r.uncommitted.push_back(repo.root() / path);
   }
   if (!head.manifest || *head.manifest != manifest.serialize()) {
     if (!(manifest.empty() && !head.manifest && !fs::exists(repo.manifest_path(), ec))) {

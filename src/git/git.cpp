@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
+#include <sys/stat.h>
 #include <mutex>
 #include <unordered_map>
 #include <unordered_set>
@@ -452,8 +454,8 @@ std::optional<std::string> Repo::read_head_file(const std::string& path) const {
   return read_blob(git_oid_tostr_s(git_object_id(obj.get())));
 }
 
-std::vector<std::string> Repo::head_paths_under(const std::string& prefix) const {
-  std::vector<std::string> out;
+std::vector<HeadFile> Repo::head_files_under(const std::string& prefix) const {
+  std::vector<HeadFile> out;
   git_object* raw = nullptr;
   std::string spec = "HEAD:" + prefix;
   int rc = git_revparse_single(&raw, m_repo, spec.c_str());
@@ -496,7 +498,7 @@ std::vector<std::string> Repo::head_paths_under(const std::string& prefix) const
           break;
         }
         if ((e.mode & 0170000) != 0160000) { // submodules are not blobs
-          out.push_back(e.path);
+          out.push_back({e.path, e.oid});
         }
       }
       if (usable) {
@@ -506,18 +508,72 @@ std::vector<std::string> Repo::head_paths_under(const std::string& prefix) const
     }
   }
   struct Walk {
-    std::vector<std::string>* out;
+    std::vector<HeadFile>* out;
     std::string base;
   } w{&out, prefix.empty() ? std::string() : prefix + "/"};
   auto cb = [](const char* root, const git_tree_entry* entry, void* payload) -> int {
     if (git_tree_entry_type(entry) == GIT_OBJECT_BLOB) {
       auto* wk = static_cast<Walk*>(payload);
-      wk->out->push_back(wk->base + root + git_tree_entry_name(entry));
+      HeadFile& f = wk->out->emplace_back();
+      f.path = wk->base + root + git_tree_entry_name(entry);
+      std::memcpy(f.oid.data(), git_tree_entry_id(entry)->id, f.oid.size());
     }
     return 0;
   };
   check(git_tree_walk(reinterpret_cast<git_tree*>(obj.get()), GIT_TREEWALK_PRE, cb, &w),
         "cannot walk " + spec);
+  return out;
+}
+
+std::vector<std::string> Repo::differ_from_head(const std::vector<HeadFile>& files) const {
+  std::vector<std::string> out;
+  if (files.empty()) {
+    return out;
+  }
+  const fs::path index_file = index_path();
+  std::optional<IndexFile> index = read_index_file(index_file);
+  struct stat index_st {};
+  bool have_index_time = ::stat(index_file.c_str(), &index_st) == 0;
+  const fs::path root = work_tree();
+  for (const HeadFile& f : files) {
+    const fs::path abs = root / f.path;
+    struct stat st {};
+    if (::lstat(abs.c_str(), &st) != 0) {
+      continue;
+    }
+    const IndexFileEntry* e = nullptr;
+    if (index) {
+      auto it = std::lower_bound(index->entries.begin(), index->entries.end(), f.path,
+                                 [](const IndexFileEntry& x, const std::string& p) { return x.path < p; });
+      if (it != index->entries.end() && it->path == f.path && it->stage == 0) {
+        e = &*it;
+      }
+    }
+    if (e != nullptr && e->oid == f.oid && have_index_time && S_ISREG(st.st_mode) &&
+        e->size == static_cast<uint32_t>(st.st_size) && e->ino == static_cast<uint32_t>(st.st_ino) &&
+        e->mtime_s == static_cast<uint32_t>(st.st_mtim.tv_sec) &&
+        e->mtime_ns == static_cast<uint32_t>(st.st_mtim.tv_nsec) &&
+        e->ctime_s == static_cast<uint32_t>(st.st_ctim.tv_sec) &&
+        e->ctime_ns == static_cast<uint32_t>(st.st_ctim.tv_nsec)) {
+      // Racily clean (git's rule): modified in the same tick as the index was
+      // written, so the stat data cannot tell. Hash it.
+      bool racy = st.st_mtim.tv_sec > index_st.st_mtim.tv_sec ||
+                  (st.st_mtim.tv_sec == index_st.st_mtim.tv_sec && st.st_mtim.tv_nsec >= index_st.st_mtim.tv_nsec);
+      if (!racy) {
+        continue;
+      }
+    }
+    git_oid now{};
+    if (git_repository_hashfile(&now, m_repo, f.path.c_str(), GIT_OBJECT_BLOB, nullptr) != 0) {
+      git_error_clear();
+      out.push_back(f.path); // unreadable: not what HEAD has, as far as anyone can tell
+      continue;
+    }
+    git_oid head = to_git_oid(f.oid);
+    if (!git_oid_equal(&now, &head)) {
+      out.push_back(f.path);
+    }
+  }
   return out;
 }
 

@@ -3,6 +3,7 @@
 // Nothing outside src/git/ includes <git2.h>.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -27,6 +28,12 @@ struct IndexEntry {
   std::string oid;    // blob id, hex
   uint64_t size = 0;  // blob size as recorded in the index
   uint32_t mode = 0;  // git file mode (0100644, 0100755, 0120000, 0160000)
+};
+
+// A blob of HEAD's tree (see head_files_under()).
+struct HeadFile {
+  std::string path;            // relative to the work tree, '/'-separated
+  std::array<uint8_t, 20> oid; // blob id, raw
 };
 
 // One path whose staged content differs from HEAD's (see staged_changes()).
@@ -93,10 +100,18 @@ public:
   std::vector<std::string> history(size_t limit) const;
   // Paths of all blobs (path, blob id, size) in a commit's tree.
   std::vector<IndexEntry> commit_tree_entries(const std::string& commit) const;
-  // Paths (relative to the work tree) of the blobs under directory `prefix`
-  // in HEAD's tree; empty when HEAD or the directory is absent. Reads tree
-  // objects only (no blob headers): cheap for status on many files.
-  std::vector<std::string> head_paths_under(const std::string& prefix) const;
+  // The blobs under directory `prefix` in HEAD's tree, with their ids;
+  // empty when HEAD or the directory is absent. Reads tree objects only (no
+  // blob headers), or the index when its cache-tree holds HEAD's tree for
+  // `prefix`: cheap for status on many files.
+  std::vector<HeadFile> head_files_under(const std::string& prefix) const;
+  // The paths among `files` (HEAD's, from head_files_under) whose content
+  // in the work tree is not HEAD's, decided as `git status` does: a file
+  // whose index entry has HEAD's id and still matches the file's stat data
+  // (and is not racily clean) is unchanged without being read; any other
+  // is hashed as git would (the repository's filters applied). Files
+  // missing from the work tree are left out (the caller knows what exists).
+  std::vector<std::string> differ_from_head(const std::vector<HeadFile>& files) const;
 
   // The index file git is using: $GIT_INDEX_FILE when set (git sets it for
   // hooks during `git commit -a` and `git commit PATH...`), else the

@@ -204,7 +204,12 @@ std::optional<IndexFile> read_index_file(const std::filesystem::path& path) {
       return std::nullopt;
     }
     IndexFileEntry e;
-    r.seek(start + 24);
+    e.ctime_s = r.u32();
+    e.ctime_ns = r.u32();
+    e.mtime_s = r.u32();
+    e.mtime_ns = r.u32();
+    r.seek(start + 20);
+    e.ino = r.u32();
     e.mode = r.u32();
     r.seek(start + 36);
     e.size = r.u32();

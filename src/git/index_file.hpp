@@ -29,6 +29,13 @@ struct IndexFileEntry {
   RawOid oid{};
   uint32_t mode = 0;
   uint32_t size = 0;         // work-tree size (truncated to 32 bits by git)
+  // The rest of the stat data git recorded (32-bit, as in the file); git
+  // trusts an entry whose file still has these and is not racily clean.
+  uint32_t ctime_s = 0;
+  uint32_t ctime_ns = 0;
+  uint32_t mtime_s = 0;
+  uint32_t mtime_ns = 0;
+  uint32_t ino = 0;
   uint8_t stage = 0;         // 0 normally; 1-3 for conflicts
   bool intent_to_add = false; // `git add -N`: not part of the next commit
 };

@@ -72,6 +72,33 @@ class StatusTest(DsmTestCase):
         self.git("rm", "-q", "--cached", first + ".yaml", cwd=self.repo)
         self.assertEqual(self.dsm("status", "--json", cwd=self.repo, expect=0).json()["uncommitted"], [])
 
+    def test_a_committed_sidecar_edited_since_is_reported(self):
+        payload = self.dsm("add", self.save("a.npy", np.arange(4)), cwd=self.repo, expect=0).out.strip()
+        sidecar = payload + ".yaml"
+        self.git("add", "-A", cwd=self.repo)
+        self.git("commit", "-q", "-m", "a", cwd=self.repo)
+        self.assertTrue(self.dsm("status", "--json", cwd=self.repo, expect=0).json()["clean"])
+        with open(sidecar) as f:
+            original = f.read()
+        st = os.stat(sidecar)
+        # Same size, same mtime: only the bytes (and the ctime) moved.
+        edited = original.replace("message: null", "message: nil ")
+        self.assertEqual(len(edited), len(original))
+        os.chmod(sidecar, 0o644)
+        with open(sidecar, "w") as f:
+            f.write(edited)
+        os.utime(sidecar, ns=(st.st_atime_ns, st.st_mtime_ns))
+        r = self.dsm("status", "--json", cwd=self.repo, expect=0).json()
+        self.assertEqual(r["uncommitted"], [sidecar])
+        self.assertIn("not committed to git", self.dsm("status", cwd=self.repo, expect=0).out)
+        self.git("add", sidecar, cwd=self.repo)  # staged is still not committed
+        self.assertEqual(self.dsm("status", "--json", cwd=self.repo, expect=0).json()["uncommitted"], [sidecar])
+        # Put back as committed (new stat data, same bytes): clean again.
+        self.git("reset", "-q", cwd=self.repo)
+        with open(sidecar, "w") as f:
+            f.write(original)
+        self.assertTrue(self.dsm("status", "--json", cwd=self.repo, expect=0).json()["clean"])
+
 
 if __name__ == "__main__":
     main()

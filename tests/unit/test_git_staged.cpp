@@ -245,6 +245,17 @@ TEST_P(GitIndexVersions, StagedChangesMatchGit) {
   EXPECT_EQ(index->entries.size(), 7u);
   EXPECT_TRUE(index->entries[5].intent_to_add);
   EXPECT_EQ(index->entries[5].path, "later.txt");
+  // The stat data git recorded is the file's (what status trusts).
+  const auto& two = index->entries[3];
+  ASSERT_EQ(two.path, "data/y/two.yaml");
+  struct stat st {};
+  ASSERT_EQ(::lstat("data/y/two.yaml", &st), 0);
+  EXPECT_EQ(two.size, 2u);
+  EXPECT_EQ(two.ino, static_cast<uint32_t>(st.st_ino));
+  EXPECT_EQ(two.mtime_s, static_cast<uint32_t>(st.st_mtim.tv_sec));
+  EXPECT_EQ(two.mtime_ns, static_cast<uint32_t>(st.st_mtim.tv_nsec));
+  EXPECT_EQ(two.ctime_s, static_cast<uint32_t>(st.st_ctim.tv_sec));
+  EXPECT_EQ(two.ctime_ns, static_cast<uint32_t>(st.st_ctim.tv_nsec));
   EXPECT_EQ(describe(staged()), "M a.txt\nM data/y/two.yaml\nA data/z/three.yaml\nM src/deep/er/code.py\nD zz\n");
   // git diff --cached agrees.
   ASSERT_EQ(std::system("git diff --cached --name-status --no-renames | grep -v later.txt > expected.txt"), 0);
