@@ -124,7 +124,8 @@ void register_status(CLI::App& app, Context& ctx) {
   CLI::App* sub = app.add_subcommand(
     "status", "Show what changed in the data directory, like 'git status' for data:\n"
               "new (untracked) payloads, missing payloads, payloads whose size or mtime changed\n"
-              "since they were added or last verified, sidecars and manifest not yet committed,\n"
+              "since they were added or last verified, sidecars and manifest not as committed\n"
+              "(new, or edited since: judged from git's index like git status),\n"
               "and leftover temp files. Fast: payloads are hashed only when dsm has no cached\n"
               "state for them (the first run after a clone). Missing payloads are looked up on\n"
               "the default remote (or --remote NAME), so a fresh clone shows what 'dsm pull'\n"
