@@ -16,7 +16,7 @@ class Repository;
 enum class SidecarStats { no, yes };
 
 // Payloads always get their lstat facts; sidecars when asked (`verify
-// --fast` trusts a sidecar by them; status only needs to know it is there).
+// --fast` trusts a sidecar by them, status compares them with git's index).
 // Throws dsm::Error "cannot scan '<dir>': ..." when a directory cannot be
 // read (see util::list_tree).
 std::vector<util::ListedEntry> list_data_dir(const Repository& repo, SidecarStats sidecars);

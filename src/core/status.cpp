@@ -58,7 +58,7 @@ StatusReport status(const Repository& repo) {
   std::error_code ec;
   if (fs::is_directory(repo.data_dir(), ec)) {
     try {
-      listing = list_data_dir(repo, SidecarStats::no);
+      listing = list_data_dir(repo, SidecarStats::yes);
       listed = true;
     } catch (const Error&) {
       // An unreadable directory: payloads are looked up one by one below,
@@ -161,7 +161,25 @@ StatusReport status(const Repository& repo) {
   }
   // Committed sidecars edited since (by hand, or by a tool): decided from
   // git's index stat data as `git status` does, so unchanged ones are not read.
-  for (const std::string& path : repo.git().differ_from_head(committed_sidecars)) {
+  // The listing has their stat facts (no lstat per sidecar).
+  const std::string data_prefix = data_rel + "/";
+  auto stat_of = [&](const std::string& path, struct stat& st) {
+    const util::ListedEntry* e =
+        path.starts_with(data_prefix) ? util::find_listed(listing, std::string_view(path).substr(data_prefix.size())) : nullptr;
+    if (e == nullptr || !e->has_stat) {
+      return ::lstat((repo.root() / path).c_str(), &st) == 0;
+    }
+    st = {};
+    st.st_mode = e->stat.mode;
+    st.st_size = static_cast<off_t>(e->stat.size);
+    st.st_ino = e->stat.inode;
+    st.st_mtim.tv_sec = e->stat.mtime_ns / 1000000000;
+    st.st_mtim.tv_nsec = e->stat.mtime_ns % 1000000000;
+    st.st_ctim.tv_sec = e->stat.ctime_ns / 1000000000;
+    st.st_ctim.tv_nsec = e->stat.ctime_ns % 1000000000;
+    return true;
+  };
+  for (const std::string& path : repo.git().differ_from_head(committed_sidecars, stat_of)) {
     r.uncommitted.push_back(repo.root() / path);
   }
   if (!head.manifest || *head.manifest != manifest.serialize()) {

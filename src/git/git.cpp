@@ -525,7 +525,9 @@ std::vector<HeadFile> Repo::head_files_under(const std::string& prefix) const {
   return out;
 }
 
-std::vector<std::string> Repo::differ_from_head(const std::vector<HeadFile>& files) const {
+std::vector<std::string> Repo::differ_from_head(
+    const std::vector<HeadFile>& files,
+    const std::function<bool(const std::string& path, struct ::stat& st)>& stat_of) const {
   std::vector<std::string> out;
   if (files.empty()) {
     return out;
@@ -538,7 +540,7 @@ std::vector<std::string> Repo::differ_from_head(const std::vector<HeadFile>& fil
   for (const HeadFile& f : files) {
     const fs::path abs = root / f.path;
     struct stat st {};
-    if (::lstat(abs.c_str(), &st) != 0) {
+    if (stat_of ? !stat_of(f.path, st) : ::lstat(abs.c_str(), &st) != 0) {
       continue;
     }
     const IndexFileEntry* e = nullptr;

@@ -6,12 +6,15 @@
 #include <array>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 struct git_repository;
+
+struct stat;
 
 namespace dsm::git {
 
@@ -111,7 +114,12 @@ public:
   // (and is not racily clean) is unchanged without being read; any other
   // is hashed as git would (the repository's filters applied). Files
   // missing from the work tree are left out (the caller knows what exists).
-  std::vector<std::string> differ_from_head(const std::vector<HeadFile>& files) const;
+  // stat_of, when given, answers lstat() for a path relative to the work
+  // tree from what the caller already knows (mode, size, ino, mtime and
+  // ctime are used); false means "not there".
+  std::vector<std::string> differ_from_head(
+      const std::vector<HeadFile>& files,
+      const std::function<bool(const std::string& path, struct ::stat& st)>& stat_of = {}) const;
 
   // The index file git is using: $GIT_INDEX_FILE when set (git sets it for
   // hooks during `git commit -a` and `git commit PATH...`), else the
