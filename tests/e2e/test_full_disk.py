@@ -42,9 +42,10 @@ class FullDiskTest(DsmTestCase):
         self.assertEqual(sha256(src), src_sha)  # the source is intact
         self.dsm("verify", "--strict", cwd=repo, expect=0)
 
-    def test_enospc_on_small_tmpfs(self):
+    def tmpfs_repo(self, size):
+        """A dsm repository on a fresh tmpfs of `size` (skips where mounting is not permitted)."""
         mnt = tempfile.mkdtemp(prefix="dsm-tmpfs-", dir=self.tmp)
-        r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", mnt], capture_output=True)
+        r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=" + size, "tmpfs", mnt], capture_output=True)
         if r.returncode != 0:
             self.skipTest("cannot mount a tmpfs here: " + r.stderr.decode(errors="replace").strip())
         self.addCleanup(subprocess.run, ["umount", "-l", mnt])
@@ -52,11 +53,18 @@ class FullDiskTest(DsmTestCase):
         os.makedirs(repo)
         self.git("init", "-q", "-b", "main", repo)
         self.dsm("init", cwd=repo, expect=0)
+        return mnt, repo
+
+    @staticmethod
+    def state(repo):
+        data = os.path.join(repo, "data")
+        return files_under(data), read_text(os.path.join(data, "manifest-sha256.txt"))
+
+    def test_enospc_on_small_tmpfs(self):
+        mnt, repo = self.tmpfs_repo("4m")
         small = self.save("small.npy", np.arange(1000, dtype="<f8"))
         self.dsm("add", small, "--name", "keep", cwd=repo, expect=0)
-        data = os.path.join(repo, "data")
-        before_files = files_under(data)
-        before_manifest = read_text(os.path.join(data, "manifest-sha256.txt"))
+        before_files, before_manifest = self.state(repo)
         # 6 MiB cannot fit in what is left of 4 MiB.
         src = self.save("big.npy", np.random.default_rng(1).random(6 << 17))
         src_sha = sha256(src)
@@ -86,43 +94,12 @@ class FullDiskTest(DsmTestCase):
         self.dsm("add", tiny, "--name", "tiny", cwd=repo, expect=0)
         self.dsm("verify", "--strict", cwd=repo, expect=0)
 
-    def test_file_size_limit_efbig(self):
-        repo = self.make_git_repo()
-        self.dsm("init", cwd=repo, expect=0)
-        src = self.save("big.npy", np.random.default_rng(2).random(1 << 18))  # 2 MiB
-        src_sha = sha256(src)
-        data = os.path.join(repo, "data")
-        before_files = files_under(data)
-        before_manifest = read_text(os.path.join(data, "manifest-sha256.txt"))
-
-        def limit():
-            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-            resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
-
-        proc = subprocess.run([DSM, "add", src, "--name", "big"], cwd=repo, env=self.env, capture_output=True,
-                              text=True, preexec_fn=limit)
-        self.assertEqual(proc.returncode, 2, proc.stderr)
-        self.assertIn("File too large", proc.stderr)
-        self.assertTrue(proc.stderr.startswith("dsm: error: "), proc.stderr)
-        self.check_nothing_changed(repo, src, src_sha, before_files, before_manifest)
-        self.dsm("add", src, "--name", "big", cwd=repo, expect=0)
-
     # From 32 MiB on, add copies on a second thread (copy_file_range, or
-    # read/write when the kernel cannot copy between the two filesystems):
-    # the same promises hold there.
+    # read/write when the kernel cannot copy between the two filesystems, as
+    # from here to a tmpfs): the same promises hold there.
     def test_large_copy_enospc_on_small_tmpfs(self):
-        mnt = tempfile.mkdtemp(prefix="dsm-tmpfs-", dir=self.tmp)
-        r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", mnt], capture_output=True)
-        if r.returncode != 0:
-            self.skipTest("cannot mount a tmpfs here: " + r.stderr.decode(errors="replace").strip())
-        self.addCleanup(subprocess.run, ["umount", "-l", mnt])
-        repo = os.path.join(mnt, "repo")
-        os.makedirs(repo)
-        self.git("init", "-q", "-b", "main", repo)
-        self.dsm("init", cwd=repo, expect=0)
-        data = os.path.join(repo, "data")
-        before_files = files_under(data)
-        before_manifest = read_text(os.path.join(data, "manifest-sha256.txt"))
+        _, repo = self.tmpfs_repo("16m")
+        before_files, before_manifest = self.state(repo)
         src = self.save("big.npy", np.random.default_rng(3).random(40 << 17))  # 40 MiB
         src_sha = sha256(src)
         r = self.dsm("add", src, "--name", "big", cwd=repo, expect=2)
@@ -131,18 +108,16 @@ class FullDiskTest(DsmTestCase):
         self.assertEqual(len(r.err.strip().splitlines()), 1, r.err)
         self.check_nothing_changed(repo, src, src_sha, before_files, before_manifest)
 
-    def test_large_copy_file_size_limit_efbig(self):
+    def check_file_size_limit(self, elements, limit_bytes):
         repo = self.make_git_repo()
         self.dsm("init", cwd=repo, expect=0)
-        src = self.save("big.npy", np.random.default_rng(4).random(40 << 17))  # 40 MiB
+        src = self.save("big.npy", np.random.default_rng(2).random(elements))
         src_sha = sha256(src)
-        data = os.path.join(repo, "data")
-        before_files = files_under(data)
-        before_manifest = read_text(os.path.join(data, "manifest-sha256.txt"))
+        before_files, before_manifest = self.state(repo)
 
         def limit():
             signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-            resource.setrlimit(resource.RLIMIT_FSIZE, (8 << 20, 8 << 20))
+            resource.setrlimit(resource.RLIMIT_FSIZE, (limit_bytes, limit_bytes))
 
         proc = subprocess.run([DSM, "add", src, "--name", "big"], cwd=repo, env=self.env, capture_output=True,
                               text=True, preexec_fn=limit)
@@ -151,6 +126,13 @@ class FullDiskTest(DsmTestCase):
         self.assertTrue(proc.stderr.startswith("dsm: error: "), proc.stderr)
         self.assertEqual(len(proc.stderr.strip().splitlines()), 1, proc.stderr)
         self.check_nothing_changed(repo, src, src_sha, before_files, before_manifest)
+        self.dsm("add", src, "--name", "big", cwd=repo, expect=0)
+
+    def test_file_size_limit_efbig(self):
+        self.check_file_size_limit(1 << 18, 1 << 20)  # 2 MiB against 1 MiB
+
+    def test_large_copy_file_size_limit_efbig(self):
+        self.check_file_size_limit(40 << 17, 8 << 20)  # 40 MiB against 8 MiB: the parallel copy
 
 
 if __name__ == "__main__":
