@@ -7,6 +7,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -91,6 +93,29 @@ TEST_F(ListTreeTest, AnUnreadableDirectoryIsAnErrorNamingIt) {
   } catch (const dsm::Error& e) {
     EXPECT_NE(std::string(e.what()).find("ds3"), std::string::npos) << e.what();
   }
+}
+
+TEST_F(ListTreeTest, RunningOutOfDescriptorsIsAnErrorNamingTheDirectory) {
+  // Works as root too: with no descriptor left after the root's, opening the
+  // first subdirectory fails (EMFILE), and that must be an error, never a
+  // shorter listing.
+  struct rlimit old {};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &old), 0);
+  int lowest_free = ::open("/dev/null", O_RDONLY | O_CLOEXEC); // descriptors are allocated lowest first
+  ASSERT_GE(lowest_free, 0);
+  ::close(lowest_free);
+  struct rlimit tight = old;
+  tight.rlim_cur = static_cast<rlim_t>(lowest_free) + 1; // room for the root's descriptor only
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &tight), 0);
+  std::string message;
+  try {
+    list_tree(m_dir, 1, npy_only);
+  } catch (const dsm::Error& e) {
+    message = e.what();
+  }
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &old), 0);
+  EXPECT_NE(message.find("cannot scan '" + (m_dir / "ds").string()), std::string::npos) << message;
+  EXPECT_NE(message.find("Too many open files"), std::string::npos) << message;
 }
 
 TEST_F(ListTreeTest, AMissingRootIsAnError) { EXPECT_THROW(list_tree(m_dir / "nope", 2, npy_only), dsm::Error); }
