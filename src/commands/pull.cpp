@@ -124,11 +124,7 @@ void run_pull(Context& ctx, const PullOptions& o) {
 void register_pull(CLI::App& app, Context& ctx) {
   auto o = std::make_shared<PullOptions>();
   CLI::App* sub = app.add_subcommand("pull", "Download payloads that are missing locally");
-  sub->add_option("TARGET", o->targets,
-                  "Dataset name, NAME@VERSION, or a path in the data directory (default: every payload in the "
-                  "manifest)");
-  sub->add_option("--remote", o->remote, "Remote to pull from (default: the default remote)")->type_name("NAME");
-  sub->add_option("--jobs,-j", o->jobs, "Parallel transfers")->check(CLI::Range(1, 256))->capture_default_str();
+  add_transfer_options(sub, o->targets, o->remote, o->jobs, "pull", "from");
   sub->footer("Every download is checked against its SHA-256 before it is renamed into place (read-only);\n"
               "a corrupt object is refused and nothing is written. Payloads already present are checked\n"
               "and kept, so an interrupted pull resumes. See docs/sharing.md.\n\n" +

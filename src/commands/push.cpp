@@ -147,11 +147,7 @@ void run_push(Context& ctx, const PushOptions& o) {
 void register_push(CLI::App& app, Context& ctx) {
   auto o = std::make_shared<PushOptions>();
   CLI::App* sub = app.add_subcommand("push", "Upload payloads the remote does not hold yet");
-  sub->add_option("TARGET", o->targets,
-                  "Dataset name, NAME@VERSION, or a path in the data directory (default: every payload in the "
-                  "manifest)");
-  sub->add_option("--remote", o->remote, "Remote to push to (default: the default remote)")->type_name("NAME");
-  sub->add_option("--jobs,-j", o->jobs, "Parallel transfers")->check(CLI::Range(1, 256))->capture_default_str();
+  add_transfer_options(sub, o->targets, o->remote, o->jobs, "push", "to");
   sub->footer("Each payload's SHA-256 is checked against the manifest as it is sent; a corrupt payload is\n"
               "never pushed. Already-present objects are skipped, so an interrupted push resumes where it\n"
               "stopped. See docs/sharing.md.\n\n" +

@@ -8,6 +8,7 @@
 #include "remote/transfer.hpp"
 #include "util/file.hpp"
 
+#include <CLI/CLI.hpp>
 #include <yaml-cpp/yaml.h>
 
 #include <cstdio>
@@ -296,6 +297,16 @@ void finish_transfer(const std::string& verb, const std::string& preposition, si
                     (verb == "pushed" ? "pushing to " : "pulling from ") + store,
                 worst);
   }
+}
+
+void add_transfer_options(CLI::App* sub, std::vector<std::string>& targets, std::string& remote, unsigned& jobs,
+                          const std::string& verb, const std::string& direction) {
+  sub->add_option("TARGET", targets,
+                  "Dataset name, NAME@VERSION, or a path in the data directory (default: every payload in the "
+                  "manifest)");
+  sub->add_option("--remote", remote, "Remote to " + verb + " " + direction + " (default: the default remote)")
+      ->type_name("NAME");
+  sub->add_option("--jobs,-j", jobs, "Parallel transfers")->check(CLI::Range(1, 256))->capture_default_str();
 }
 
 } // namespace dsm

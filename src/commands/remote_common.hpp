@@ -14,6 +14,10 @@
 #include <string>
 #include <vector>
 
+namespace CLI {
+class App;
+}
+
 namespace dsm {
 
 class Repository;
@@ -75,5 +79,10 @@ std::optional<RemoteAvailability> remote_availability(const Repository& repo, co
 
 // Default --jobs for transfers: network-bound, so more than the cores.
 inline constexpr unsigned k_default_transfer_jobs = 8;
+
+// The options push and pull share: TARGET..., --remote NAME, --jobs N.
+// `direction` is "to" or "from" (the remote), for --remote's help.
+void add_transfer_options(CLI::App* sub, std::vector<std::string>& targets, std::string& remote, unsigned& jobs,
+                          const std::string& verb, const std::string& direction);
 
 } // namespace dsm
