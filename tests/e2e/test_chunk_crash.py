@@ -1,23 +1,11 @@
 """Crash consistency of chunked and compressed adds: SIGKILL at every crash point of
 src/core/add.cpp, then verify/status explain the leftovers and repair cleans them up
 (rolls back while the source holds the same data, completes when it is gone)."""
-import hashlib
 import os
-import re
 
-from harness import SOURCE_DIR, DsmTestCase, main, np
-
-
-def sha256(path):
-    with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
-
-
-def crash_points():
-    with open(os.path.join(SOURCE_DIR, "src", "core", "add.cpp")) as f:
-        points = re.findall(r'crash_point\("([^"]+)"\)', f.read())
-    assert points, "no crash points found in src/core/add.cpp"
-    return points
+from harness import DsmTestCase, main, np
+from harness import add_crash_points as crash_points
+from harness import sha256_file as sha256
 
 
 class ChunkCrashTest(DsmTestCase):

@@ -12,25 +12,14 @@ kills `dsm add` there (DSM_CRASH_AT) and checks:
     absolute paths; afterwards verify --strict is clean and a new add works
     (taking over the dead process's lock).
 """
-import hashlib
 import json
 import os
 import re
 import stat
 
-from harness import SOURCE_DIR, DsmTestCase, main, np
-
-
-def sha256(path):
-    with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
-
-
-def crash_points():
-    with open(os.path.join(SOURCE_DIR, "src", "core", "add.cpp")) as f:
-        points = re.findall(r'crash_point\("([^"]+)"\)', f.read())
-    assert points, "no crash points found in src/core/add.cpp"
-    return points
+from harness import DsmTestCase, main, np
+from harness import add_crash_points as crash_points
+from harness import sha256_file as sha256
 
 
 def snapshot(root):
