@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <exception>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <dirent.h>
@@ -74,9 +75,12 @@ namespace {
 void list_dir(int dir_fd, const std::filesystem::path& root, const std::string& prefix,
               const std::function<bool(std::string_view)>& want_stat, std::vector<ListedEntry>& out,
               std::vector<std::string>* subdirs) {
-  std::vector<char> buf(32u << 10);
+  // Not a std::vector: zero-filling 32 KiB per directory was measurable
+  // over 10,000 directories, and getdents64 writes what is read.
+  constexpr size_t k_buf = 32u << 10;
+  std::unique_ptr<char[]> buf(new char[k_buf]);
   while (true) {
-    long n = ::syscall(SYS_getdents64, dir_fd, buf.data(), buf.size());
+    long n = ::syscall(SYS_getdents64, dir_fd, buf.get(), k_buf);
     if (n < 0) {
       if (errno == EINTR) {
         continue;
@@ -87,7 +91,7 @@ void list_dir(int dir_fd, const std::filesystem::path& root, const std::string& 
       return;
     }
     for (long at = 0; at < n;) {
-      const auto* d = reinterpret_cast<const struct dirent64*>(buf.data() + at);
+      const auto* d = reinterpret_cast<const struct dirent64*>(buf.get() + at);
       at += d->d_reclen;
       const char* name = d->d_name;
       if (std::strcmp(name, ".") == 0 || std::strcmp(name, "..") == 0) {
