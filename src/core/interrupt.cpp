@@ -2,22 +2,27 @@
 
 #include "dsm/error.hpp"
 
+#include <atomic>
 #include <csignal>
 
 namespace dsm {
 
 namespace {
 
-volatile std::sig_atomic_t g_signal = 0;
+// Set by the handler, read by every thread (workers poll it between blocks):
+// a lock-free atomic, which is both safe in a signal handler and free of
+// data races across threads (volatile sig_atomic_t is only the former).
+std::atomic<int> g_signal{0};
+static_assert(std::atomic<int>::is_always_lock_free);
 
 extern "C" void on_signal(int sig) {
-  if (g_signal != 0) {
+  if (g_signal.load(std::memory_order_relaxed) != 0) {
     // Second signal: the user insists. Restore the default and re-raise.
     std::signal(sig, SIG_DFL);
     std::raise(sig);
     return;
   }
-  g_signal = sig;
+  g_signal.store(sig, std::memory_order_relaxed);
 }
 
 } // namespace
@@ -32,10 +37,10 @@ void install_interrupt_handlers() {
   }
 }
 
-bool interrupted() { return g_signal != 0; }
+bool interrupted() { return g_signal.load(std::memory_order_relaxed) != 0; }
 
 void check_interrupted() {
-  if (g_signal != 0) {
+  if (interrupted()) {
     throw Error("interrupted", k_exit_interrupted);
   }
 }
