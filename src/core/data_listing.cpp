@@ -3,6 +3,8 @@
 #include "dsm/repository.hpp"
 
 #include <algorithm>
+#include <cerrno>
+#include <sys/stat.h>
 #include <thread>
 
 namespace dsm {
@@ -24,6 +26,26 @@ StatFacts facts_of(const util::FileStat& st) {
   f.ctime_ns = st.ctime_ns;
   f.inode = st.inode;
   return f;
+}
+
+int stat_listed(const std::vector<util::ListedEntry>* listing, const std::string& rel, const std::filesystem::path& abs,
+                util::FileStat& out) {
+  if (listing != nullptr) {
+    const util::ListedEntry* e = util::find_listed(*listing, rel);
+    if (e == nullptr) {
+      return ENOENT;
+    }
+    if (e->has_stat) {
+      out = e->stat;
+      return 0;
+    }
+  }
+  struct stat st {};
+  if (::lstat(abs.c_str(), &st) != 0) {
+    return errno;
+  }
+  out = util::file_stat_of(st);
+  return 0;
 }
 
 } // namespace dsm

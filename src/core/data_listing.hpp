@@ -7,6 +7,8 @@
 #include "dsm/statcache.hpp"
 #include "util/walk.hpp"
 
+#include <filesystem>
+#include <string>
 #include <vector>
 
 namespace dsm {
@@ -22,5 +24,11 @@ enum class SidecarStats { no, yes };
 std::vector<util::ListedEntry> list_data_dir(const Repository& repo, SidecarStats sidecars);
 
 StatFacts facts_of(const util::FileStat& st);
+
+// The lstat facts of `rel` (at `abs`): from `listing` when it has them (a
+// null listing: none was made), else lstat(). Returns 0 or the errno;
+// ENOENT when the listing has no such entry.
+int stat_listed(const std::vector<util::ListedEntry>* listing, const std::string& rel, const std::filesystem::path& abs,
+                util::FileStat& out);
 
 } // namespace dsm

@@ -33,6 +33,20 @@ std::string basename(const std::string& path) {
   return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
+// A sidecar and a manifest that record different hashes for one payload.
+HookFinding sha_disagrees(const std::string& sidecar_rel, const std::string& recorded, const std::string& manifest,
+                          const std::string& manifest_sha, const std::string& payload_rel) {
+  return {sidecar_rel, "'" + sidecar_rel + "': records sha256 " + recorded.substr(0, 12) + "..., " + manifest +
+                           " has " + manifest_sha.substr(0, 12) + "... for '" + payload_rel +
+                           "'; run 'dsm verify' to see which is right"};
+}
+
+// A sidecar whose `file:` is not the payload (or version directory) it sits beside.
+HookFinding names_other_payload(const std::string& sidecar_rel, const std::string& file, const std::string& beside) {
+  return {sidecar_rel, "'" + sidecar_rel + "': names payload '" + file + "', but sits beside '" + beside +
+                           "'; restore it with 'git restore --staged --worktree " + sidecar_rel + "'"};
+}
+
 // "12.5 MiB" style sizes for messages.
 std::string size_for_message(uint64_t bytes) {
   const char* units[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
@@ -206,9 +220,7 @@ private:
         continue;
       }
       if (sc->sha256 != sha) {
-        out.push_back({sidecar_rel, "'" + sidecar_rel + "': records sha256 " + sc->sha256.substr(0, 12) +
-                                        "..., the manifest has " + sha.substr(0, 12) + "... for '" + payload_rel +
-                                        "'; run 'dsm verify' to see which is right"});
+        out.push_back(sha_disagrees(sidecar_rel, sc->sha256, "the manifest", sha, payload_rel));
       }
       check_payload_once(payload_rel, sc->size, sha, "the manifest", out);
     }
@@ -221,9 +233,7 @@ private:
     }
     std::string payload_rel = Repository::payload_of_sidecar(c.path)->string();
     if (!sc->file.empty() && sc->file != basename(payload_rel)) {
-      out.push_back({c.path, "'" + c.path + "': names payload '" + sc->file + "', but sits beside '" +
-                                 basename(payload_rel) + "'; restore it with 'git restore --staged --worktree " +
-                                 c.path + "'"});
+      out.push_back(names_other_payload(c.path, sc->file, basename(payload_rel)));
     }
     const Manifest* staged = staged_manifest(out);
     if (staged) {
@@ -233,9 +243,7 @@ private:
                                    "' has no line in the staged manifest; run 'git add " + m_manifest_rel +
                                    "' (see 'dsm verify')"});
       } else if (*sha != sc->sha256) {
-        out.push_back({c.path, "'" + c.path + "': records sha256 " + sc->sha256.substr(0, 12) +
-                                   "..., the staged manifest has " + sha->substr(0, 12) + "... for '" + payload_rel +
-                                   "'; run 'dsm verify' to see which is right"});
+        out.push_back(sha_disagrees(c.path, sc->sha256, "the staged manifest", *sha, payload_rel));
       }
     }
     check_payload_once(payload_rel, sc->size, sc->sha256, "'" + c.path + "'", out);
@@ -254,9 +262,7 @@ private:
       return;
     }
     if (rec->sha256 != sha) {
-      out.push_back({sidecar_rel, "'" + sidecar_rel + "': records sha256 " + rec->sha256.substr(0, 12) +
-                                      "..., the manifest has " + sha.substr(0, 12) + "... for '" + payload_rel +
-                                      "'; run 'dsm verify' to see which is right"});
+      out.push_back(sha_disagrees(sidecar_rel, rec->sha256, "the manifest", sha, payload_rel));
     }
     check_payload_once(payload_rel, rec->size, sha, "the manifest", out);
   }
@@ -270,9 +276,7 @@ private:
     }
     std::string dir_rel = Repository::payload_of_sidecar(c.path)->string();
     if (!sc->file.empty() && sc->file != basename(dir_rel)) {
-      out.push_back({c.path, "'" + c.path + "': names payload '" + sc->file + "', but sits beside '" +
-                                 basename(dir_rel) + "'; restore it with 'git restore --staged --worktree " +
-                                 c.path + "'"});
+      out.push_back(names_other_payload(c.path, sc->file, basename(dir_rel)));
     }
     const Manifest* staged = staged_manifest(out);
     for (const auto& ch : sc->chunks) {
@@ -284,9 +288,7 @@ private:
                                      "' has no line in the staged manifest; run 'git add " + m_manifest_rel +
                                      "' (see 'dsm verify')"});
         } else if (*sha != ch.sha256) {
-          out.push_back({c.path, "'" + c.path + "': records sha256 " + ch.sha256.substr(0, 12) +
-                                     "..., the staged manifest has " + sha->substr(0, 12) + "... for '" +
-                                     payload_rel + "'; run 'dsm verify' to see which is right"});
+          out.push_back(sha_disagrees(c.path, ch.sha256, "the staged manifest", *sha, payload_rel));
         }
       }
       check_payload_once(payload_rel, ch.size, ch.sha256, "'" + c.path + "'", out);

@@ -59,6 +59,8 @@ std::pair<std::string, std::string> split_rel(const std::string& rel) {
   return {rel.substr(0, slash), rel.substr(slash + 1)};
 }
 
+// The sidecar beside `payload` (a file, or a chunked version's directory),
+// when it is one dsm wrote for exactly that name and file.
 std::optional<Sidecar> matching_sidecar(const Repository& repo, const fs::path& payload) {
   std::optional<std::string> rel = repo.data_relative(payload);
   if (!rel) {
@@ -99,25 +101,11 @@ std::optional<fs::path> chunk_dir_of(const Repository& repo, const std::string& 
 // The sidecar of a chunked version's directory, when it is one dsm wrote
 // for exactly that directory.
 std::optional<Sidecar> matching_chunk_sidecar(const Repository& repo, const fs::path& dir) {
-  std::optional<std::string> rel = repo.data_relative(dir);
-  if (!rel) {
+  std::optional<Sidecar> s = matching_sidecar(repo, dir); // name and stem as the directory says
+  if (!s || s->format != "chunks" || s->chunks.empty() || !s->original) {
     return std::nullopt;
   }
-  auto [name, stem] = split_rel(*rel);
-  fs::path sc = Repository::sidecar_path(dir);
-  struct stat st {};
-  if (::lstat(sc.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
-    return std::nullopt;
-  }
-  try {
-    Sidecar s = Sidecar::load(sc);
-    if (s.name != name || s.file != stem || s.format != "chunks" || s.chunks.empty() || !s.original) {
-      return std::nullopt;
-    }
-    return s;
-  } catch (const Error&) {
-    return std::nullopt;
-  }
+  return s;
 }
 
 void unlink_or_throw(const fs::path& p) {

@@ -172,18 +172,32 @@ std::optional<std::string> StatCache::trusted_hash(std::string_view rel, const S
   return std::move(e->sha256);
 }
 
+// record and forget compare in place (verify calls record three times per
+// dataset; a copied Entry each time was an allocation per call).
 void StatCache::record(const std::string& rel, const StatFacts& facts, const std::string& sha256) {
-  std::optional<Entry> now = find(rel);
-  if (now && now->facts == facts && now->sha256 == sha256) {
-    return;
+  if (auto it = m_changes.find(rel); it != m_changes.end()) {
+    if (it->second && it->second->facts == facts && it->second->sha256 == sha256) {
+      return;
+    }
+    it->second = Entry{facts, sha256};
+  } else {
+    const Row* row = loaded(rel);
+    if (row != nullptr && row->facts == facts && row->sha256 == sha256) {
+      return;
+    }
+    m_changes.emplace(rel, Entry{facts, sha256});
   }
-  m_changes[rel] = Entry{facts, sha256};
   m_dirty = true;
 }
 
 void StatCache::forget(const std::string& rel) {
-  if (find(rel)) {
-    m_changes[rel] = std::nullopt;
+  if (auto it = m_changes.find(rel); it != m_changes.end()) {
+    if (it->second) {
+      it->second.reset();
+      m_dirty = true;
+    }
+  } else if (loaded(rel) != nullptr) {
+    m_changes.emplace(rel, std::nullopt);
     m_dirty = true;
   }
 }

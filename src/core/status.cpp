@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <future>
 #include <optional>
@@ -27,11 +28,6 @@
 
 namespace dsm {
 
-namespace {
-
-
-} // namespace
-
 StatusReport status(const Repository& repo) {
   // Three independent reads overlap: HEAD's tree (libgit2, used by that
   // thread alone until get()), the manifest and stat cache, and the listing
@@ -39,14 +35,13 @@ StatusReport status(const Repository& repo) {
   // costs about the same; in sequence they were most of status's time.
   const std::string data_rel = repo.data_dir_relative();
   struct Head {
-    std::unordered_map<std::string, git::HeadFile> files;
+    std::unordered_map<std::string, std::array<uint8_t, 20>> files; // path -> blob id
     std::optional<std::string> manifest;
   };
   std::future<Head> head_future = std::async(std::launch::async, [&repo, &data_rel] {
     Head h;
     for (auto& f : repo.git().head_files_under(data_rel)) {
-      std::string path = f.path;
-      h.files.emplace(std::move(path), std::move(f));
+      h.files.emplace(std::move(f.path), f.oid);
     }
     h.manifest = repo.git().read_head_file(data_rel + "/" + k_manifest_name);
     return h;
@@ -74,29 +69,19 @@ StatusReport status(const Repository& repo) {
   };
   for (const auto& [rel, sha] : manifest.map()) {
     fs::path p = repo.data_dir() / rel;
-    const util::ListedEntry* e = listed ? util::find_listed(listing, rel) : nullptr;
-    if (listed && e == nullptr) {
-      r.missing.push_back(p);
-      continue;
-    }
-    StatFacts facts;
-    if (e != nullptr && e->has_stat) {
-      facts = facts_of(e->stat);
-    } else {
-      struct stat st {};
-      if (::lstat(p.c_str(), &st) != 0) {
-        if (errno == ENOENT) {
-          r.missing.push_back(p);
-          continue;
-        }
-        throw Error("cannot stat " + quote(p.string()) + ": " + util::errno_message(errno));
-      }
-      if (!S_ISREG(st.st_mode)) {
-        r.changed.push_back(p);
+    util::FileStat st;
+    if (int err = stat_listed(listed ? &listing : nullptr, rel, p, st); err != 0) {
+      if (err == ENOENT) {
+        r.missing.push_back(p);
         continue;
       }
-      facts = StatFacts::from(st);
+      throw Error("cannot stat " + quote(p.string()) + ": " + util::errno_message(err));
     }
+    if (!S_ISREG(st.mode)) {
+      r.changed.push_back(p);
+      continue;
+    }
+    StatFacts facts = facts_of(st);
     if (auto h = cache.trusted_hash(rel, facts)) {
       if (*h != sha) {
         r.changed.push_back(p);
@@ -152,11 +137,12 @@ StatusReport status(const Repository& repo) {
     if (!seen.insert(srel).second) {
       continue;
     }
-    auto in_head = head.files.find(data_rel + "/" + srel);
+    std::string path = data_rel + "/" + srel;
+    auto in_head = head.files.find(path);
     if (in_head == head.files.end()) {
       r.uncommitted.push_back(repo.data_dir() / srel);
     } else {
-      committed_sidecars.push_back(in_head->second);
+      committed_sidecars.push_back({std::move(path), in_head->second});
     }
   }
   // Committed sidecars edited since (by hand, or by a tool): decided from
@@ -164,19 +150,19 @@ StatusReport status(const Repository& repo) {
   // The listing has their stat facts (no lstat per sidecar).
   const std::string data_prefix = data_rel + "/";
   auto stat_of = [&](const std::string& path, struct stat& st) {
-    const util::ListedEntry* e =
-        path.starts_with(data_prefix) ? util::find_listed(listing, std::string_view(path).substr(data_prefix.size())) : nullptr;
-    if (e == nullptr || !e->has_stat) {
-      return ::lstat((repo.root() / path).c_str(), &st) == 0;
+    util::FileStat f;
+    if (!path.starts_with(data_prefix) ||
+        stat_listed(listed ? &listing : nullptr, path.substr(data_prefix.size()), repo.root() / path, f) != 0) {
+      return false;
     }
     st = {};
-    st.st_mode = e->stat.mode;
-    st.st_size = static_cast<off_t>(e->stat.size);
-    st.st_ino = e->stat.inode;
-    st.st_mtim.tv_sec = e->stat.mtime_ns / 1000000000;
-    st.st_mtim.tv_nsec = e->stat.mtime_ns % 1000000000;
-    st.st_ctim.tv_sec = e->stat.ctime_ns / 1000000000;
-    st.st_ctim.tv_nsec = e->stat.ctime_ns % 1000000000;
+    st.st_mode = f.mode;
+    st.st_size = static_cast<off_t>(f.size);
+    st.st_ino = f.inode;
+    st.st_mtim.tv_sec = f.mtime_ns / 1000000000;
+    st.st_mtim.tv_nsec = f.mtime_ns % 1000000000;
+    st.st_ctim.tv_sec = f.ctime_ns / 1000000000;
+    st.st_ctim.tv_nsec = f.ctime_ns % 1000000000;
     return true;
   };
   for (const std::string& path : repo.git().differ_from_head(committed_sidecars, stat_of)) {

@@ -468,25 +468,8 @@ private:
     }
   }
 
-  // lstat facts of rel (path p) from the listing when there is one, else
-  // lstat(); 0 or the errno.
   int stat_of(const std::string& rel, const fs::path& p, util::FileStat& out) const {
-    if (m_listed) {
-      const util::ListedEntry* e = util::find_listed(m_listing, rel);
-      if (e == nullptr) {
-        return ENOENT;
-      }
-      if (e->has_stat) {
-        out = e->stat;
-        return 0;
-      }
-    }
-    struct stat st {};
-    if (::lstat(p.c_str(), &st) != 0) {
-      return errno;
-    }
-    out = util::file_stat_of(st);
-    return 0;
+    return stat_listed(m_listed ? &m_listing : nullptr, rel, p, out);
   }
 
   const Repository& m_repo;
