@@ -100,7 +100,9 @@ void register_add(CLI::App& app, Context& ctx) {
            "<data_dir>/<NAME>/<last segment>_<YYYYMMDD>_<NNN>.<ext> (read-only), described\n"
            "by a sidecar <payload>.yaml, and listed in <data_dir>/manifest-sha256.txt.\n"
            "Sequence numbers continue across days and are never reused. Prints the\n"
-           "absolute path of each stored payload. Commit the sidecars and the manifest.");
+           "absolute path of each stored payload. Commit the sidecars and the manifest.\n"
+           "Hash, header and statistics are taken from the stored copy; a FILE that changes\n"
+           "while it is copied is refused and nothing is stored.");
   sub->add_option("FILE", opts->files, "Arrays to store (relative to the current directory)")->required();
   sub->add_option("--name", opts->name,
                   "Dataset name (default: each file's stem): '/'-separated segments of "

@@ -114,10 +114,8 @@ void require_npy(int fd, const fs::path& path, const char* option) {
 constexpr uint64_t k_parallel_copy_min = 32u << 20;
 
 // The large-file copy: hash, header and statistics are taken from the
-// stored copy as it fills, so they describe exactly what was stored; a
-// source that changed meanwhile (size, mtime or ctime moved) is refused.
-FileInfo scan_parallel_copy(Pending& p, int src, const struct stat& before) {
-  const auto size = static_cast<uint64_t>(before.st_size);
+// stored copy as it fills, so they describe exactly what was stored.
+FileInfo scan_parallel_copy(Pending& p, int src, uint64_t size) {
   util::Fd copy = util::open_read(p.staged->temp_path());
   ParallelCopy copier(src, p.staged->fd(), size, p.source, p.staged->temp_path());
   ScanOptions opts;
@@ -125,34 +123,32 @@ FileInfo scan_parallel_copy(Pending& p, int src, const struct stat& before) {
   opts.ready = [&copier](uint64_t end) { copier.wait_for(end); };
   FileInfo info = scan_fd(copy.get(), p.source, opts);
   copier.finish();
+  return info;
+}
+
+// A source whose size, mtime or ctime moved while it was read may have been
+// read torn (a writer mid-way): refused, whatever path the copy took.
+void require_unchanged(const fs::path& source, int fd, const struct stat& before) {
   struct stat after {};
-  if (::fstat(src, &after) != 0) {
-    throw Error("cannot stat " + quote(p.source.string()) + ": " + util::errno_message(errno));
+  if (::fstat(fd, &after) != 0) {
+    throw Error("cannot stat " + quote(source.string()) + ": " + util::errno_message(errno));
   }
   if (after.st_size != before.st_size || after.st_mtim.tv_sec != before.st_mtim.tv_sec ||
       after.st_mtim.tv_nsec != before.st_mtim.tv_nsec || after.st_ctim.tv_sec != before.st_ctim.tv_sec ||
       after.st_ctim.tv_nsec != before.st_ctim.tv_nsec) {
-    throw Error("cannot add " + quote(p.source.string()) +
+    throw Error("cannot add " + quote(source.string()) +
                 ": it changed while being copied; nothing was stored (add it again once it is complete)");
   }
-  return info;
 }
 
-void stage(const Repository& repo, Pending& p, const AddRequest& request) {
+// Copies (or splits, compresses, links) the open source into the staging
+// area and fills p.info from what was staged.
+void stage_copy(const Repository& repo, Pending& p, const AddRequest& request, int src, const struct stat& st) {
   Transfer transfer = request.chunk_bytes || request.compress ? Transfer::copy : request.transfer;
   AllowPickle allow_pickle = request.allow_pickle;
-  check_interrupted();
-  util::Fd src = util::open_read(p.source);
-  struct stat st {};
-  if (::fstat(src.get(), &st) != 0) {
-    throw Error("cannot stat " + quote(p.source.string()) + ": " + util::errno_message(errno));
-  }
-  if (!S_ISREG(st.st_mode)) {
-    throw Error("cannot add " + quote(p.source.string()) + ": not a regular file");
-  }
   std::string hint = last_segment(p.name);
   if (request.chunk_bytes) {
-    require_npy(src.get(), p.source, "--chunk-size");
+    require_npy(src, p.source, "--chunk-size");
     // The parts are written as the source streams past, into a hidden
     // directory that appears under its final name only when complete.
     p.staged_dir = std::make_unique<StagedDir>(repo.data_dir(), hint);
@@ -162,7 +158,7 @@ void stage(const Repository& repo, Pending& p, const AddRequest& request) {
       check_interrupted();
       chunker.write(data, size);
     };
-    p.info = scan_fd(src.get(), p.source, copts);
+    p.info = scan_fd(src, p.source, copts);
     p.chunks = chunker.finish();
     p.original = Sidecar::Original{p.info.size, p.info.sha256,
                                    util::to_hex(reinterpret_cast<const uint8_t*>(p.chunks.original_header.data()),
@@ -170,7 +166,7 @@ void stage(const Repository& repo, Pending& p, const AddRequest& request) {
     return;
   }
   if (request.compress) {
-    require_npy(src.get(), p.source, "--compress");
+    require_npy(src, p.source, "--compress");
     p.staged = std::make_unique<StagedFile>(repo.data_dir(), hint);
     CompressSettings settings;
     settings.level = *request.compress;
@@ -180,7 +176,7 @@ void stage(const Repository& repo, Pending& p, const AddRequest& request) {
       check_interrupted();
       compressor.write(data, size);
     };
-    FileInfo npy = scan_fd(src.get(), p.source, copts);
+    FileInfo npy = scan_fd(src, p.source, copts);
     if (npy.object() && allow_pickle == AllowPickle::no) {
       throw Error("refusing " + quote(p.source.string()) +
                   ": it holds object (pickled) arrays, which run code when loaded; use --allow-pickle to store it anyway");
@@ -198,7 +194,7 @@ void stage(const Repository& repo, Pending& p, const AddRequest& request) {
   }
   if (!p.linked_source && static_cast<uint64_t>(st.st_size) >= k_parallel_copy_min) {
     p.staged = std::make_unique<StagedFile>(repo.data_dir(), hint);
-    p.info = scan_parallel_copy(p, src.get(), st);
+    p.info = scan_parallel_copy(p, src, static_cast<uint64_t>(st.st_size));
   } else {
     ScanOptions opts;
     if (!p.linked_source) {
@@ -209,7 +205,7 @@ void stage(const Repository& repo, Pending& p, const AddRequest& request) {
         out->write(data, size);
       };
     }
-    p.info = scan_fd(src.get(), p.source, opts);
+    p.info = scan_fd(src, p.source, opts);
   }
   p.info.path.clear(); // the source path is in p.source; thousands of copies add up
   if (p.info.object() && allow_pickle == AllowPickle::no) {
@@ -223,6 +219,22 @@ void stage(const Repository& repo, Pending& p, const AddRequest& request) {
       throw Error("cannot copy " + quote(p.source.string()) + ": short write to " +
                   quote(p.staged->temp_path().string()));
     }
+  }
+}
+
+void stage(const Repository& repo, Pending& p, const AddRequest& request) {
+  check_interrupted();
+  util::Fd src = util::open_read(p.source);
+  struct stat st {};
+  if (::fstat(src.get(), &st) != 0) {
+    throw Error("cannot stat " + quote(p.source.string()) + ": " + util::errno_message(errno));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    throw Error("cannot add " + quote(p.source.string()) + ": not a regular file");
+  }
+  stage_copy(repo, p, request, src.get(), st);
+  if (!p.linked_source) {
+    require_unchanged(p.source, src.get(), st);
   }
 }
 
