@@ -1,7 +1,7 @@
 // Measures dsm's parallel deflate per engine and level on raw files, for
 // docs/compression.md. Built and run by bench/compress_engines.py:
 //   compress_engines JOBS FILE...   -> one JSON object per line
-#include "core/deflate.hpp"
+#include "format/deflate.hpp"
 
 #include <chrono>
 #include <cstdio>

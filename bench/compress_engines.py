@@ -23,7 +23,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 
 
 def build_tool(build, out):
-    libs = [os.path.join(build, "libdsm_lib.a"), os.path.join(build, "libdsm_util.a")]
+    libs = [os.path.join(build, "src", "format", "libdsm_format.a"), os.path.join(build, "src", "util", "libdsm_util.a")]
     subprocess.run(["g++", "-std=c++20", "-O2", "-I" + os.path.join(ROOT, "src"), "-I" + os.path.join(ROOT, "include"),
                     os.path.join(ROOT, "bench", "compress_engines.cpp"), *libs,
                     "-lz", "-ldeflate", "-lisal", "-lcrypto", "-lpthread", "-o", out], check=True)

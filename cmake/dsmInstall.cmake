@@ -7,13 +7,13 @@
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
-# dsm::dsm: what a user links; the two layers behind it.
+# dsm::dsm: what a user links; the layers behind it (not commands: no CLI11).
 add_library(dsm_api INTERFACE)
-target_link_libraries(dsm_api INTERFACE dsm_lib)
+target_link_libraries(dsm_api INTERFACE dsm_ops)
 set_target_properties(dsm_api PROPERTIES EXPORT_NAME dsm)
 add_library(dsm::dsm ALIAS dsm_api)
 
-install(TARGETS dsm_api dsm_lib dsm_util EXPORT dsmTargets
+install(TARGETS dsm_api dsm_ops dsm_repo dsm_remote dsm_git dsm_format dsm_util EXPORT dsmTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/include/dsm DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}

@@ -3,6 +3,7 @@
 #include "commands/commands.hpp"
 #include "dsm/error.hpp"
 #include "dsm/version.hpp"
+#include "util/interrupt.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -77,6 +78,9 @@ int main(int argc, char** argv) {
     for (const auto& spec : dsm::commands()) {
       CLI::App* sub = app.get_subcommand(spec.name);
       if (sub && sub->parsed()) {
+        if (spec.on_signal == dsm::OnSignal::stop) {
+          dsm::install_interrupt_handlers();
+        }
         dsm::prepare_context(ctx, spec.needs);
       }
     }
@@ -95,6 +99,9 @@ int main(int argc, char** argv) {
     return dsm::k_exit_error;
   } catch (const dsm::Error& e) {
     std::cout.flush();
+    for (const std::string& problem : e.problems()) {
+      std::cerr << "dsm: error: " << problem << "\n";
+    }
     std::cerr << "dsm: error: " << e.what() << "\n";
     return e.exit_code();
   } catch (const std::exception& e) {

@@ -4,6 +4,8 @@
 
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace dsm {
 
@@ -20,10 +22,16 @@ class Error : public std::runtime_error {
 public:
   explicit Error(const std::string& message, int exit_code = k_exit_error)
     : std::runtime_error(message), m_exit_code(exit_code) {}
+  // An error that ends a run which found several problems (push, pull):
+  // main prints each problem as its own "dsm: error: " line, then message.
+  Error(const std::string& message, int exit_code, std::vector<std::string> problems)
+    : std::runtime_error(message), m_exit_code(exit_code), m_problems(std::move(problems)) {}
   int exit_code() const noexcept { return m_exit_code; }
+  const std::vector<std::string>& problems() const noexcept { return m_problems; }
 
 private:
   int m_exit_code;
+  std::vector<std::string> m_problems;
 };
 
 // Quote a path for messages: 'path'. Keeps messages uniform.

@@ -1,11 +1,11 @@
 // dsm add FILE... : store arrays as new versions of datasets.
 #include "commands/commands.hpp"
-#include "core/chunk.hpp"
-#include "core/compress_add.hpp"
-#include "dsm/add.hpp"
+#include "format/chunk.hpp"
+#include "format/compress_add.hpp"
+#include "ops/add.hpp"
 #include "dsm/error.hpp"
-#include "dsm/interrupt.hpp"
-#include "dsm/repository.hpp"
+#include "util/interrupt.hpp"
+#include "repo/repository.hpp"
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -31,7 +31,6 @@ struct AddCliOptions {
 };
 
 void run_add(Context& ctx, const AddCliOptions& opts) {
-  install_interrupt_handlers();
   AddRequest req;
   for (const auto& f : opts.files) {
     fs::path p(f);

@@ -4,7 +4,7 @@
 //   1. src/commands/<name>.cpp with `void register_<name>(CLI::App&, Context&)`
 //      that binds an options struct and sets a callback calling run_<name>.
 //   2. Declare register_<name> below and add a row to k_commands in
-//      commands.cpp (keep a blank line between rows: parallel edits merge).
+//      commands.cpp (alphabetical, one row a line).
 //   3. Help text: a description, every option, and the EXIT STATUS section
 //      (use exit_status_help()).
 //   4. Tests: tests/e2e/test_<name>.py (real binary, real git), unit tests
@@ -29,10 +29,18 @@ enum class Needs {
   repo,    // an initialised dsm repository around work_dir
 };
 
+// What Ctrl-C (SIGINT, SIGTERM, SIGHUP) does while the command runs.
+enum class OnSignal {
+  die,  // the default action: the command writes nothing that a kill could leave half-done
+  stop, // main installs util/interrupt.hpp's handlers: the command polls
+        // check_interrupted(), removes its temp files and exits 130
+};
+
 struct CommandSpec {
   const char* name;
   void (*register_fn)(CLI::App& app, Context& ctx);
   Needs needs;
+  OnSignal on_signal;
 };
 
 const std::vector<CommandSpec>& commands();
@@ -43,30 +51,34 @@ void prepare_context(Context& ctx, Needs needs);
 // The EXIT STATUS paragraph every command's help ends with.
 std::string exit_status_help();
 
-// Declarations of every register_<name>, in table order.
-void register_show(CLI::App& app, Context& ctx);
-void register_init(CLI::App& app, Context& ctx);
+struct SyncOptions;
+struct TransferReport;
+
+// The options push and pull share: TARGET..., --remote NAME, --jobs N.
+// `direction` is "to" or "from" (the remote), for --remote's help.
+void add_transfer_options(CLI::App* sub, SyncOptions& options, const std::string& verb,
+                          const std::string& direction);
+
+// The line push and pull end with ("pushed 3 payloads (1.0 MiB) to remote
+// 'team' in 0.20 s; 2 already there"), then the report's Error, if any.
+void finish_transfer(const TransferReport& report, const std::string& verb);
+
+// Declarations of every register_<name>, in table order (alphabetical).
 void register_add(CLI::App& app, Context& ctx);
-void register_verify(CLI::App& app, Context& ctx);
-void register_status(CLI::App& app, Context& ctx);
-void register_ls(CLI::App& app, Context& ctx);
-void register_log(CLI::App& app, Context& ctx);
-void register_path(CLI::App& app, Context& ctx);
-
-void register_remote(CLI::App& app, Context& ctx);
-
-void register_push(CLI::App& app, Context& ctx);
-
-void register_pull(CLI::App& app, Context& ctx);
-
-void register_hook(CLI::App& app, Context& ctx);
-
-void register_doctor(CLI::App& app, Context& ctx);
-
-void register_repair(CLI::App& app, Context& ctx);
-
 void register_compress(CLI::App& app, Context& ctx);
-
+void register_doctor(CLI::App& app, Context& ctx);
 void register_export(CLI::App& app, Context& ctx);
+void register_hook(CLI::App& app, Context& ctx);
+void register_init(CLI::App& app, Context& ctx);
+void register_log(CLI::App& app, Context& ctx);
+void register_ls(CLI::App& app, Context& ctx);
+void register_path(CLI::App& app, Context& ctx);
+void register_pull(CLI::App& app, Context& ctx);
+void register_push(CLI::App& app, Context& ctx);
+void register_remote(CLI::App& app, Context& ctx);
+void register_repair(CLI::App& app, Context& ctx);
+void register_show(CLI::App& app, Context& ctx);
+void register_status(CLI::App& app, Context& ctx);
+void register_verify(CLI::App& app, Context& ctx);
 
 } // namespace dsm

@@ -1,14 +1,14 @@
 // dsm compress TARGET [--level LEVEL]: a stored version, compressed, as the
 // next version of its dataset (nothing is rewritten in place).
 #include "commands/commands.hpp"
-#include "core/compress_add.hpp"
-#include "core/export.hpp"
-#include "dsm/add.hpp"
-#include "dsm/datasets.hpp"
+#include "format/compress_add.hpp"
+#include "ops/export.hpp"
+#include "ops/add.hpp"
+#include "repo/datasets.hpp"
 #include "dsm/error.hpp"
-#include "dsm/interrupt.hpp"
-#include "dsm/repository.hpp"
-#include "dsm/sidecar.hpp"
+#include "util/interrupt.hpp"
+#include "repo/repository.hpp"
+#include "repo/sidecar.hpp"
 #include "util/file.hpp"
 
 #include <CLI/CLI.hpp>
@@ -29,7 +29,6 @@ struct CompressCliOptions {
 };
 
 void run_compress(Context& ctx, const CompressCliOptions& opts) {
-  install_interrupt_handlers();
   const Repository& repo = *ctx.repo;
   int level = parse_compress_level(opts.level);
   Manifest manifest = load_manifest(repo);

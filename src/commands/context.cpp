@@ -2,7 +2,7 @@
 #include "commands/context.hpp"
 
 #include "dsm/error.hpp"
-#include "dsm/repository.hpp"
+#include "repo/repository.hpp"
 
 namespace dsm {
 

@@ -1,6 +1,6 @@
 // dsm doctor [--json] [--history N]: repository health (src/core/doctor.cpp).
 #include "commands/commands.hpp"
-#include "dsm/doctor.hpp"
+#include "ops/doctor.hpp"
 #include "dsm/error.hpp"
 
 #include <CLI/CLI.hpp>

@@ -1,11 +1,11 @@
 // dsm export TARGET --out FILE [--force]: write the .npy that was added.
 #include "commands/commands.hpp"
-#include "core/export.hpp"
-#include "dsm/datasets.hpp"
+#include "ops/export.hpp"
+#include "repo/datasets.hpp"
 #include "dsm/error.hpp"
-#include "dsm/interrupt.hpp"
-#include "dsm/repository.hpp"
-#include "dsm/sidecar.hpp"
+#include "util/interrupt.hpp"
+#include "repo/repository.hpp"
+#include "repo/sidecar.hpp"
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -24,7 +24,6 @@ struct ExportCliOptions {
 };
 
 void run_export(Context& ctx, const ExportCliOptions& opts) {
-  install_interrupt_handlers();
   const Repository& repo = *ctx.repo;
   Manifest manifest = load_manifest(repo);
   DatasetIndex index = index_datasets(repo, manifest);

@@ -2,8 +2,8 @@
 // The logic lives in src/git/hook_install.cpp and src/core/hook_check.cpp.
 #include "commands/commands.hpp"
 #include "dsm/error.hpp"
-#include "dsm/hook.hpp"
-#include "dsm/hook_check.hpp"
+#include "git/hook_install.hpp"
+#include "ops/hook_check.hpp"
 #include "git/git.hpp"
 
 #include <CLI/CLI.hpp>

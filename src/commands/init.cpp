@@ -1,7 +1,7 @@
 // dsm init [--data-dir DIR]: make the git work tree a dsm repository.
 #include "commands/commands.hpp"
-#include "dsm/hook.hpp"
-#include "dsm/init.hpp"
+#include "git/hook_install.hpp"
+#include "ops/init.hpp"
 
 #include <CLI/CLI.hpp>
 

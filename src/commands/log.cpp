@@ -1,10 +1,10 @@
 // dsm log NAME: every version of a dataset, newest first.
 #include "util/text.hpp"
 #include "commands/commands.hpp"
-#include "core/catalog.hpp"
+#include "repo/catalog.hpp"
 #include "dsm/error.hpp"
-#include "dsm/naming.hpp"
-#include "dsm/repository.hpp"
+#include "repo/naming.hpp"
+#include "repo/repository.hpp"
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>

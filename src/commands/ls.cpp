@@ -1,10 +1,10 @@
 // dsm ls: every dataset with its number of versions and latest version.
 #include "util/text.hpp"
 #include "commands/commands.hpp"
-#include "commands/remote_common.hpp"
+#include "ops/sync.hpp"
 #include "dsm/error.hpp"
-#include "core/catalog.hpp"
-#include "dsm/repository.hpp"
+#include "repo/catalog.hpp"
+#include "repo/repository.hpp"
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>

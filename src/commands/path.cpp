@@ -1,8 +1,8 @@
 // dsm path NAME[@VERSION]: the absolute path of a stored payload, for scripts.
 #include "commands/commands.hpp"
-#include "dsm/datasets.hpp"
+#include "repo/datasets.hpp"
 #include "dsm/error.hpp"
-#include "dsm/repository.hpp"
+#include "repo/repository.hpp"
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>

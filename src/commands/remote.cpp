@@ -5,9 +5,9 @@
 // Remotes live in .dsm/config.yaml (committed, so every clone knows them)
 // and never hold credentials: those come from the environment or ~/.aws.
 #include "commands/commands.hpp"
-#include "dsm/config.hpp"
+#include "repo/config.hpp"
 #include "dsm/error.hpp"
-#include "dsm/repository.hpp"
+#include "repo/repository.hpp"
 #include "remote/store.hpp"
 #include "util/file.hpp"
 

@@ -1,10 +1,10 @@
 // dsm repair [--dry-run]: clean up after interrupted writes.
 #include "commands/commands.hpp"
 #include "dsm/error.hpp"
-#include "dsm/interrupt.hpp"
-#include "dsm/lock.hpp"
-#include "dsm/repair.hpp"
-#include "dsm/repository.hpp"
+#include "util/interrupt.hpp"
+#include "repo/lock.hpp"
+#include "ops/repair.hpp"
+#include "repo/repository.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -19,7 +19,6 @@ struct RepairCliOptions {
 };
 
 void run_repair(Context& ctx, const RepairCliOptions& opts) {
-  install_interrupt_handlers();
   RepairOptions ro;
   ro.dry_run = opts.dry_run;
   ro.timeout = lock_timeout_from_env();

@@ -3,10 +3,10 @@
 
 #include "commands/commands.hpp"
 #include "dsm/error.hpp"
-#include "dsm/datasets.hpp"
-#include "dsm/format.hpp"
-#include "dsm/repository.hpp"
-#include "dsm/sidecar.hpp"
+#include "repo/datasets.hpp"
+#include "format/format.hpp"
+#include "repo/repository.hpp"
+#include "repo/sidecar.hpp"
 #include "util/file.hpp"
 
 #include <CLI/CLI.hpp>

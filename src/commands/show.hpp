@@ -2,7 +2,7 @@
 // `dsm show FILE` and `dsm show NAME[@VERSION]`.
 #pragma once
 
-#include "dsm/format.hpp"
+#include "format/format.hpp"
 
 #include <iosfwd>
 #include <string>

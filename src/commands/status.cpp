@@ -1,11 +1,11 @@
 // dsm status: what changed in the data directory.
 #include "commands/commands.hpp"
-#include "commands/remote_common.hpp"
-#include "dsm/datasets.hpp"
+#include "ops/sync.hpp"
+#include "repo/datasets.hpp"
 #include "dsm/error.hpp"
-#include "dsm/interrupt.hpp"
-#include "dsm/repository.hpp"
-#include "dsm/status.hpp"
+#include "util/interrupt.hpp"
+#include "repo/repository.hpp"
+#include "ops/status.hpp"
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -69,7 +69,6 @@ void section(const char* title, const std::vector<fs::path>& paths) {
 }
 
 void run_status(Context& ctx, const StatusCliOptions& opts) {
-  install_interrupt_handlers();
   StatusReport r = status(*ctx.repo);
   MissingOnRemote on_remote = ask_remote(*ctx.repo, r, opts);
   const std::optional<RemoteAvailability>& av = on_remote.availability;

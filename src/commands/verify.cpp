@@ -1,10 +1,10 @@
 // dsm verify [TARGET...]: prove the payloads are intact.
 #include "commands/commands.hpp"
-#include "commands/remote_common.hpp"
+#include "ops/sync.hpp"
 #include "dsm/error.hpp"
-#include "dsm/interrupt.hpp"
-#include "dsm/repository.hpp"
-#include "dsm/verify.hpp"
+#include "util/interrupt.hpp"
+#include "repo/repository.hpp"
+#include "ops/verify.hpp"
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -26,14 +26,25 @@ struct VerifyCliOptions {
 };
 
 void run_verify(Context& ctx, const VerifyCliOptions& opts) {
-  install_interrupt_handlers();
   if (!opts.remote.empty()) {
-    int rc = verify_remote(ctx, opts.remote, opts.targets, opts.jobs ? opts.jobs : k_default_transfer_jobs);
-    if (rc != k_exit_ok) {
-      std::cout.flush();
-      throw Error("remote " + quote(opts.remote) + " is missing or holds damaged copies of some payloads", rc);
+    SyncOptions so;
+    so.targets = opts.targets;
+    so.remote = opts.remote;
+    so.jobs = opts.jobs ? opts.jobs : k_default_transfer_jobs;
+    so.work_dir = ctx.work_dir;
+    RemoteCheckReport r = verify_remote(*ctx.repo, so);
+    for (const std::string& p : r.problems) {
+      std::cout << p << "\n";
     }
-    return;
+    std::cout << r.checked << " payload" << (r.checked == 1 ? "" : "s") << " checked on " << r.store << ": ";
+    if (r.problems.empty()) {
+      std::cout << "all present" << (r.hashes_checked ? " and intact" : " with the right size") << "\n";
+      return;
+    }
+    std::cout << r.problems.size() << " problem" << (r.problems.size() == 1 ? "" : "s") << "\n";
+    std::cout.flush();
+    throw Error("remote " + quote(opts.remote) + " is missing or holds damaged copies of some payloads",
+                k_exit_problems);
   }
   VerifyOptions vo;
   vo.targets = opts.targets;

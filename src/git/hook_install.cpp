@@ -1,5 +1,5 @@
 // Installing dsm's pre-commit hook (rules in dsm/hook.hpp and docs/hooks.md).
-#include "dsm/hook.hpp"
+#include "git/hook_install.hpp"
 
 #include "dsm/error.hpp"
 #include "git/git.hpp"

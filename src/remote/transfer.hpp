@@ -3,7 +3,7 @@
 // per-object problems; a store-wide error stops new work being started).
 #pragma once
 
-#include "dsm/interrupt.hpp"
+#include "util/interrupt.hpp"
 
 #include <atomic>
 #include <chrono>

@@ -147,11 +147,11 @@ class InitializedRepoTestCase(DsmTestCase):
 
 
 def add_crash_points():
-    """The crash points of `dsm add`, read from src/core/add.cpp: a point
+    """The crash points of `dsm add`, read from src/ops/add.cpp: a point
     added there is covered by the crash tests without editing them."""
-    with open(os.path.join(SOURCE_DIR, "src", "core", "add.cpp")) as f:
+    with open(os.path.join(SOURCE_DIR, "src", "ops", "add.cpp")) as f:
         points = re.findall(r'crash_point\("([^"]+)"\)', f.read())
-    assert points, "no crash points found in src/core/add.cpp"
+    assert points, "no crash points found in src/ops/add.cpp"
     return points
 
 

@@ -1,5 +1,5 @@
 """Crash consistency of chunked and compressed adds: SIGKILL at every crash point of
-src/core/add.cpp, then verify/status explain the leftovers and repair cleans them up
+src/ops/add.cpp, then verify/status explain the leftovers and repair cleans them up
 (rolls back while the source holds the same data, completes when it is gone)."""
 import os
 

@@ -1,6 +1,6 @@
 """Crash consistency of dsm add: SIGKILL at every crash point, then verify, status, repair.
 
-The crash points are read from src/core/add.cpp, so a point added there is
+The crash points are read from src/ops/add.cpp, so a point added there is
 covered here without editing this file. For each point and each way of
 adding (one file, three files as successive versions, --move) the test
 kills `dsm add` there (DSM_CRASH_AT) and checks:

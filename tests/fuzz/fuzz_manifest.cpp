@@ -10,7 +10,7 @@
 //    byte-identical to its serialization (modulo the case of %0a/%0d
 //    escapes, which BagIt readers treat as equal).
 #include "dsm/error.hpp"
-#include "dsm/manifest.hpp"
+#include "repo/manifest.hpp"
 
 #include <algorithm>
 #include <cstdint>

@@ -2,10 +2,10 @@
 // (parse, never evaluate), then the streaming reader with statistics fed
 // in pieces whose sizes come from the input, so elements split across
 // feeds are exercised. Anything but dsm::Error escaping is a bug.
-#include "core/npy_header.hpp"
-#include "core/npy_stream.hpp"
+#include "format/npy_header.hpp"
+#include "format/npy_stream.hpp"
 #include "dsm/error.hpp"
-#include "dsm/format.hpp"
+#include "format/format.hpp"
 
 #include <nlohmann/json.hpp>
 

@@ -2,9 +2,9 @@
 // scan_fd drives it: the central directory through bounded reads at
 // offsets, then the whole input streamed in order (pieces sized from the
 // input) through inflate, CRC-32 and the .npy reader with statistics.
-#include "core/zip_reader.hpp"
+#include "format/zip_reader.hpp"
 #include "dsm/error.hpp"
-#include "dsm/format.hpp"
+#include "format/format.hpp"
 
 #include <nlohmann/json.hpp>
 

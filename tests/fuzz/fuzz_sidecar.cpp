@@ -9,7 +9,7 @@
 //    that again gives the same text (dsm writes sidecars canonically);
 //  - to_json() (used by `dsm show NAME --json`) works on anything accepted.
 #include "dsm/error.hpp"
-#include "dsm/sidecar.hpp"
+#include "repo/sidecar.hpp"
 
 #include <nlohmann/json.hpp>
 

@@ -1,4 +1,4 @@
-#include "core/chunk.hpp"
+#include "format/chunk.hpp"
 #include "dsm/error.hpp"
 #include "util/file.hpp"
 

@@ -1,4 +1,4 @@
-#include "dsm/config.hpp"
+#include "repo/config.hpp"
 #include "dsm/error.hpp"
 
 #include <gtest/gtest.h>

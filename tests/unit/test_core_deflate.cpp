@@ -1,4 +1,4 @@
-#include "core/deflate.hpp"
+#include "format/deflate.hpp"
 #include "dsm/error.hpp"
 
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-#include "dsm/gitignore.hpp"
+#include "repo/gitignore.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 #include "dsm/error.hpp"
-#include "dsm/manifest.hpp"
+#include "repo/manifest.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,8 +1,8 @@
 // The .npy header parser: every accept and reject case of docs/formats.md.
-#include "core/npy_header.hpp"
-#include "core/npy_stream.hpp"
+#include "format/npy_header.hpp"
+#include "format/npy_stream.hpp"
 #include "dsm/error.hpp"
-#include "dsm/format.hpp"
+#include "format/format.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>

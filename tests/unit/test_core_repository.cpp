@@ -1,5 +1,5 @@
 #include "dsm/error.hpp"
-#include "dsm/repository.hpp"
+#include "repo/repository.hpp"
 #include "git/git.hpp"
 #include "util/file.hpp"
 

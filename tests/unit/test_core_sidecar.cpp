@@ -1,7 +1,7 @@
 // Sidecar fields of compressed and chunked versions: written, parsed back,
 // malformed values refused.
 #include "dsm/error.hpp"
-#include "dsm/sidecar.hpp"
+#include "repo/sidecar.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
-#include "dsm/format.hpp"
-#include "dsm/sniff.hpp"
+#include "format/format.hpp"
+#include "format/sniff.hpp"
 #include "util/file.hpp"
 
 #include <gtest/gtest.h>

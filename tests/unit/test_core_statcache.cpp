@@ -1,6 +1,6 @@
 // The stat cache (.dsm/local/statcache): what it trusts, what it forgets,
 // and that a save/load round trip keeps every entry, sorted.
-#include "dsm/statcache.hpp"
+#include "repo/statcache.hpp"
 #include "util/file.hpp"
 
 #include <gtest/gtest.h>

@@ -1,6 +1,6 @@
 // Statistics kernels: NumPy's nanmin/nanmax/nanmean semantics, exact
 // integers, both byte orders, elements split across feeds.
-#include "core/stats.hpp"
+#include "format/stats.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,9 +1,9 @@
 // The .npz reader and scan_file: fixtures from tests/data (written by
 // tests/data/make_fixtures.py with Python's zipfile), plus byte-level
 // mutations of them.
-#include "core/zip_reader.hpp"
+#include "format/zip_reader.hpp"
 #include "dsm/error.hpp"
-#include "dsm/format.hpp"
+#include "format/format.hpp"
 #include "util/file.hpp"
 #include "util/sha256.hpp"
 

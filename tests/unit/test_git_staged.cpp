@@ -1,7 +1,7 @@
 // The libgit2 edge pieces the hook and doctor use: staged_changes (HEAD tree
 // vs the index's tree), blob windows, history blobs, hook installation.
 #include "dsm/error.hpp"
-#include "dsm/hook.hpp"
+#include "git/hook_install.hpp"
 #include "git/git.hpp"
 #include "git/index_file.hpp"
 #include "util/file.hpp"

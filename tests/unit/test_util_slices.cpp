@@ -1,7 +1,7 @@
 // for_each_slice: every byte once, in order, by both paths; and a file
 // truncated under the mapping ends the pass with "shrank", never SIGBUS.
 #include "dsm/error.hpp"
-#include "dsm/format.hpp"
+#include "format/format.hpp"
 #include "util/file.hpp"
 #include "util/slices.hpp"
 

@@ -1,0 +1,66 @@
+// `dsm add`: store files as new versions of datasets.
+//
+// Order of writes (each step leaves a state `dsm verify` explains if the
+// process dies there):
+//   1. every payload is copied (one pass: read, hash, parse, write) into a
+//      hidden temp file in the data dir, made read-only and synced (one
+//      syncfs for many files). Nothing visible yet; a crash leaves temps.
+//   2. under the repository lock: sequence numbers are chosen (1 + max over
+//      the manifest and every file of that name on disk, never reused),
+//      each payload is linked to its final name (never overwriting).
+//      A crash now leaves an untracked payload.
+//   3. sidecars are written (temp, sync, link) beside the payloads.
+//   4. the manifest is rewritten atomically (temp, fsync, rename, fsync dir)
+//      once for all files, then the lock is released.
+//   5. with --move, only now is each source removed.
+#pragma once
+
+#include "repo/sidecar.hpp"
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace dsm {
+
+class Repository;
+namespace fs = std::filesystem;
+
+enum class Transfer { copy, move };
+enum class AllowPickle { no, yes };
+
+struct AddRequest {
+  std::vector<fs::path> files;      // absolute
+  std::optional<std::string> name;  // --name; default: each file's stem
+  std::string meta_yaml = "{}";     // from build_meta
+  std::optional<std::string> message;
+  Transfer transfer = Transfer::copy;
+  AllowPickle allow_pickle = AllowPickle::no;
+  // --compress[=LEVEL]: store each .npy as a single-member .npz (level -1:
+  // auto). See core/compress_add.hpp and docs/compression.md.
+  std::optional<int> compress;
+  // --chunk-size: split each .npy into whole-row chunk files of about this
+  // many bytes (core/chunk.hpp).
+  std::optional<uint64_t> chunk_bytes;
+  // What the sidecar's `source` says instead of the file's path (the C++
+  // API, `dsm compress`).
+  std::optional<std::string> source_label;
+  // Refuse (exit 1) unless the file hashes to this: `dsm compress` never
+  // turns a corrupted version into a fresh-looking one.
+  std::optional<std::string> expect_sha256;
+};
+
+struct AddedPayload {
+  fs::path path; // absolute
+  Sidecar sidecar;
+};
+
+struct AddResult {
+  std::vector<AddedPayload> added;  // in the order of the request
+  std::vector<std::string> warnings; // for stderr ("git has no identity ...")
+};
+
+AddResult add_files(const Repository& repo, const AddRequest& request);
+
+} // namespace dsm

@@ -1,0 +1,391 @@
+// push, pull and verify --remote: see sync.hpp.
+#include "ops/sync.hpp"
+
+#include "dsm/error.hpp"
+#include "format/file_hash.hpp"
+#include "remote/store.hpp"
+#include "remote/transfer.hpp"
+#include "repo/datasets.hpp"
+#include "repo/manifest.hpp"
+#include "repo/repository.hpp"
+#include "repo/sidecar.hpp"
+#include "util/file.hpp"
+#include "util/interrupt.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <sys/stat.h>
+
+namespace dsm {
+
+namespace {
+
+// Above this many objects, one listing of the store (1,000 keys per S3
+// request) beats a request per object; a directory store answers stat() at
+// the cost of a local lstat, so it is always asked directly.
+constexpr size_t k_list_threshold = 32;
+
+// The size each of `shas` has on the store, or nullopt where it holds none.
+std::vector<std::optional<uint64_t>> remote_sizes(remote::ObjectStore& store, const std::vector<std::string>& shas,
+                                                  unsigned jobs) {
+  std::vector<std::optional<uint64_t>> out(shas.size());
+  if (!store.cheap_stat() && shas.size() > k_list_threshold) {
+    auto listed = store.list();
+    for (size_t i = 0; i < shas.size(); ++i) {
+      if (auto it = listed.find(shas[i]); it != listed.end()) {
+        out[i] = it->second;
+      }
+    }
+    return out;
+  }
+  auto failures = remote::run_parallel(shas.size(), jobs, [&](size_t i) { out[i] = store.stat(shas[i]); });
+  if (!failures.empty()) {
+    throw Error(failures.front().message, failures.front().exit_code);
+  }
+  return out;
+}
+
+struct Selected {
+  std::string rel;
+  std::string sha256;
+  fs::path path; // absolute
+};
+
+std::vector<Selected> select(const Repository& repo, const SyncOptions& o) {
+  Manifest manifest = load_manifest(repo);
+  std::vector<Selected> out;
+  for (std::string& rel : resolve_targets(repo, manifest, o.work_dir, o.targets)) {
+    std::string sha = *manifest.find(rel);
+    fs::path p = repo.data_dir() / rel;
+    out.push_back({std::move(rel), std::move(sha), std::move(p)});
+  }
+  return out;
+}
+
+// `size` from a payload's sidecar, when it has a valid one. A chunk has
+// none of its own: its size is in the version's sidecar, which the local
+// file answers first anyway.
+std::optional<uint64_t> sidecar_size(const fs::path& payload) {
+  fs::path side = Repository::sidecar_path(payload);
+  struct stat st {};
+  if (::lstat(side.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    return std::nullopt;
+  }
+  try {
+    return Sidecar::load(side).size;
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+}
+
+// Size of a regular file at `p` (not following a symlink), else nullopt.
+std::optional<uint64_t> regular_size(const fs::path& p) {
+  struct stat st {};
+  if (::lstat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+    return static_cast<uint64_t>(st.st_size);
+  }
+  return std::nullopt;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+void record(TransferReport& r, const std::string& problem, int code) {
+  r.problems.push_back(problem);
+  r.exit_code = std::max(r.exit_code, code);
+}
+
+} // namespace
+
+const RemoteConfig& choose_remote(const Repository& repo, const std::string& name) {
+  const Config& config = repo.config();
+  if (!name.empty()) {
+    const RemoteConfig* r = config.find_remote(name);
+    if (r == nullptr) {
+      throw Error("no remote named " + quote(name) + " (see 'dsm remote list')");
+    }
+    return *r;
+  }
+  if (config.remotes.empty()) {
+    throw Error("no remote configured: add one with 'dsm remote add NAME URL'");
+  }
+  const RemoteConfig* r = config.default_remote();
+  if (r == nullptr) {
+    throw Error("several remotes and none is the default: use --remote NAME, or 'dsm remote add NAME URL "
+                "--default'");
+  }
+  return *r;
+}
+
+std::unique_ptr<remote::ObjectStore> open_remote(const Repository& repo, const RemoteConfig& rc) {
+  remote::RemoteSpec spec{rc.name, rc.url, rc.endpoint.value_or(""), rc.region.value_or("")};
+  remote::StoreOptions options;
+  options.state_dir = repo.local_dir() / "remotes" / rc.name;
+  return remote::open_store(spec, options);
+}
+
+std::optional<RemoteAvailability> remote_availability(const Repository& repo, const std::string& name,
+                                                      const std::vector<std::string>& shas) {
+  const Config& config = repo.config();
+  const RemoteConfig* rc = name.empty() ? config.default_remote() : &choose_remote(repo, name);
+  if (rc == nullptr || shas.empty()) {
+    return std::nullopt;
+  }
+  RemoteAvailability out;
+  out.remote = rc->name;
+  try {
+    std::unique_ptr<remote::ObjectStore> store = open_remote(repo, *rc);
+    store->check_access();
+    std::vector<std::optional<uint64_t>> sizes = remote_sizes(*store, shas, k_default_transfer_jobs);
+    for (size_t i = 0; i < shas.size(); ++i) {
+      if (sizes[i]) {
+        out.present.insert(shas[i]);
+      }
+    }
+  } catch (const Error& e) {
+    if (e.exit_code() == k_exit_interrupted) {
+      throw;
+    }
+    out.present.clear();
+    out.error = e.what();
+  }
+  return out;
+}
+
+TransferReport push(const Repository& repo, const SyncOptions& o) {
+  auto start = std::chrono::steady_clock::now();
+  const RemoteConfig& rc = choose_remote(repo, o.remote);
+  std::unique_ptr<remote::ObjectStore> store = open_remote(repo, rc);
+  std::vector<Selected> entries = select(repo, o);
+  TransferReport report;
+  report.store = store->describe();
+
+  // One upload per distinct content; remember payloads absent here.
+  struct Upload {
+    std::string sha;
+    fs::path path; // the local payload (the first one, when several share content)
+    uint64_t size = 0;
+  };
+  std::map<std::string, Upload> by_sha;
+  std::map<std::string, fs::path> absent; // sha -> a path that should hold it
+  for (const Selected& e : entries) {
+    if (std::optional<uint64_t> size = regular_size(e.path)) {
+      by_sha.try_emplace(e.sha256, Upload{e.sha256, e.path, *size});
+    } else {
+      absent.try_emplace(e.sha256, e.path);
+    }
+  }
+  store->check_access();
+
+  std::vector<Upload> candidates;
+  std::vector<std::string> shas;
+  for (auto& [sha, u] : by_sha) {
+    candidates.push_back(u);
+    shas.push_back(sha);
+  }
+  std::vector<std::string> absent_shas;
+  for (auto& [sha, p] : absent) {
+    if (by_sha.count(sha) == 0) {
+      absent_shas.push_back(sha);
+      shas.push_back(sha);
+    }
+  }
+  std::vector<std::optional<uint64_t>> have = remote_sizes(*store, shas, o.jobs);
+
+  std::vector<Upload> todo;
+  uint64_t todo_bytes = 0;
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    const Upload& u = candidates[i];
+    if (!have[i]) {
+      todo.push_back(u);
+      todo_bytes += u.size;
+    } else if (*have[i] != u.size) {
+      // The name fixes the content, so an object of the wrong size is a
+      // damaged or truncated copy (a store that is not atomic, a disk
+      // error), never other valid content: replace it with the payload,
+      // which is verified against the name as it is sent.
+      if (o.note) {
+        o.note("replacing damaged object " + quote(remote::object_key(u.sha)) + " on " + report.store + " (" +
+               std::to_string(*have[i]) + " bytes, expected " + std::to_string(u.size) + ")");
+      }
+      todo.push_back(u);
+      todo_bytes += u.size;
+    }
+  }
+  for (size_t i = 0; i < absent_shas.size(); ++i) {
+    if (!have[candidates.size() + i]) {
+      record(report,
+             "cannot push " + quote(absent.at(absent_shas[i]).string()) + ": the payload is missing here and " +
+                 report.store + " does not have it",
+             k_exit_problems);
+    }
+  }
+
+  remote::Progress progress("push", todo.size(), todo_bytes, o.progress);
+  remote::ProgressFn on_bytes = [&](int64_t d) { progress.add_bytes(d); };
+  auto failures = remote::run_parallel(todo.size(), o.jobs, [&](size_t i) {
+    store->put(todo[i].sha, todo[i].path, todo[i].size, on_bytes);
+    progress.item_done();
+  });
+  progress.finish();
+
+  report.bytes = todo_bytes;
+  for (const auto& f : failures) {
+    record(report, f.message, f.exit_code);
+    report.bytes -= todo[f.index].size;
+  }
+  report.done = todo.size() - failures.size();
+  report.skipped = candidates.size() - todo.size();
+  report.seconds = seconds_since(start);
+  return report;
+}
+
+TransferReport pull(const Repository& repo, const SyncOptions& o) {
+  auto start = std::chrono::steady_clock::now();
+  const RemoteConfig& rc = choose_remote(repo, o.remote);
+  std::unique_ptr<remote::ObjectStore> store = open_remote(repo, rc);
+  std::vector<Selected> entries = select(repo, o);
+  TransferReport report;
+  report.store = store->describe();
+
+  std::vector<Selected> present;
+  std::vector<Selected> todo;
+  uint64_t todo_bytes = 0;
+  for (Selected& e : entries) {
+    struct stat st {};
+    if (::lstat(e.path.c_str(), &st) == 0) {
+      present.push_back(std::move(e));
+    } else {
+      todo_bytes += sidecar_size(e.path).value_or(0);
+      todo.push_back(std::move(e));
+    }
+  }
+
+  // Present payloads must be the right ones: a pull never replaces a file,
+  // so say so when one differs from the manifest.
+  auto check_failures = remote::run_parallel(present.size(), o.jobs, [&](size_t i) {
+    const fs::path& p = present[i].path;
+    std::string actual = sha256_file(p);
+    if (actual != present[i].sha256) {
+      throw Error("local payload " + quote(p.string()) + " does not match the manifest (its SHA-256 is " + actual +
+                      "); not replaced: move it away and pull again",
+                  k_exit_problems);
+    }
+  });
+  for (const auto& f : check_failures) {
+    record(report, f.message, f.exit_code);
+  }
+
+  std::vector<remote::Failure> failures;
+  if (!todo.empty()) {
+    store->check_access();
+    remote::Progress progress("pull", todo.size(), todo_bytes, o.progress);
+    remote::ProgressFn on_bytes = [&](int64_t d) { progress.add_bytes(d); };
+    failures = remote::run_parallel(todo.size(), o.jobs, [&](size_t i) {
+      const fs::path& dest = todo[i].path;
+      util::make_dirs_below(repo.data_dir(), dest.parent_path());
+      util::AtomicFile out(dest, 0444);
+      try {
+        store->get(todo[i].sha256, out, on_bytes);
+      } catch (const Error& e) {
+        if (e.exit_code() == k_exit_interrupted) {
+          throw;
+        }
+        throw Error(std::string(e.what()) + " (for " + quote(dest.string()) + ")", e.exit_code());
+      }
+      out.commit(util::AtomicFile::Replace::no);
+      progress.item_done();
+    });
+    progress.finish();
+  }
+  std::vector<bool> failed(todo.size(), false);
+  for (const auto& f : failures) {
+    failed[f.index] = true;
+    record(report, f.message, f.exit_code);
+  }
+  for (size_t i = 0; i < todo.size(); ++i) {
+    if (!failed[i]) {
+      report.bytes += regular_size(todo[i].path).value_or(0);
+    }
+  }
+  report.done = todo.size() - failures.size();
+  report.skipped = present.size();
+  report.seconds = seconds_since(start);
+  return report;
+}
+
+void throw_if_failed(const TransferReport& report, const std::string& verb) {
+  if (report.exit_code == k_exit_ok) {
+    return;
+  }
+  // Each problem once: every worker stopped by Ctrl-C reports "interrupted",
+  // and the final error says that.
+  std::vector<std::string> unique;
+  for (const std::string& p : report.problems) {
+    if (p != "interrupted" && std::find(unique.begin(), unique.end(), p) == unique.end()) {
+      unique.push_back(p);
+    }
+  }
+  if (report.exit_code == k_exit_interrupted) {
+    throw Error("interrupted: nothing partial was left behind; run it again to resume", report.exit_code,
+                std::move(unique));
+  }
+  size_t n = report.problems.size();
+  throw Error(std::to_string(n) + " problem" + (n == 1 ? "" : "s") + " while " + verb + " " +
+                  (verb == "pushing" ? "to " : "from ") + report.store,
+              report.exit_code, std::move(unique));
+}
+
+RemoteCheckReport verify_remote(const Repository& repo, const SyncOptions& o) {
+  const RemoteConfig& rc = choose_remote(repo, o.remote);
+  std::unique_ptr<remote::ObjectStore> store = open_remote(repo, rc);
+  std::vector<Selected> entries = select(repo, o);
+  store->check_access();
+  RemoteCheckReport report;
+  report.store = store->describe();
+  report.checked = entries.size();
+  report.hashes_checked = store->cheap_stat();
+
+  // Expected sizes: the local payload, else its sidecar.
+  std::vector<std::optional<uint64_t>> expected(entries.size());
+  std::vector<std::string> shas(entries.size());
+  for (size_t i = 0; i < entries.size(); ++i) {
+    expected[i] = regular_size(entries[i].path);
+    if (!expected[i]) {
+      expected[i] = sidecar_size(entries[i].path);
+    }
+    shas[i] = entries[i].sha256;
+  }
+  std::vector<std::optional<uint64_t>> actual = remote_sizes(*store, shas, o.jobs);
+  std::vector<std::string> problems(entries.size());
+  auto hash_failures = remote::run_parallel(entries.size(), o.jobs, [&](size_t i) {
+    const std::string p = entries[i].path.string();
+    const std::string key = remote::object_key(entries[i].sha256);
+    if (!actual[i]) {
+      problems[i] = "MISSING " + p + ": no object " + quote(key) + " on " + report.store;
+      return;
+    }
+    if (expected[i] && *expected[i] != *actual[i]) {
+      problems[i] = "FAILED " + p + ": object " + quote(key) + " on " + report.store + " has " +
+                    std::to_string(*actual[i]) + " bytes, expected " + std::to_string(*expected[i]);
+      return;
+    }
+    if (auto h = store->hash_object(entries[i].sha256); h && *h != entries[i].sha256) {
+      problems[i] = "FAILED " + p + ": object " + quote(key) + " on " + report.store +
+                    " is corrupt (its content hashes to " + *h + ")";
+    }
+  });
+  if (!hash_failures.empty()) {
+    throw Error(hash_failures.front().message, hash_failures.front().exit_code);
+  }
+  for (std::string& p : problems) {
+    if (!p.empty()) {
+      report.problems.push_back(std::move(p));
+    }
+  }
+  return report;
+}
+
+} // namespace dsm

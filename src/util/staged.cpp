@@ -1,0 +1,169 @@
+#include "util/staged.hpp"
+
+#include "dsm/error.hpp"
+#include "util/file.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <fcntl.h>
+#include <random>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace dsm {
+
+namespace {
+
+std::string random_suffix() {
+  static thread_local std::mt19937_64 rng{std::random_device{}() ^ (static_cast<uint64_t>(::getpid()) << 32)};
+  static const char k_chars[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+  std::string s;
+  for (int i = 0; i < 10; ++i) {
+    s += k_chars[rng() % (sizeof(k_chars) - 1)];
+  }
+  return s;
+}
+
+fs::path temp_name(const fs::path& dir, const std::string& hint) {
+  return dir / (std::string(util::k_temp_prefix) + hint + "." + random_suffix());
+}
+
+// Threshold above which one syncfs beats an fsync per file (each fsync of a
+// fresh file costs a journal commit on ext4).
+constexpr size_t k_syncfs_threshold = 4;
+
+} // namespace
+
+StagedFile::StagedFile(const fs::path& dir, const std::string& hint) {
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    m_temp = temp_name(dir, hint);
+    m_fd = ::open(m_temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (m_fd >= 0) {
+      return;
+    }
+    if (errno != EEXIST) {
+      throw Error("cannot create " + quote(m_temp.string()) + ": " + util::errno_message(errno));
+    }
+  }
+  throw Error("cannot create a temporary file in " + quote(dir.string()));
+}
+
+std::unique_ptr<StagedFile> StagedFile::link_from(const fs::path& source, const fs::path& dir,
+                                                  const std::string& hint) {
+  std::unique_ptr<StagedFile> f(new StagedFile());
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    f->m_temp = temp_name(dir, hint);
+    if (::link(source.c_str(), f->m_temp.c_str()) == 0) {
+      f->m_fd = ::open(f->m_temp.c_str(), O_RDONLY | O_CLOEXEC);
+      if (f->m_fd < 0) {
+        throw Error("cannot open " + quote(f->m_temp.string()) + ": " + util::errno_message(errno));
+      }
+      return f;
+    }
+    if (errno == EXDEV || errno == EPERM || errno == EMLINK || errno == ENOTSUP) {
+      f->m_temp.clear();
+      return nullptr;
+    }
+    if (errno != EEXIST) {
+      int err = errno;
+      f->m_temp.clear();
+      throw Error("cannot link " + quote(source.string()) + " into " + quote(dir.string()) + ": " +
+                  util::errno_message(err));
+    }
+  }
+  f->m_temp.clear();
+  throw Error("cannot create a temporary file in " + quote(dir.string()));
+}
+
+StagedFile::~StagedFile() {
+  if (m_fd >= 0) {
+    ::close(m_fd);
+  }
+  if (!m_published && !m_temp.empty()) {
+    ::unlink(m_temp.c_str());
+  }
+}
+
+void StagedFile::write(const void* data, size_t size) { util::write_all(m_fd, data, size, m_temp); }
+
+void StagedFile::chmod(unsigned mode) {
+  if (::fchmod(m_fd, mode) != 0) {
+    throw Error("cannot set permissions of " + quote(m_temp.string()) + ": " + util::errno_message(errno));
+  }
+}
+
+void StagedFile::fsync() {
+  if (m_fd >= 0 && ::fsync(m_fd) != 0) {
+    throw Error("cannot sync " + quote(m_temp.string()) + ": " + util::errno_message(errno));
+  }
+}
+
+void StagedFile::close() {
+  if (m_fd < 0) {
+    return;
+  }
+  int fd = m_fd;
+  m_fd = -1;
+  if (::close(fd) != 0) {
+    throw Error("cannot close " + quote(m_temp.string()) + ": " + util::errno_message(errno));
+  }
+}
+
+bool StagedFile::publish_noreplace(const fs::path& target) {
+  // link() fails with EEXIST instead of replacing, on every local
+  // filesystem; the temp name is then removed.
+  if (::link(m_temp.c_str(), target.c_str()) != 0) {
+    if (errno == EEXIST) {
+      return false;
+    }
+    throw Error("cannot create " + quote(target.string()) + ": " + util::errno_message(errno));
+  }
+  m_published = true;
+  ::unlink(m_temp.c_str());
+  return true;
+}
+
+void StagedFile::publish_replace(const fs::path& target) {
+  if (::rename(m_temp.c_str(), target.c_str()) != 0) {
+    throw Error("cannot rename " + quote(m_temp.string()) + " to " + quote(target.string()) + ": " +
+                util::errno_message(errno));
+  }
+  m_published = true;
+}
+
+void sync_staged(const std::vector<StagedFile*>& files) {
+  if (files.size() < k_syncfs_threshold) {
+    for (StagedFile* f : files) {
+      f->fsync();
+    }
+    return;
+  }
+  // One syncfs per distinct filesystem.
+  std::vector<dev_t> done;
+  for (StagedFile* f : files) {
+    struct stat st {};
+    if (f->fd() < 0 || ::fstat(f->fd(), &st) != 0) {
+      f->fsync();
+      continue;
+    }
+    if (std::find(done.begin(), done.end(), st.st_dev) != done.end()) {
+      continue;
+    }
+    done.push_back(st.st_dev);
+    if (::syncfs(f->fd()) != 0) {
+      throw Error("cannot sync the filesystem of " + quote(f->temp_path().string()) + ": " +
+                  util::errno_message(errno));
+    }
+  }
+}
+
+void sync_dirs(const std::vector<fs::path>& dirs) {
+  std::vector<fs::path> sorted = dirs;
+  std::sort(sorted.begin(), sorted.end());
+  sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
+  for (const auto& d : sorted) {
+    util::fsync_dir(d);
+  }
+}
+
+} // namespace dsm
