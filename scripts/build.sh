@@ -3,5 +3,12 @@
 set -eu
 cd "$(dirname "$0")/.."
 dir="$1"; shift
-cmake -S . -B "$dir" -G Ninja "$@" >/dev/null
+# ccache, when installed, makes rebuilds (and builds of other checkouts of
+# the same sources: CCACHE_BASEDIR makes their paths relative) cheap.
+launcher=""
+if command -v ccache >/dev/null 2>&1; then
+  export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$(pwd)}"
+  launcher="-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache"
+fi
+cmake -S . -B "$dir" -G Ninja $launcher "$@" >/dev/null
 cmake --build "$dir" -j "$(nproc)"

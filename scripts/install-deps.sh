@@ -2,7 +2,7 @@
 # Installs what dsm needs to build and test, from Debian 12's packages.
 # Idempotent: does nothing when everything is present.
 set -eu
-PACKAGES="cmake ninja-build g++ git pkg-config ca-certificates time
+PACKAGES="cmake ninja-build g++ git pkg-config ca-certificates time ccache
 libgit2-dev libyaml-cpp-dev libcli11-dev libgtest-dev nlohmann-json3-dev
 zlib1g-dev libssl-dev libcurl4-openssl-dev libdeflate-dev libisal-dev
 python3 python3-numpy python3-yaml clang libclang-rt-14-dev"
