@@ -13,7 +13,7 @@
 #include "repo/lock.hpp"
 #include "repo/manifest.hpp"
 #include "repo/naming.hpp"
-#include "ops/repair.hpp"
+#include "repo/lock.hpp"
 #include "repo/repository.hpp"
 #include "repo/statcache.hpp"
 #include "git/git.hpp"
