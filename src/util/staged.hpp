@@ -37,8 +37,6 @@ public:
   // Gives the file its final name without replacing anything: false when
   // `target` exists (the caller picks another name).
   bool publish_noreplace(const fs::path& target);
-  // rename() over `target`.
-  void publish_replace(const fs::path& target);
   bool published() const { return m_published; }
 
 private:
