@@ -239,10 +239,7 @@ void run_show_dataset(Context& ctx, const ShowOptions& opts) {
 }
 
 void run_show(Context& ctx, const ShowOptions& opts) {
-  std::filesystem::path p = opts.target;
-  if (p.is_relative()) {
-    p = ctx.work_dir / p;
-  }
+  std::filesystem::path p = ctx.from_work_dir(opts.target);
   std::error_code ec;
   // A chunked version's directory is a dataset target too.
   if (!fs::exists(p, ec) || fs::is_directory(p, ec)) {
