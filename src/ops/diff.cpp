@@ -886,11 +886,12 @@ std::string render_element(const Layout& l, const uint8_t* p) {
   if (!l.structured && l.leaves.size() == 1) {
     return leaf_text(l.leaves[0]);
   }
-  std::string s = "[";
+  // Structured: {"field": value, "outer.inner": value}, fields in order.
+  std::string s = "{";
   for (size_t i = 0; i < l.leaves.size(); ++i) {
-    s += (i > 0 ? ", " : "") + leaf_text(l.leaves[i]);
+    s += (i > 0 ? ", " : "") + json(l.leaves[i].name).dump() + ": " + leaf_text(l.leaves[i]);
   }
-  return s + "]";
+  return s + "}";
 }
 
 // ---------------------------------------------------------------------------

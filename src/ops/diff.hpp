@@ -52,8 +52,9 @@ struct HeaderDiff {
 
 // One differing element: its index (C or Fortran order unravelled as NumPy
 // indexes it) and both values as JSON text (numbers, strings, true/false;
-// "nan", "inf", "-inf" as strings; complex as [re, im]; a structured
-// element as an array of its fields).
+// "nan", "inf", "-inf" as strings; complex as [re, im]; a subarray as an
+// array; a structured element as an object of its fields, nested fields
+// flattened to "outer.inner").
 struct DiffExample {
   std::vector<uint64_t> index;
   std::string a;
