@@ -50,6 +50,25 @@ std::string plain(const std::string& json_text) {
   return json_text;
 }
 
+// A statistic for the table: 7 significant digits are enough to see a change.
+std::string stat_text(const std::string& json_text) {
+  std::string t = plain(json_text);
+  if (t.find_first_of(".eE") == std::string::npos) {
+    return t; // an integer, "nan", "inf"
+  }
+  try {
+    size_t used = 0;
+    double v = std::stod(t, &used);
+    if (used == t.size()) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.7g", v);
+      return buf;
+    }
+  } catch (const std::exception&) {
+  }
+  return t;
+}
+
 std::string pad(const std::string& s, size_t width) { return s.size() >= width ? s + " " : s + std::string(width - s.size(), ' '); }
 
 std::string shape_text(const std::vector<uint64_t>& shape) {
@@ -97,9 +116,9 @@ void print_array(std::ostream& out, const ArrayDiff& d, const std::string& inden
     }
   }
   if (!d.stats.empty()) {
-    out << indent << "stats         " << pad("a", 20) << pad("b", 20) << "a - b\n";
+    out << indent << "stats         " << pad("a", 16) << pad("b", 16) << "a - b\n";
     for (const auto& [name, ab] : d.stats) {
-      out << indent << "  " << pad(name, 12) << pad(plain(ab.first), 20) << pad(plain(ab.second), 20)
+      out << indent << "  " << pad(name, 12) << pad(stat_text(ab.first), 16) << pad(stat_text(ab.second), 16)
           << delta(plain(ab.first), plain(ab.second)) << "\n";
     }
   }
@@ -147,12 +166,11 @@ void print_report(std::ostream& out, const DiffReport& r, const DiffCliOptions& 
       out << "  " << pad(k, 12) << ab.first << "  |  " << ab.second << "\n";
     }
     if (r.message) {
-      out << "  " << pad("(message)", 12) << nlohmann::json(r.message->first).dump() << "  |  "
-          << nlohmann::json(r.message->second).dump() << "\n";
+      out << "  " << pad("(message)", 12) << r.message->first << "  |  " << r.message->second << "\n";
     }
   }
   if (r.identical) {
-    out << "equal (identical payloads: same sha256)\n";
+    out << "equal (same SHA-256: the elements were not read)\n";
     return;
   }
   if (r.archives) {

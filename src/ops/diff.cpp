@@ -1511,7 +1511,8 @@ void diff_meta(const Side& a, const Side& b, DiffReport& r) {
     }
   }
   if (a.sidecar->message != b.sidecar->message) {
-    r.message = std::make_pair(a.sidecar->message.value_or(""), b.sidecar->message.value_or(""));
+    auto text = [](const std::optional<std::string>& m) { return m ? json(*m).dump() : std::string("null"); };
+    r.message = std::make_pair(text(a.sidecar->message), text(b.sidecar->message));
   }
 }
 
@@ -1640,7 +1641,7 @@ nlohmann::json to_json(const DiffReport& r) {
     meta[k] = json::array({value_json(ab.first), value_json(ab.second)});
   }
   j["meta"] = meta;
-  j["message"] = r.message ? json::array({r.message->first, r.message->second}) : json(nullptr);
+  j["message"] = r.message ? json::array({value_json(r.message->first), value_json(r.message->second)}) : json(nullptr);
   if (r.archives) {
     j["header"] = json::array();
     j["stats"] = json::object();

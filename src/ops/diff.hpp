@@ -93,8 +93,8 @@ struct DiffReport {
   bool identical = false; // same content SHA-256: equal without reading
   bool equal = true;      // the exit status: 0 when true
   // The sidecars' meta keys that differ (added, removed or changed), key ->
-  // [a, b] as JSON text ("null" where absent), and the messages when they
-  // differ. Reported; they do not make two arrays unequal.
+  // [a, b] as JSON text ("null" where absent), and the messages (JSON text
+  // too) when they differ. Reported; they do not make two arrays unequal.
   std::vector<std::pair<std::string, std::pair<std::string, std::string>>> meta;
   std::optional<std::pair<std::string, std::string>> message;
   // Two arrays (npy, chunked, compressed): `array`. Two .npz archives:
