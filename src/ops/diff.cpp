@@ -19,6 +19,7 @@
 #include "ops/diff.hpp"
 
 #include "dsm/error.hpp"
+#include "format/chunk.hpp"
 #include "format/format.hpp"
 #include "format/npy_header.hpp"
 #include "format/stats.hpp"
@@ -1412,8 +1413,15 @@ ArrayInput array_input(const Side& s) {
     in.info = core::parse_header(head.data(), head.size(), std::numeric_limits<uint64_t>::max()).info;
     std::vector<Segment> segs;
     uint64_t total = 0;
-    for (const std::string& rel : s.version->parts) {
-      fs::path part = s.out.path / fs::path(rel).filename();
+    if (sc.chunks.empty()) {
+      throw Error(quote(sidecar_path.string()) + ": chunked version without chunks");
+    }
+    // The sidecar's order: the manifest sorts part-10000 before part-2000.
+    for (const Sidecar::Chunk& c : sc.chunks) {
+      if (c.file.find('/') != std::string::npos || !is_chunk_file_name(c.file)) {
+        throw Error(quote(sidecar_path.string()) + ": bad chunk file name " + quote(c.file));
+      }
+      fs::path part = s.out.path / c.file;
       FileRef f = open_file(part);
       ArrayInput pi = npy_input(f, file_size(*f));
       segs.push_back(Segment{f, pi.info.data_offset, pi.info.payload_bytes});

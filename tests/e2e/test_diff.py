@@ -441,6 +441,9 @@ class DiffLarge(DsmTestCase):
         self.assertEqual(j["elements"]["compared"], n)
         self.assertEqual(j["elements"]["differ"], 2)
         self.assertEqual(j["elements"]["nan_vanished"], 1)
+        # Compared in ranges on several threads: the listing is still in storage order.
+        self.assertEqual(j["elements"]["first"], [{"index": [12345], "a": 12345.0, "b": 12345.5},
+                                                  {"index": [n - 1], "a": float(n - 1), "b": "nan"}])
         self.assertLess(peak_kib, 64 << 10, f"peak RSS {peak_kib} KiB")
         sys.stderr.write(f"\npeak RSS of dsm diff on two 256 MiB arrays: {peak_kib / 1024:.1f} MiB\n")
 
