@@ -38,10 +38,10 @@ struct AddRequest {
   Transfer transfer = Transfer::copy;
   AllowPickle allow_pickle = AllowPickle::no;
   // --compress[=LEVEL]: store each .npy as a single-member .npz (level -1:
-  // auto). See core/compress_add.hpp and docs/compression.md.
+  // auto). See format/compress_add.hpp and docs/compression.md.
   std::optional<int> compress;
   // --chunk-size: split each .npy into whole-row chunk files of about this
-  // many bytes (core/chunk.hpp).
+  // many bytes (format/chunk.hpp).
   std::optional<uint64_t> chunk_bytes;
   // What the sidecar's `source` says instead of the file's path (the C++
   // API, `dsm compress`).
