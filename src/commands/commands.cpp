@@ -16,6 +16,7 @@ const std::vector<CommandSpec>& commands() {
   static const std::vector<CommandSpec> k_commands = {
     {"add", register_add, Needs::repo, OnSignal::stop},
     {"compress", register_compress, Needs::repo, OnSignal::stop},
+    {"diff", register_diff, Needs::nothing, OnSignal::die},
     {"doctor", register_doctor, Needs::nothing, OnSignal::die},
     {"export", register_export, Needs::repo, OnSignal::stop},
     {"hook", register_hook, Needs::nothing, OnSignal::die},

@@ -68,6 +68,7 @@ void finish_transfer(const TransferReport& report, const std::string& verb, bool
 // Declarations of every register_<name>, in table order (alphabetical).
 void register_add(CLI::App& app, Context& ctx);
 void register_compress(CLI::App& app, Context& ctx);
+void register_diff(CLI::App& app, Context& ctx);
 void register_doctor(CLI::App& app, Context& ctx);
 void register_export(CLI::App& app, Context& ctx);
 void register_hook(CLI::App& app, Context& ctx);
