@@ -258,6 +258,9 @@ int main(int argc, char** argv) {
     std::cout.flush();
     std::cerr << "dsm: error: " << e.what() << "\n(run 'dsm --help', or 'dsm COMMAND --help', for usage)\n";
     return dsm::k_exit_error;
+  } catch (const dsm::ExitWith& e) {
+    int rc = finish_stdout();
+    return rc != dsm::k_exit_ok ? rc : e.code;
   } catch (const dsm::Error& e) {
     std::cout.flush();
     for (const std::string& problem : e.problems()) {

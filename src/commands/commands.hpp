@@ -48,6 +48,13 @@ const std::vector<CommandSpec>& commands();
 // Opens ctx.repo for Needs::repo (commands/context.cpp).
 void prepare_context(Context& ctx, Needs needs);
 
+// Thrown by a command whose exit status is its answer, to end with `code`
+// and nothing on stderr: `dsm diff` exits 1 when the arrays differ, as
+// diff(1) does, and the difference was its output. Caught in main.
+struct ExitWith {
+  int code;
+};
+
 // The EXIT STATUS paragraph every command's help ends with.
 std::string exit_status_help();
 
