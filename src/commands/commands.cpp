@@ -21,11 +21,13 @@ const std::vector<CommandSpec>& commands() {
     {"init", register_init, Needs::nothing, OnSignal::die},
     {"log", register_log, Needs::repo, OnSignal::die},
     {"ls", register_ls, Needs::repo, OnSignal::die},
+    {"merge-driver", register_merge_driver, Needs::nothing, OnSignal::die},
     {"path", register_path, Needs::repo, OnSignal::die},
     {"pull", register_pull, Needs::repo, OnSignal::stop},
     {"push", register_push, Needs::repo, OnSignal::stop},
     {"remote", register_remote, Needs::repo, OnSignal::die},
     {"repair", register_repair, Needs::repo, OnSignal::stop},
+
     {"show", register_show, Needs::nothing, OnSignal::die},
     {"status", register_status, Needs::repo, OnSignal::stop},
     {"verify", register_verify, Needs::repo, OnSignal::stop},

@@ -72,6 +72,7 @@ void register_hook(CLI::App& app, Context& ctx);
 void register_init(CLI::App& app, Context& ctx);
 void register_log(CLI::App& app, Context& ctx);
 void register_ls(CLI::App& app, Context& ctx);
+void register_merge_driver(CLI::App& app, Context& ctx);
 void register_path(CLI::App& app, Context& ctx);
 void register_pull(CLI::App& app, Context& ctx);
 void register_push(CLI::App& app, Context& ctx);

@@ -1,0 +1,177 @@
+"""Issue #13, teams and branches: dsm with real git branches, merges,
+clones sharing a bare origin, stash and worktrees."""
+import os
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import DsmTestCase, main, np, sha256_file  # noqa: E402
+from remote_util import manifest_entries  # noqa: E402
+
+
+class Team:
+    """Mixin: a bare origin, a directory remote and clones of both."""
+
+    def make_origin(self):
+        """origin.git (bare) holding one commit with `dsm init` done; returns
+        the first clone ('alice') with a default directory remote."""
+        self.origin = os.path.join(self.tmp, "origin.git")
+        self.git("init", "-q", "--bare", "-b", "main", self.origin)
+        self.store = os.path.join(self.tmp, "store")
+        os.makedirs(self.store)
+        alice = self.make_git_repo("alice")
+        self.dsm("init", cwd=alice, expect=0)
+        self.dsm("remote", "add", "team", self.store, "--default", cwd=alice, expect=0)
+        self.git("add", "-A", cwd=alice)
+        self.git("commit", "-q", "-m", "dsm init", cwd=alice)
+        self.git("remote", "add", "origin", self.origin, cwd=alice)
+        self.git("push", "-q", "-u", "origin", "main", cwd=alice)
+        return alice
+
+    def clone_origin(self, name, *config):
+        dest = os.path.join(self.tmp, name)
+        args = ["clone", "-q"]
+        for c in config:
+            args += ["-c", c]
+        self.git(*args, self.origin, dest)
+        self.dsm("init", cwd=dest, expect=0)  # the documented first step of a clone
+        return dest
+
+    def add(self, repo, name, array, *extra):
+        src = os.path.join(self.tmp, "src", os.path.basename(repo))
+        os.makedirs(src, exist_ok=True)
+        p = os.path.join(src, f"{name.replace('/', '_')}_{len(os.listdir(src))}.npy")
+        np.save(p, array)
+        self.dsm("add", p, "--name", name, *extra, cwd=repo, expect=0)
+        return p
+
+    def commit(self, repo, message="data"):
+        self.git("add", "-A", cwd=repo)
+        self.git("commit", "-q", "-m", message, cwd=repo)
+
+    def manifest_text(self, repo):
+        with open(os.path.join(repo, "data", "manifest-sha256.txt"), "rb") as f:
+            return f.read()
+
+    def assert_sha256sum_clean(self, repo):
+        r = subprocess.run(["sha256sum", "--strict", "-c", "--quiet", "manifest-sha256.txt"],
+                           cwd=os.path.join(repo, "data"), capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
+
+class MergeDriverTest(Team, DsmTestCase):
+
+    def test_init_writes_gitattributes_and_driver(self):
+        repo = self.make_git_repo()
+        r = self.dsm("init", cwd=repo, expect=0)
+        with open(os.path.join(repo, ".gitattributes")) as f:
+            attrs = f.read()
+        self.assertIn("/data/manifest-sha256.txt -text merge=dsm\n", attrs)
+        self.assertIn("/data/**/*.yaml -text\n", attrs)
+        self.assertEqual(self.git("config", "merge.dsm.driver", cwd=repo).out.strip(),
+                         "dsm merge-driver %O %A %B %P")
+        r = self.git("check-attr", "merge", "text", "--", "data/manifest-sha256.txt", cwd=repo)
+        self.assertIn("merge: dsm", r.out)
+        self.assertIn("text: unset", r.out)
+        # Idempotent.
+        r = self.dsm("init", cwd=repo, expect=0)
+        self.assertIn("nothing changed", r.out)
+
+    def test_issue_13_fact_4_different_names_merge_cleanly(self):
+        alice = self.make_origin()
+        bob = self.clone_origin("bob")
+        self.add(alice, "feat", np.arange(10))
+        self.commit(alice, "feat")
+        self.git("push", "-q", "origin", "main", cwd=alice)
+        self.git("pull", "-q", "--no-rebase", cwd=bob)
+        # Two branches of alice's repository add two names sorting after feat.
+        self.git("checkout", "-q", "-b", "labels", cwd=alice)
+        self.add(alice, "labels", np.arange(20))
+        self.commit(alice, "labels")
+        self.git("checkout", "-q", "main", cwd=alice)
+        self.add(alice, "masks", np.arange(30))
+        self.commit(alice, "masks")
+        r = self.git("merge", "--no-edit", "labels", cwd=alice, check=False)
+        self.assertEqual(r.rc, 0, r.out + r.err)
+        self.assertNotIn("CONFLICT", r.out)
+        text = self.manifest_text(alice).decode()
+        self.assertEqual(len(text.splitlines()), 3)
+        paths = [line.split("  ", 1)[1] for line in text.splitlines()]
+        self.assertEqual(paths, sorted(paths))
+        self.assertNotIn("<<<<<<<", text)
+        self.assert_sha256sum_clean(alice)
+        self.dsm("verify", "--strict", cwd=alice, expect=0)
+        # The same across clones: bob adds on main, pulls alice's merge.
+        self.dsm("push", cwd=alice, expect=0)
+        self.git("push", "-q", "origin", "main", cwd=alice)
+        self.add(bob, "zeta", np.arange(40))
+        self.commit(bob, "zeta")
+        r = self.git("pull", "--no-rebase", "--no-edit", cwd=bob, check=False)
+        self.assertEqual(r.rc, 0, r.out + r.err)
+        self.assertEqual(len(manifest_entries(bob)), 4)
+        self.dsm("pull", cwd=bob, expect=0)
+        self.dsm("verify", "--strict", cwd=bob, expect=0)
+
+    def test_issue_13_fact_7_autocrlf_clone_works(self):
+        alice = self.make_origin()
+        self.add(alice, "feat", np.arange(10), "--message", "first")
+        self.commit(alice)
+        self.dsm("push", cwd=alice, expect=0)
+        self.git("push", "-q", "origin", "main", cwd=alice)
+        bob = self.clone_origin("bob", "core.autocrlf=true")
+        self.assertNotIn(b"\r\n", self.manifest_text(bob))
+        self.dsm("pull", cwd=bob, expect=0)
+        self.dsm("verify", "--strict", cwd=bob, expect=0)
+        self.dsm("ls", cwd=bob, expect=0)
+        # A manifest dsm writes in the clone stays LF, and git sees no change.
+        self.add(bob, "feat", np.arange(11))
+        self.assertNotIn(b"\r\n", self.manifest_text(bob))
+        self.commit(bob)
+        self.assertEqual(self.git("status", "--porcelain", cwd=bob).out, "")
+
+    def test_autocrlf_clone_of_a_repository_without_gitattributes(self):
+        alice = self.make_origin()
+        os.remove(os.path.join(alice, ".gitattributes"))
+        self.add(alice, "feat", np.arange(10))
+        self.commit(alice)
+        self.dsm("push", cwd=alice, expect=0)
+        self.git("push", "-q", "origin", "main", cwd=alice)
+        dest = os.path.join(self.tmp, "bob")
+        self.git("clone", "-q", "-c", "core.autocrlf=true", self.origin, dest)
+        self.assertIn(b"\r\n", self.manifest_text(dest))
+        r = self.dsm("init", cwd=dest, expect=0)
+        self.assertIn("LF", r.out)
+        self.assertNotIn(b"\r\n", self.manifest_text(dest))
+        self.dsm("pull", cwd=dest, expect=0)
+        self.dsm("verify", cwd=dest, expect=0)
+
+    def test_merge_driver_three_way(self):
+        a, b, c, d = ("a" * 64, "b" * 64, "c" * 64, "d" * 64)
+        base = os.path.join(self.tmp, "base")
+        ours = os.path.join(self.tmp, "ours")
+        theirs = os.path.join(self.tmp, "theirs")
+        with open(base, "w") as f:
+            f.write(f"{a}  x/1.npy\n{b}  x/2.npy\n")
+        with open(ours, "w") as f:  # removed x/2, added y/1
+            f.write(f"{a}  x/1.npy\n{c}  y/1.npy\n")
+        with open(theirs, "w") as f:  # added w/1 and the same y/1
+            f.write(f"{d}  w/1.npy\n{a}  x/1.npy\n{b}  x/2.npy\n{c}  y/1.npy\n")
+        self.dsm("merge-driver", base, ours, theirs, "data/manifest-sha256.txt", expect=0)
+        with open(ours) as f:
+            self.assertEqual(f.read(), f"{d}  w/1.npy\n{a}  x/1.npy\n{c}  y/1.npy\n")
+        # Same path, two hashes: ours kept, exit 1 naming dsm resolve.
+        with open(theirs, "w") as f:
+            f.write(f"{a}  x/1.npy\n{d}  y/1.npy\n")
+        r = self.dsm("merge-driver", base, ours, theirs, "data/manifest-sha256.txt", expect=1)
+        self.assertIn("dsm resolve", r.err)
+        self.assertIn("y/1.npy", r.err)
+        with open(ours) as f:
+            self.assertEqual(f.read(), f"{d}  w/1.npy\n{a}  x/1.npy\n{c}  y/1.npy\n")
+        # A side with conflict markers is an error; ours is left as it was.
+        with open(theirs, "w") as f:
+            f.write("<<<<<<< HEAD\n")
+        self.dsm("merge-driver", base, ours, theirs, expect=2)
+
+
+if __name__ == "__main__":
+    main()
