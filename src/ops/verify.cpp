@@ -1,5 +1,6 @@
 #include "util/text.hpp"
 #include "ops/verify.hpp"
+#include "repo/referenced.hpp"
 
 #include "format/chunk.hpp"
 #include "repo/data_listing.hpp"
@@ -60,6 +61,8 @@ bool counts(Problem p, bool strict) {
   case Problem::temp:
   case Problem::writable:
     return strict;
+  case Problem::referenced:
+    return false;
   }
   return true;
 }
@@ -434,8 +437,27 @@ private:
         continue;
       }
       if (m_repo.config().is_payload_name(fname)) {
-        // Say what it is: a crashed add (and what repair does) or a stray.
         fs::path p = root / rel;
+        // A version another ref, the stash or the index lists (a checkout,
+        // a stash, a merge in progress): kept, never a crashed add.
+        std::string sidecar_rel = rel;
+        if (auto dir = chunk_dir_of(m_repo, rel, p)) {
+          sidecar_rel = m_repo.data_relative(*dir).value_or(rel);
+        }
+        const Referenced& refs = m_referenced.get();
+        std::optional<std::string> from = refs.source(rel);
+        if (refs.sidecar_tracked(sidecar_rel)) {
+          add(Problem::mismatch, p,
+              "git tracks its sidecar but the manifest has no line for it" +
+                (from ? " (" + *from + " lists it)" : std::string()) +
+                ": a merge resolved by hand? run 'dsm resolve'");
+          continue;
+        }
+        if (from) {
+          add(Problem::referenced, p, "a version from " + *from + " (not in this checkout's manifest; kept)");
+          continue;
+        }
+        // Say what it is: a crashed add (and what repair does) or a stray.
         add(Problem::untracked, p, explain_leftover(classify_leftover(m_repo, p)));
         continue;
       }
@@ -459,6 +481,7 @@ private:
   }
 
   const Repository& m_repo;
+  LazyReferenced m_referenced{m_repo};
   const VerifyOptions& m_opts;
   StatCache m_cache;
   std::mutex m_mutex;
@@ -498,6 +521,8 @@ const char* problem_tag(Problem p) {
     return "TEMP";
   case Problem::writable:
     return "WRITABLE";
+  case Problem::referenced:
+    return "REFERENCED";
   }
   return "?";
 }
@@ -511,7 +536,7 @@ std::string format_finding(const Finding& f) {
 }
 
 std::string summary_line(const VerifyReport& r, bool fast) {
-  size_t n[7] = {};
+  size_t n[8] = {};
   for (const auto& f : r.findings) {
     ++n[static_cast<int>(f.kind)];
   }
@@ -526,8 +551,8 @@ std::string summary_line(const VerifyReport& r, bool fast) {
   }
   std::vector<std::string> parts;
   const char* names[] = {"failed", "missing", "mismatched", "untracked", "orphaned sidecars", "temp files",
-                         "writable"};
-  for (int k = 0; k < 7; ++k) {
+                         "writable", "versions from other refs"};
+  for (int k = 0; k < 8; ++k) {
     if (n[k]) {
       parts.push_back(std::to_string(n[k]) + " " + names[k]);
     }

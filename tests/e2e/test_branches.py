@@ -173,5 +173,89 @@ class MergeDriverTest(Team, DsmTestCase):
         self.dsm("merge-driver", base, ours, theirs, expect=2)
 
 
+class ReferencedKeptTest(Team, DsmTestCase):
+    """Referenced means kept: checkout, stash and a hand-resolved merge."""
+
+    def setUp(self):
+        super().setUp()
+        self.repo = self.make_git_repo()
+        self.dsm("init", cwd=self.repo, expect=0)
+        self.commit(self.repo, "dsm init")
+
+    def payloads(self):
+        out = {}
+        for d, _, files in os.walk(os.path.join(self.repo, "data")):
+            for f in files:
+                if f.endswith(".npy"):
+                    out[os.path.relpath(os.path.join(d, f), os.path.join(self.repo, "data"))] = \
+                        sha256_file(os.path.join(d, f))
+        return out
+
+    def test_issue_13_fact_1_checkout_loses_nothing(self):
+        self.add(self.repo, "feat", np.arange(10))
+        self.commit(self.repo, "v1")
+        src = self.add(self.repo, "feat", np.arange(20))
+        os.remove(src)  # like --move: the payload is the only copy
+        self.commit(self.repo, "v2")
+        before = self.payloads()
+        self.git("checkout", "-q", "HEAD~1", cwd=self.repo)
+        r = self.dsm("verify", cwd=self.repo, expect=0)
+        self.assertIn("REFERENCED", r.out)
+        self.assertIn("branch 'main'", r.out)
+        self.assertNotIn("unfinished", r.out)
+        r = self.dsm("status", cwd=self.repo, expect=0)
+        self.assertNotIn("dsm add them", r.out)
+        self.assertIn("versions from other refs", r.out)
+        r = self.dsm("repair", cwd=self.repo, expect=0)
+        self.assertIn("kept", r.out)
+        self.assertEqual(self.payloads(), before)
+        self.git("checkout", "-q", "main", cwd=self.repo)
+        self.dsm("verify", "--strict", cwd=self.repo, expect=0)
+
+    def test_issue_13_fact_2_stash_loses_nothing(self):
+        self.add(self.repo, "feat", np.arange(10))
+        self.commit(self.repo, "v1")
+        src = self.add(self.repo, "feat", np.arange(20), "--message", "the second one")
+        os.remove(src)
+        before = self.payloads()
+        self.git("stash", "-u", "-q", cwd=self.repo)
+        r = self.dsm("repair", cwd=self.repo, expect=0)
+        self.assertIn("stash@{0}", r.out)
+        self.assertEqual(self.payloads(), before)
+        r = self.dsm("verify", cwd=self.repo, expect=0)
+        self.assertIn("a version from stash@{0}", r.out)
+        self.git("stash", "pop", "-q", cwd=self.repo)
+        self.dsm("verify", "--strict", cwd=self.repo, expect=0)
+        r = self.dsm("log", "feat", cwd=self.repo, expect=0)
+        self.assertIn("the second one", r.out)
+
+    def test_issue_13_fact_3_hand_resolved_conflict_keeps_data(self):
+        # A clone without the merge driver configured: git's text merge.
+        self.git("config", "--remove-section", "merge.dsm", cwd=self.repo)
+        self.add(self.repo, "feat", np.arange(10))
+        self.commit(self.repo, "feat")
+        self.git("checkout", "-q", "-b", "other", cwd=self.repo)
+        self.add(self.repo, "masks", np.arange(30))
+        self.commit(self.repo, "masks")
+        self.git("checkout", "-q", "main", cwd=self.repo)
+        self.add(self.repo, "labels", np.arange(20))
+        self.commit(self.repo, "labels")
+        r = self.git("merge", "--no-edit", "other", cwd=self.repo, check=False)
+        self.assertIn("CONFLICT", r.out)
+        self.git("checkout", "--theirs", "data/manifest-sha256.txt", cwd=self.repo)
+        self.git("add", "data/manifest-sha256.txt", cwd=self.repo)
+        self.git("commit", "-q", "--no-verify", "--no-edit", cwd=self.repo)
+        labels = [p for p in self.payloads() if p.startswith("labels/")]
+        self.assertEqual(len(labels), 1)
+        before = self.payloads()
+        r = self.dsm("verify", cwd=self.repo, expect=1)
+        self.assertIn("dsm resolve", r.out)
+        self.assertNotIn("unfinished", r.out)
+        self.dsm("repair", cwd=self.repo)
+        self.assertEqual(self.payloads(), before)
+        self.assertTrue(os.path.exists(os.path.join(self.repo, "data", labels[0] + ".yaml")))
+        self.assertEqual(self.git("status", "--porcelain", cwd=self.repo).out, "")
+
+
 if __name__ == "__main__":
     main()
