@@ -28,6 +28,7 @@ const std::vector<CommandSpec>& commands() {
     {"remote", register_remote, Needs::repo, OnSignal::die},
     {"repair", register_repair, Needs::repo, OnSignal::stop},
 
+    {"resolve", register_resolve, Needs::repo, OnSignal::die},
     {"show", register_show, Needs::nothing, OnSignal::die},
     {"status", register_status, Needs::repo, OnSignal::stop},
     {"verify", register_verify, Needs::repo, OnSignal::stop},

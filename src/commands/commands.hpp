@@ -78,6 +78,7 @@ void register_pull(CLI::App& app, Context& ctx);
 void register_push(CLI::App& app, Context& ctx);
 void register_remote(CLI::App& app, Context& ctx);
 void register_repair(CLI::App& app, Context& ctx);
+void register_resolve(CLI::App& app, Context& ctx);
 void register_show(CLI::App& app, Context& ctx);
 void register_status(CLI::App& app, Context& ctx);
 void register_verify(CLI::App& app, Context& ctx);

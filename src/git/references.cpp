@@ -87,7 +87,6 @@ IndexPtr open_index(const Repo& repo) {
 std::vector<RefBlob> blobs_at_refs(const Repo& repo, const std::string& path) {
   git_repository* r = repo.raw();
   std::vector<RefBlob> out;
-  std::set<std::pair<std::string, std::string>> seen; // (commit, path) already read
   auto add_commit = [&](const git_oid& id, const std::string& source) {
     if (auto oid = blob_in_commit(r, id, path)) {
       out.push_back({source, *oid});
@@ -116,6 +115,17 @@ std::vector<RefBlob> blobs_at_refs(const Repo& repo, const std::string& path) {
     }
     ObjectPtr commit(obj);
     add_commit(*git_object_id(commit.get()), describe_ref(name));
+  }
+  // The other side of an operation in progress.
+  for (const char* other : {"MERGE_HEAD", "CHERRY_PICK_HEAD", "REBASE_HEAD", "REVERT_HEAD"}) {
+    git_object* obj = nullptr;
+    std::string spec = std::string(other) + "^{commit}";
+    if (git_revparse_single(&obj, r, spec.c_str()) == 0) {
+      ObjectPtr commit(obj);
+      add_commit(*git_object_id(commit.get()), other);
+    } else {
+      git_error_clear();
+    }
   }
   git_reflog* log_raw = nullptr;
   if (git_reflog_read(&log_raw, r, "refs/stash") == 0) {

@@ -23,7 +23,8 @@ struct RefBlob {
 };
 
 // The blob ids of `path` (relative to the work tree) at every ref tip, every
-// stash entry, HEAD and the index (every stage). Refs whose tip is not a
+// stash entry, HEAD, MERGE_HEAD (and the other heads of an operation in
+// progress) and the index (every stage). Refs whose tip is not a
 // commit, or whose tree lacks `path`, are skipped. Reads no history: one
 // tree lookup per path component per ref.
 std::vector<RefBlob> blobs_at_refs(const Repo& repo, const std::string& path);

@@ -133,6 +133,17 @@ public:
     }
     if (m_opts.targets.empty()) {
       scan_data_dir(manifest);
+      // Two versions with one number (two branches merged): dsm path and
+      // dsm ls would disagree about NAME@N, so it is a problem until
+      // `dsm resolve` renumbers one.
+      DatasetIndex index = index_datasets(m_repo, manifest); // the groups point into it
+      for (const auto& group : duplicate_versions(index)) {
+        for (size_t k = 1; k < group.size(); ++k) {
+          add(Problem::mismatch, group[k]->path,
+              quote(group[k]->name + "@" + std::to_string(group[k]->seq)) + " is also " + quote(group[0]->rel) +
+                ": two versions share one number; run 'dsm resolve'");
+        }
+      }
     }
     for (const auto& u : m_updates) {
       m_cache.record(u.rel, u.facts, u.sha256);

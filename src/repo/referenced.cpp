@@ -14,8 +14,12 @@ Referenced Referenced::load(const Repository& repo) {
   Referenced r;
   const std::string data_rel = repo.data_dir_relative();
   std::set<std::string> parsed;
+  std::set<std::string> parsed_elsewhere;
   for (const git::RefBlob& b : git::blobs_at_refs(repo.git(), data_rel + "/" + k_manifest_name)) {
-    if (!parsed.insert(b.oid).second) {
+    bool elsewhere = b.source != "HEAD" && b.source != "the index";
+    bool first = parsed.insert(b.oid).second;
+    bool first_elsewhere = elsewhere && parsed_elsewhere.insert(b.oid).second;
+    if (!first && !first_elsewhere) {
       continue;
     }
     Manifest m;
@@ -26,6 +30,9 @@ Referenced Referenced::load(const Repository& repo) {
     }
     for (const auto& [path, hash] : m.map()) {
       r.m_source.emplace(path, b.source);
+      if (elsewhere) {
+        r.m_elsewhere.insert(hash);
+      }
     }
   }
   const std::string prefix = data_rel + "/";

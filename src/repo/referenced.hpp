@@ -30,10 +30,15 @@ public:
   // True when git tracks the sidecar `<rel>.yaml` (staged, committed or in
   // conflict): committed data, never deleted.
   bool sidecar_tracked(const std::string& rel) const;
+  // True when a manifest at a ref other than HEAD and the index lists a
+  // payload with this hash: a teammate's or another branch's version
+  // ('dsm pull' fetches it), not something this checkout lost.
+  bool hash_listed_elsewhere(const std::string& sha256) const { return m_elsewhere.count(sha256) > 0; }
 
 private:
   std::unordered_map<std::string, std::string> m_source; // data-relative path -> first source
   std::unordered_set<std::string> m_tracked;             // data-relative tracked files
+  std::unordered_set<std::string> m_elsewhere;           // hashes other refs list
 };
 
 // Loads on first use (see the cost note above).

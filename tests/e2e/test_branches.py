@@ -257,5 +257,109 @@ class ReferencedKeptTest(Team, DsmTestCase):
         self.assertEqual(self.git("status", "--porcelain", cwd=self.repo).out, "")
 
 
+class CollidingVersionsTest(Team, DsmTestCase):
+    """Fact 5: the same NAME@N added on two branches; dsm resolve keeps both."""
+
+    def push_all(self, repo):
+        self.dsm("push", cwd=repo, expect=0)
+        self.git("push", "-q", "origin", "HEAD", cwd=repo)
+
+    def test_issue_13_fact_5_same_name_same_day_two_clones(self):
+        alice = self.make_origin()
+        bob = self.clone_origin("bob")
+        self.add(alice, "feat", np.arange(20))
+        self.commit(alice, "alice feat")
+        self.push_all(alice)
+        self.add(bob, "feat", np.arange(30))
+        self.commit(bob, "bob feat")
+        bob_sha = list(manifest_entries(bob).values())[0]
+        r = self.git("pull", "--no-rebase", "--no-edit", cwd=bob, check=False)
+        self.assertNotEqual(r.rc, 0)
+        self.assertIn("dsm resolve", r.out + r.err)
+        # Mid-merge every dsm command still reads the manifest.
+        self.dsm("ls", cwd=bob, expect=0)
+        r = self.dsm("doctor", cwd=bob)
+        self.assertIn("dsm resolve", r.out + r.err)
+        self.assertNotIn("git restore", r.out + r.err)
+        r = self.dsm("resolve", cwd=bob, expect=0)
+        self.assertIn("renumbered", r.out)
+        self.git("commit", "-q", "--no-edit", cwd=bob)
+        entries = manifest_entries(bob)
+        self.assertEqual(len(entries), 2)
+        self.assertIn(bob_sha, entries.values())
+        self.dsm("pull", cwd=bob, expect=0)  # alice's payload, from the remote
+        self.dsm("verify", "--strict", cwd=bob, expect=0)
+        self.assert_sha256sum_clean(bob)
+        # path, ls and log agree: bob's own feat@1 (30,) keeps its number,
+        # alice's (20,), merged in later, is feat@2.
+        p1 = self.dsm("path", "feat@1", cwd=bob, expect=0).out.strip()
+        p2 = self.dsm("path", "feat@2", cwd=bob, expect=0).out.strip()
+        self.assertEqual(np.load(p1).shape, (30,))
+        self.assertEqual(np.load(p2).shape, (20,))
+        self.assertEqual(sha256_file(p1), bob_sha)
+        self.assertEqual(self.dsm("path", "feat", cwd=bob, expect=0).out.strip(), p2)
+        r = self.dsm("ls", cwd=bob, expect=0)
+        self.assertRegex(r.out, r"feat\s+2\s+2\s")
+        r = self.dsm("log", "feat", cwd=bob, expect=0)
+        self.assertIn("[20]", r.out)
+        self.assertIn("[30]", r.out)
+        self.push_all(bob)
+        self.git("pull", "-q", "--no-rebase", cwd=alice)
+        # Alice's own payload sits at its old number: resolve moves it.
+        r = self.dsm("resolve", cwd=alice, expect=0)
+        self.assertIn("moved the local payload", r.out)
+        self.dsm("pull", cwd=alice, expect=0)
+        self.dsm("verify", "--strict", cwd=alice, expect=0)
+        self.assertEqual(manifest_entries(alice), manifest_entries(bob))
+
+    def test_issue_13_fact_5_same_number_different_days(self):
+        repo = self.make_git_repo()
+        self.dsm("init", cwd=repo, expect=0)
+        self.add(repo, "feat", np.arange(10))
+        self.commit(repo, "v1")
+        self.git("checkout", "-q", "-b", "other", cwd=repo)
+        self.add(repo, "feat", np.arange(30))
+        # Pretend it was added yesterday: rename payload and sidecar.
+        data = os.path.join(repo, "data")
+        entries = manifest_entries(repo)
+        old = [p for p in entries if p.endswith("_002.npy")][0]
+        new = old.replace(old.split("_")[1], "20000101")
+        os.rename(os.path.join(data, old), os.path.join(data, new))
+        with open(os.path.join(data, old + ".yaml")) as f:
+            text = f.read().replace(os.path.basename(old), os.path.basename(new))
+        os.remove(os.path.join(data, old + ".yaml"))
+        with open(os.path.join(data, new + ".yaml"), "w") as f:
+            f.write(text)
+        sha30 = entries.pop(old)
+        entries[new] = sha30
+        with open(os.path.join(data, "manifest-sha256.txt"), "w") as f:
+            f.write("".join(f"{h}  {p}\n" for p, h in sorted(entries.items())))
+        self.commit(repo, "other v2")
+        self.git("checkout", "-q", "main", cwd=repo)
+        # As in another clone: the other branch's payload is not here
+        # when main adds its version 2 (it is pulled afterwards).
+        aside = os.path.join(self.tmp, "aside.npy")
+        os.rename(os.path.join(data, new), aside)
+        self.add(repo, "feat", np.arange(20))
+        self.commit(repo, "main v2")
+        os.rename(aside, os.path.join(data, new))
+        r = self.git("merge", "--no-edit", "other", cwd=repo, check=False)
+        self.assertEqual(r.rc, 0, r.out + r.err)
+        r = self.dsm("verify", cwd=repo, expect=1)
+        self.assertIn("dsm resolve", r.out)
+        r = self.dsm("doctor", cwd=repo, expect=1)
+        self.assertIn("feat@2", r.out + r.err)
+        r = self.dsm("path", "feat@2", cwd=repo, expect=2)
+        self.assertIn("dsm resolve", r.err)
+        r = self.dsm("resolve", cwd=repo, expect=0)
+        self.assertIn("feat@3", r.out)
+        self.git("commit", "-q", "-m", "resolved", cwd=repo)
+        self.dsm("verify", "--strict", cwd=repo, expect=0)
+        self.assertEqual(np.load(self.dsm("path", "feat@2", cwd=repo, expect=0).out.strip()).shape, (20,))
+        self.assertEqual(np.load(self.dsm("path", "feat@3", cwd=repo, expect=0).out.strip()).shape, (30,))
+        r = self.dsm("resolve", cwd=repo, expect=0)
+        self.assertIn("nothing to resolve", r.out)
+
+
 if __name__ == "__main__":
     main()
