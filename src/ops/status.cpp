@@ -5,7 +5,6 @@
 #include "dsm/error.hpp"
 #include "format/format.hpp"
 #include "util/interrupt.hpp"
-#include "ops/repair.hpp"
 #include "repo/leftovers.hpp"
 #include "repo/referenced.hpp"
 #include "repo/repository.hpp"
