@@ -23,7 +23,8 @@ void run_init(Context& ctx, const InitCliOptions& opts) {
   InitResult r = init_repository(ctx.work_dir, o);
   if (r.created) {
     std::cout << "initialised dsm repository in " << r.root.string() << "\n";
-  } else if (r.changed_gitignore || r.created_manifest || r.created_data_dir) {
+  } else if (r.changed_gitignore || r.created_manifest || r.created_data_dir || r.changed_gitattributes ||
+             r.configured_merge_driver || r.fixed_line_endings) {
     std::cout << "repaired dsm repository in " << r.root.string() << "\n";
   } else {
     std::cout << "dsm repository in " << r.root.string() << " is already initialised; nothing changed\n";
@@ -36,6 +37,16 @@ void run_init(Context& ctx, const InitCliOptions& opts) {
     if (r.changed_gitignore) {
       std::cout << "updated " << (r.root / ".gitignore").string() << " (payloads stay out of git)\n";
     }
+    if (r.changed_gitattributes) {
+      std::cout << "updated " << (r.root / ".gitattributes").string()
+                << " (manifest and sidecars keep LF; the manifest merges with 'dsm merge-driver')\n";
+    }
+    if (r.configured_merge_driver) {
+      std::cout << "set merge.dsm.driver in .git/config (merges of the manifest keep both sides' versions)\n";
+    }
+    if (r.fixed_line_endings) {
+      std::cout << "rewrote the manifest with LF line endings\n";
+    }
   }
 }
 
@@ -46,7 +57,10 @@ void register_init(CLI::App& app, Context& ctx) {
   CLI::App* sub = app.add_subcommand(
     "init", "Make the git work tree around the current directory a dsm repository.\n"
             "Creates .dsm/config.yaml, the data directory with its manifest-sha256.txt,\n"
-            "and a managed block in the root .gitignore that keeps payloads out of git.\n"
+            "a managed block in the root .gitignore that keeps payloads out of git, one in\n"
+            ".gitattributes (manifest and sidecars keep LF; the manifest merges with dsm's\n"
+            "merge driver), merge.dsm.driver in .git/config, and the git hooks.\n"
+            "Run it first in every fresh clone: .git/config is not cloned.\n"
             "Running it again changes nothing; a hand-edited .gitignore block is repaired.");
   sub->add_option("--data-dir", opts->data_dir,
                   "Data directory (default: data), relative to the current directory; must be inside the "

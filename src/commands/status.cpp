@@ -106,6 +106,13 @@ void run_status(Context& ctx, const StatusCliOptions& opts) {
     section("changed since added or last verified (run 'dsm verify'):", r.changed);
     section("not committed to git (git add + git commit them):", r.uncommitted);
     section("leftover temporary files of interrupted writes (safe to delete):", r.temp);
+    if (!r.referenced.empty()) {
+      std::cout << "versions from other refs, not in this checkout's manifest (kept):\n";
+      for (const auto& [p, from] : r.referenced) {
+        std::cout << "  " << p.string() << "  (" << from << ")\n";
+      }
+    }
+    section("set aside by 'dsm repair' (move back into the data dir to restore, or delete):", r.set_aside);
     if (r.clean()) {
       std::cout << "nothing to report: payloads match the manifest, sidecars are committed\n";
     }

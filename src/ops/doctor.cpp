@@ -1,5 +1,8 @@
 // dsm doctor (see dsm/doctor.hpp and docs/hooks.md).
 #include "ops/doctor.hpp"
+#include "git/references.hpp"
+#include "repo/datasets.hpp"
+#include "repo/gitattributes.hpp"
 
 #include "format/chunk.hpp"
 #include "repo/payload_check.hpp"
@@ -231,6 +234,53 @@ void check_chunked_sidecar(DoctorCheck& c, const Repository& repo, const Manifes
   }
 }
 
+// Git's own state around the data: .gitattributes and the merge driver
+// (what makes merges of the manifest work), and a merge in progress.
+DoctorCheck check_branches(const Repository& repo) {
+  DoctorCheck c{"branches", "manifest merges with dsm's driver; no merge waiting for 'dsm resolve'", false, {}};
+  if (!gitattributes::intact(repo)) {
+    add(c, ".gitattributes",
+        "'.gitattributes': the dsm managed block is missing or edited (the manifest would merge as text and "
+        "convert line endings); run 'dsm init'");
+  }
+  if (!gitattributes::driver_configured(repo)) {
+    add(c, ".git/config",
+        "merge.dsm.driver is not set (git does not clone .git/config); run 'dsm init' in this clone");
+  }
+  const std::string prefix = repo.data_dir_relative() + "/";
+  for (const git::IndexConflict& conflict : git::index_conflicts(repo.git())) {
+    if (conflict.path.starts_with(prefix)) {
+      add(c, conflict.path,
+          quote(conflict.path) + ": unmerged (a merge, rebase or stash pop in progress); run 'dsm resolve', "
+                                 "then 'git commit' (or 'git merge --abort' to start over)");
+    }
+  }
+  Manifest manifest;
+  try {
+    manifest = load_manifest(repo);
+  } catch (const Error&) {
+    return c; // the consistency check reports it
+  }
+  DatasetIndex index = index_datasets(repo, manifest); // the groups point into it
+  for (const auto& group : duplicate_versions(index)) {
+    std::string at = group[1]->name + "@" + std::to_string(group[1]->seq);
+    add(c, prefix + group[1]->rel,
+        quote(at) + " is claimed by " + std::to_string(group.size()) + " payloads (" + quote(group[0]->rel) +
+          " and " + quote(group[1]->rel) + "); run 'dsm resolve' to renumber");
+  }
+  return c;
+}
+
+// The advice for a file git cannot restore while it is unmerged.
+std::string restore_advice(const Repository& repo, const std::string& path) {
+  for (const git::IndexConflict& conflict : git::index_conflicts(repo.git())) {
+    if (conflict.path == path) {
+      return "it is unmerged: run 'dsm resolve'";
+    }
+  }
+  return "restore it ('git restore " + path + "')";
+}
+
 DoctorCheck check_consistency(const Repository& repo) {
   DoctorCheck c{"consistency", "", false, {}};
   std::string data_rel = repo.data_dir_relative();
@@ -242,8 +292,7 @@ DoctorCheck check_consistency(const Repository& repo) {
       manifest = Manifest::parse(util::read_file(repo.manifest_path()), manifest_rel);
     } catch (const Error& e) {
       c.summary = "manifest and sidecars";
-      add(c, manifest_rel, std::string(e.what()) + "; restore it ('git restore " + manifest_rel +
-                               "') and run 'dsm verify'");
+      add(c, manifest_rel, std::string(e.what()) + "; " + restore_advice(repo, manifest_rel) + " and run 'dsm verify'");
       return c;
     }
   }
@@ -274,8 +323,8 @@ DoctorCheck check_consistency(const Repository& repo) {
       try {
         facts = parse_sidecar_facts(util::read_file(it->path(), 16u << 20), sidecar_rel);
       } catch (const Error& e) {
-        add(c, sidecar_rel, std::string(e.what()) + "; restore it ('git restore " + sidecar_rel +
-                                "') or store the payload again with 'dsm add'");
+        add(c, sidecar_rel, std::string(e.what()) + "; " + restore_advice(repo, sidecar_rel) +
+                                " or store the payload again with 'dsm add'");
         continue;
       }
       const std::string* sha = manifest.find(rel);
@@ -349,6 +398,7 @@ DoctorReport run_doctor(const fs::path& start, const DoctorOptions& options) {
   report.checks.push_back(check_index(git, cfg, reported));
   report.checks.push_back(check_history(git, cfg, options.history, reported));
   report.checks.push_back(repo ? check_consistency(*repo) : skipped("consistency"));
+  report.checks.push_back(repo ? check_branches(*repo) : skipped("branches"));
   return report;
 }
 

@@ -1,5 +1,6 @@
 // The pre-commit checks (see dsm/hook_check.hpp and docs/hooks.md).
 #include "ops/hook_check.hpp"
+#include "repo/referenced.hpp"
 
 #include "repo/config.hpp"
 #include "dsm/error.hpp"
@@ -318,7 +319,13 @@ private:
     std::string fix;
     switch (problem->kind) {
     case PayloadProblem::Kind::missing:
-      fix = "restore the payload (or unstage what describes it with 'git rm --cached')";
+      // A teammate's or another branch's version (a merge being
+      // committed): its bytes are theirs to push, 'dsm pull' brings them.
+      if (m_referenced.get().hash_listed_elsewhere(sha)) {
+        return;
+      }
+      fix = "run 'dsm pull' if a teammate added it, else restore the payload (or unstage what describes it with "
+            "'git rm --cached')";
       break;
     case PayloadProblem::Kind::changed:
       fix = "restore the original bytes, or store the new content with 'dsm add'; 'dsm verify' shows the details";
@@ -338,6 +345,7 @@ private:
   std::string m_data_rel;
   std::string m_manifest_rel;
   PayloadChecker m_payloads;
+  LazyReferenced m_referenced{m_repo};
   bool m_manifest_loaded = false;
   std::optional<Manifest> m_manifest;
   std::set<std::string> m_checked_payloads;

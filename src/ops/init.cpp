@@ -2,6 +2,7 @@
 
 #include "repo/config.hpp"
 #include "dsm/error.hpp"
+#include "repo/gitattributes.hpp"
 #include "repo/gitignore.hpp"
 #include "repo/manifest.hpp"
 #include "repo/repository.hpp"
@@ -107,9 +108,30 @@ InitResult init_repository(const fs::path& work_dir, const InitOptions& options)
   if (!fs::exists(manifest, ec)) {
     util::write_file_atomic(manifest, "");
     result.created_manifest = true;
+  } else {
+    // A clone made with core.autocrlf=true before .gitattributes said -text
+    // checked the manifest out with CR LF: dsm writes LF only, and the LF
+    // text is what git has (autocrlf converts back on add).
+    std::string text = util::read_file(manifest);
+    if (text.find("\r\n") != std::string::npos) {
+      std::string lf;
+      lf.reserve(text.size());
+      for (size_t i = 0; i < text.size(); ++i) {
+        if (!(text[i] == '\r' && i + 1 < text.size() && text[i + 1] == '\n')) {
+          lf += text[i];
+        }
+      }
+      Manifest::parse(lf, manifest.string()); // only a manifest that is valid with LF
+      util::write_file_atomic(manifest, lf);
+      result.fixed_line_endings = true;
+    }
   }
   Repository repo(std::move(git), config);
   result.changed_gitignore = gitignore::ensure(repo);
+  // Manifest and sidecars are never end-of-line converted; the manifest
+  // merges with dsm's driver (docs/sharing.md, "Branches and merges").
+  result.changed_gitattributes = gitattributes::ensure(repo);
+  result.configured_merge_driver = gitattributes::ensure_driver_config(repo);
   return result;
 }
 

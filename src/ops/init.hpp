@@ -20,12 +20,16 @@ struct InitResult {
   fs::path data_dir;
   bool created = false;         // config written now (first init)
   bool changed_gitignore = false;
+  bool changed_gitattributes = false;   // the managed .gitattributes block written
+  bool configured_merge_driver = false; // merge.dsm.* set in .git/config
+  bool fixed_line_endings = false;      // a CR LF manifest rewritten with LF
   bool created_manifest = false;
   bool created_data_dir = false;
 };
 
 // Creates (or repairs, idempotently) .dsm/config.yaml, the data dir, the
-// manifest and the managed .gitignore block. Refuses (Error, exit 2):
+// manifest, the managed .gitignore and .gitattributes blocks and the merge
+// driver's entry in .git/config (repo/gitattributes.hpp). Refuses (Error, exit 2):
 // outside a git work tree; a data dir that is the root, outside the work
 // tree, inside .git/.dsm, or already holds tracked files other than
 // sidecars and the manifest; a different --data-dir on an initialised repo.

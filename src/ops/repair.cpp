@@ -7,6 +7,7 @@
 #include "repo/lock.hpp"
 #include "repo/manifest.hpp"
 #include "repo/naming.hpp"
+#include "repo/referenced.hpp"
 #include "repo/repository.hpp"
 #include "repo/sidecar.hpp"
 #include "util/file.hpp"
@@ -127,6 +128,7 @@ RepairReport repair(const Repository& repo, const RepairOptions& options) {
   }
   bool manifest_dirty = false;
   std::vector<fs::path> synced_dirs;
+  LazyReferenced referenced(repo);
 
   const fs::path& root = repo.data_dir();
   std::vector<fs::path> files;
@@ -268,6 +270,24 @@ RepairReport repair(const Repository& repo, const RepairOptions& options) {
     }
     if (!repo.config().is_payload_name(fname)) {
       continue;
+    }
+    {
+      // Referenced means kept: a version another ref, the stash or the
+      // index lists, or whose sidecar git tracks, is nobody's leftover.
+      fs::path sidecar_of = p;
+      if (auto dir = chunk_dir_of(repo, *rel, p)) {
+        sidecar_of = *dir;
+      }
+      std::string sidecar_rel = repo.data_relative(sidecar_of).value_or(*rel);
+      const Referenced& refs = referenced.get();
+      std::optional<std::string> from = refs.source(*rel);
+      if (from || refs.sidecar_tracked(sidecar_rel)) {
+        handled_sidecars.push_back(Repository::sidecar_path(sidecar_of));
+        act(RepairAction::Kind::kept, p,
+            from ? "a version from " + *from + " (not in this checkout's manifest)"
+                 : "git tracks its sidecar but the manifest has no line for it: run 'dsm resolve'");
+        continue;
+      }
     }
     if (auto dir = chunk_dir_of(repo, *rel, p);
         dir && (kind == Leftover::unfinished_add || kind == Leftover::unsidecared_add)) {
@@ -412,6 +432,9 @@ std::string format_action(const RepairAction& a, bool dry_run) {
     break;
   case RepairAction::Kind::left_alone:
     verb = "left alone";
+    break;
+  case RepairAction::Kind::kept:
+    verb = "kept";
     break;
   }
   std::string out = verb + " " + a.path.string();

@@ -19,6 +19,9 @@
 //   no manifest line               to .dsm/local/orphans/ (set aside, never
 //                                  deleted), out of the data dir
 //   anything the manifest lists    never touched
+//   anything a ref, the stash or   never touched, reported as kept
+//   the index lists, or whose
+//   sidecar git tracks
 //   anything else                  (hand-placed files, symlinks, sidecars
 //                                  without payload) left alone and reported
 #pragma once
@@ -39,7 +42,10 @@ class Repository;
 namespace fs = std::filesystem;
 
 struct RepairAction {
-  enum class Kind { removed_temp, rolled_back, completed, set_aside, made_read_only, left_alone };
+  // kept: a payload the working manifest lacks but a ref, the stash or the
+  // index lists, or whose sidecar git tracks (repo/referenced.hpp):
+  // information, never touched.
+  enum class Kind { removed_temp, rolled_back, completed, set_aside, made_read_only, left_alone, kept };
   Kind kind;
   fs::path path;             // absolute
   std::optional<fs::path> to; // set_aside: where it went

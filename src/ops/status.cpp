@@ -6,6 +6,7 @@
 #include "format/format.hpp"
 #include "util/interrupt.hpp"
 #include "repo/leftovers.hpp"
+#include "repo/referenced.hpp"
 #include "repo/repository.hpp"
 #include "repo/statcache.hpp"
 #include "git/git.hpp"
@@ -61,6 +62,7 @@ StatusReport status(const Repository& repo) {
     }
   }
   StatusReport r;
+  LazyReferenced referenced(repo);
   Manifest manifest = load_manifest(repo);
   StatCache cache = cache_future.get();
   r.payloads = manifest.size();
@@ -113,7 +115,28 @@ StatusReport status(const Repository& repo) {
     if (is_temp_path(e.rel)) {
       r.temp.push_back(repo.data_dir() / e.rel);
     } else if (repo.config().is_payload_name(fname) && !manifest.find(e.rel)) {
-      r.untracked.push_back(repo.data_dir() / e.rel);
+      fs::path p = repo.data_dir() / e.rel;
+      const Referenced& refs = referenced.get();
+      std::string sidecar_rel = e.rel;
+      if (auto dir = chunk_dir_of(repo, e.rel, p)) {
+        sidecar_rel = repo.data_relative(*dir).value_or(e.rel);
+      }
+      if (std::optional<std::string> from = refs.source(e.rel)) {
+        r.referenced.emplace_back(p, *from);
+      } else if (refs.sidecar_tracked(sidecar_rel)) {
+        r.referenced.emplace_back(p, "a committed sidecar (no manifest line: run 'dsm resolve')");
+      } else {
+        r.untracked.push_back(p);
+      }
+    }
+  }
+  // What repair set aside stays visible until someone removes it.
+  fs::path orphans = repo.local_dir() / "orphans";
+  if (fs::is_directory(orphans, ec)) {
+    for (fs::recursive_directory_iterator it(orphans, ec), end; !ec && it != end; it.increment(ec)) {
+      if (!it->is_directory(ec)) {
+        r.set_aside.push_back(it->path());
+      }
     }
   }
   // Sidecars and the manifest as committed: compare with HEAD's tree.
@@ -176,7 +199,8 @@ StatusReport status(const Repository& repo) {
   if (cache.dirty()) {
     cache.save(repo.statcache_path());
   }
-  for (auto* v : {&r.untracked, &r.missing, &r.changed, &r.uncommitted, &r.temp}) {
+  std::sort(r.referenced.begin(), r.referenced.end());
+  for (auto* v : {&r.untracked, &r.missing, &r.changed, &r.uncommitted, &r.temp, &r.set_aside}) {
     std::sort(v->begin(), v->end());
   }
   return r;
@@ -190,9 +214,14 @@ nlohmann::json to_json(const StatusReport& r) {
     }
     return a;
   };
+  nlohmann::json refs = nlohmann::json::array();
+  for (const auto& [p, from] : r.referenced) {
+    refs.push_back({{"path", p.string()}, {"from", from}});
+  }
   return {{"clean", r.clean()},         {"payloads", r.payloads},      {"hashed", r.hashed},
           {"untracked", list(r.untracked)}, {"missing", list(r.missing)}, {"changed", list(r.changed)},
-          {"uncommitted", list(r.uncommitted)}, {"temp", list(r.temp)}};
+          {"uncommitted", list(r.uncommitted)}, {"temp", list(r.temp)}, {"referenced", refs},
+          {"set_aside", list(r.set_aside)}};
 }
 
 } // namespace dsm

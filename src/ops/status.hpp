@@ -6,6 +6,8 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -21,6 +23,12 @@ struct StatusReport {
   std::vector<fs::path> changed;     // stat changed since added/verified (content differs or unknown)
   std::vector<fs::path> uncommitted; // sidecars/manifest not as committed in HEAD
   std::vector<fs::path> temp;        // leftover temp files
+  // Payloads the working manifest lacks but a ref, the stash or the index
+  // lists (repo/referenced.hpp), with where from: kept, information only.
+  std::vector<std::pair<fs::path, std::string>> referenced;
+  // Files `dsm repair` moved to .dsm/local/orphans/ (move one back into the
+  // data dir to restore it; delete it when no longer needed).
+  std::vector<fs::path> set_aside;
   uint64_t payloads = 0;             // manifest entries
   uint64_t hashed = 0;               // payloads hashed because no trusted cache entry existed
   bool clean() const {

@@ -1,5 +1,6 @@
 #include "util/text.hpp"
 #include "ops/verify.hpp"
+#include "repo/referenced.hpp"
 
 #include "format/chunk.hpp"
 #include "repo/data_listing.hpp"
@@ -61,6 +62,8 @@ bool counts(Problem p, bool strict) {
   case Problem::temp:
   case Problem::writable:
     return strict;
+  case Problem::referenced:
+    return false;
   }
   return true;
 }
@@ -131,6 +134,17 @@ public:
     }
     if (m_opts.targets.empty()) {
       scan_data_dir(manifest);
+      // Two versions with one number (two branches merged): dsm path and
+      // dsm ls would disagree about NAME@N, so it is a problem until
+      // `dsm resolve` renumbers one.
+      DatasetIndex index = index_datasets(m_repo, manifest); // the groups point into it
+      for (const auto& group : duplicate_versions(index)) {
+        for (size_t k = 1; k < group.size(); ++k) {
+          add(Problem::mismatch, group[k]->path,
+              quote(group[k]->name + "@" + std::to_string(group[k]->seq)) + " is also " + quote(group[0]->rel) +
+                ": two versions share one number; run 'dsm resolve'");
+        }
+      }
     }
     for (const auto& u : m_updates) {
       m_cache.record(u.rel, u.facts, u.sha256);
@@ -467,8 +481,27 @@ private:
         continue;
       }
       if (m_repo.config().is_payload_name(fname)) {
-        // Say what it is: a crashed add (and what repair does) or a stray.
         fs::path p = root / rel;
+        // A version another ref, the stash or the index lists (a checkout,
+        // a stash, a merge in progress): kept, never a crashed add.
+        std::string sidecar_rel = rel;
+        if (auto dir = chunk_dir_of(m_repo, rel, p)) {
+          sidecar_rel = m_repo.data_relative(*dir).value_or(rel);
+        }
+        const Referenced& refs = m_referenced.get();
+        std::optional<std::string> from = refs.source(rel);
+        if (refs.sidecar_tracked(sidecar_rel)) {
+          add(Problem::mismatch, p,
+              "git tracks its sidecar but the manifest has no line for it" +
+                (from ? " (" + *from + " lists it)" : std::string()) +
+                ": a merge resolved by hand? run 'dsm resolve'");
+          continue;
+        }
+        if (from) {
+          add(Problem::referenced, p, "a version from " + *from + " (not in this checkout's manifest; kept)");
+          continue;
+        }
+        // Say what it is: a crashed add (and what repair does) or a stray.
         add(Problem::untracked, p, explain_leftover(classify_leftover(m_repo, p)));
         continue;
       }
@@ -492,6 +525,7 @@ private:
   }
 
   const Repository& m_repo;
+  LazyReferenced m_referenced{m_repo};
   const VerifyOptions& m_opts;
   StatCache m_cache;
   std::mutex m_mutex;
@@ -531,6 +565,8 @@ const char* problem_tag(Problem p) {
     return "TEMP";
   case Problem::writable:
     return "WRITABLE";
+  case Problem::referenced:
+    return "REFERENCED";
   }
   return "?";
 }
@@ -544,7 +580,7 @@ std::string format_finding(const Finding& f) {
 }
 
 std::string summary_line(const VerifyReport& r, bool fast) {
-  size_t n[7] = {};
+  size_t n[8] = {};
   for (const auto& f : r.findings) {
     ++n[static_cast<int>(f.kind)];
   }
@@ -559,8 +595,8 @@ std::string summary_line(const VerifyReport& r, bool fast) {
   }
   std::vector<std::string> parts;
   const char* names[] = {"failed", "missing", "mismatched", "untracked", "orphaned sidecars", "temp files",
-                         "writable"};
-  for (int k = 0; k < 7; ++k) {
+                         "writable", "versions from other refs"};
+  for (int k = 0; k < 8; ++k) {
     if (n[k]) {
       parts.push_back(std::to_string(n[k]) + " " + names[k]);
     }

@@ -23,6 +23,8 @@ enum class Problem {
   orphan,    // ORPHAN: sidecar without a payload
   temp,      // TEMP: leftover temporary file of an interrupted write
   writable,  // WRITABLE: a payload whose permissions were widened
+  referenced, // REFERENCED: not in the working manifest, but a ref, the stash or the
+              // index lists it (repo/referenced.hpp): information, never a problem
 };
 
 struct Finding {

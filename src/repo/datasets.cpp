@@ -21,6 +21,26 @@ std::optional<uint64_t> parse_version(const std::string& s) {
   return std::stoull(s);
 }
 
+// The second version numbered `seq`, when two payloads claim it (two
+// branches merged); nullptr when the number is unambiguous.
+const DatasetVersion* duplicate_of(const std::vector<DatasetVersion>& list, uint64_t seq) {
+  const DatasetVersion* first = nullptr;
+  for (const auto& dv : list) {
+    if (dv.seq == seq) {
+      if (first) {
+        return &dv;
+      }
+      first = &dv;
+    }
+  }
+  return nullptr;
+}
+
+[[noreturn]] void throw_duplicate(const std::string& name, const DatasetVersion& dv) {
+  throw Error(quote(name + "@" + std::to_string(dv.seq)) + " is claimed by two payloads (e.g. " + quote(dv.rel) +
+              "), from two branches merged: run 'dsm resolve' to renumber one");
+}
+
 std::vector<std::string> rels_of(const DatasetVersion& dv) {
   return dv.parts.empty() ? std::vector<std::string>{dv.rel} : dv.parts;
 }
@@ -30,6 +50,27 @@ std::vector<std::string> rels_of(const DatasetVersion& dv) {
 const std::vector<DatasetVersion>* DatasetIndex::find(const std::string& name) const {
   auto it = by_name.find(name);
   return it == by_name.end() ? nullptr : &it->second;
+}
+
+std::vector<std::vector<const DatasetVersion*>> duplicate_versions(const DatasetIndex& index) {
+  std::vector<std::vector<const DatasetVersion*>> out;
+  for (const auto& [name, list] : index.by_name) {
+    for (size_t i = 0; i < list.size();) {
+      size_t j = i + 1;
+      while (j < list.size() && list[j].seq == list[i].seq) {
+        ++j;
+      }
+      if (j - i > 1) {
+        std::vector<const DatasetVersion*> group;
+        for (size_t k = i; k < j; ++k) {
+          group.push_back(&list[k]);
+        }
+        out.push_back(std::move(group));
+      }
+      i = j;
+    }
+  }
+  return out;
 }
 
 Manifest load_manifest(const Repository& repo) {
@@ -113,6 +154,9 @@ std::vector<std::string> resolve_target(const Repository& repo, const Manifest& 
       if (!list) {
         throw Error("no dataset named " + quote(name));
       }
+      if (const DatasetVersion* dup = duplicate_of(*list, *v)) {
+        throw_duplicate(name, *dup);
+      }
       for (const auto& dv : *list) {
         if (dv.seq == *v) {
           return rels_of(dv);
@@ -169,6 +213,9 @@ std::vector<std::string> resolve_target(const Repository& repo, const Manifest& 
       throw Error("no dataset named " + quote(target) + " (see 'dsm ls')");
     }
     if (versions == Versions::latest) {
+      if (const DatasetVersion* dup = duplicate_of(*list, list->back().seq)) {
+        throw_duplicate(target, *dup);
+      }
       return rels_of(list->back());
     }
     std::vector<std::string> out;

@@ -43,6 +43,12 @@ struct DatasetIndex {
   const std::vector<DatasetVersion>* find(const std::string& name) const;
 };
 
+// Versions that share one NAME@N (two branches merged, each adding its own
+// version N, on the same day or not): each group has two or more, in the
+// index's order. `dsm resolve` renumbers them; until then verify and doctor
+// report them and NAME@N (or NAME, when N is the latest) is an error.
+std::vector<std::vector<const DatasetVersion*>> duplicate_versions(const DatasetIndex& index);
+
 // The manifest of `repo` (empty when the file is missing).
 Manifest load_manifest(const Repository& repo);
 DatasetIndex index_datasets(const Repository& repo, const Manifest& manifest);

@@ -1,0 +1,214 @@
+// What git references: see references.hpp.
+#include "git/references.hpp"
+
+#include "dsm/error.hpp"
+#include "git/git.hpp"
+
+#include <git2.h>
+
+#include <memory>
+#include <set>
+#include <sys/stat.h>
+
+namespace dsm::git {
+
+namespace {
+
+template <typename T, void (*F)(T*)>
+struct Deleter {
+  void operator()(T* p) const { F(p); }
+};
+template <typename T, void (*F)(T*)>
+using Ptr = std::unique_ptr<T, Deleter<T, F>>;
+
+using RefPtr = Ptr<git_reference, git_reference_free>;
+using RefIterPtr = Ptr<git_reference_iterator, git_reference_iterator_free>;
+using ObjectPtr = Ptr<git_object, git_object_free>;
+using CommitPtr = Ptr<git_commit, git_commit_free>;
+using TreePtr = Ptr<git_tree, git_tree_free>;
+using TreeEntryPtr = Ptr<git_tree_entry, git_tree_entry_free>;
+using IndexPtr = Ptr<git_index, git_index_free>;
+using ConflictIterPtr = Ptr<git_index_conflict_iterator, git_index_conflict_iterator_free>;
+using ReflogPtr = Ptr<git_reflog, git_reflog_free>;
+using ConfigPtr = Ptr<git_config, git_config_free>;
+
+// The blob id of `path` in commit `id`'s tree, or nullopt.
+std::optional<std::string> blob_in_commit(git_repository* repo, const git_oid& id, const std::string& path) {
+  git_commit* c = nullptr;
+  if (git_commit_lookup(&c, repo, &id) != 0) {
+    return std::nullopt;
+  }
+  CommitPtr commit(c);
+  git_tree* t = nullptr;
+  if (git_commit_tree(&t, commit.get()) != 0) {
+    return std::nullopt;
+  }
+  TreePtr tree(t);
+  git_tree_entry* e = nullptr;
+  if (git_tree_entry_bypath(&e, tree.get(), path.c_str()) != 0) {
+    return std::nullopt;
+  }
+  TreeEntryPtr entry(e);
+  if (git_tree_entry_type(entry.get()) != GIT_OBJECT_BLOB) {
+    return std::nullopt;
+  }
+  return std::string(git_oid_tostr_s(git_tree_entry_id(entry.get())));
+}
+
+std::string describe_ref(const std::string& name) {
+  auto strip = [&](const char* prefix) { return name.substr(std::string(prefix).size()); };
+  if (name.starts_with("refs/heads/")) {
+    return "branch " + quote(strip("refs/heads/"));
+  }
+  if (name.starts_with("refs/remotes/")) {
+    return quote(strip("refs/remotes/"));
+  }
+  if (name.starts_with("refs/tags/")) {
+    return "tag " + quote(strip("refs/tags/"));
+  }
+  return quote(name);
+}
+
+IndexPtr open_index(const Repo& repo) {
+  git_index* raw = nullptr;
+  fs::path p = repo.index_path();
+  struct ::stat st {};
+  if (::stat(p.c_str(), &st) != 0) {
+    // No index yet (a fresh repository): an empty one.
+    check(git_index_new(&raw), "cannot create an index");
+    return IndexPtr(raw);
+  }
+  check(git_index_open(&raw, p.c_str()), "cannot read the git index " + quote(p.string()));
+  return IndexPtr(raw);
+}
+
+} // namespace
+
+std::vector<RefBlob> blobs_at_refs(const Repo& repo, const std::string& path) {
+  git_repository* r = repo.raw();
+  std::vector<RefBlob> out;
+  auto add_commit = [&](const git_oid& id, const std::string& source) {
+    if (auto oid = blob_in_commit(r, id, path)) {
+      out.push_back({source, *oid});
+    }
+  };
+  // HEAD first: messages name the most familiar source.
+  git_object* head = nullptr;
+  if (git_revparse_single(&head, r, "HEAD^{commit}") == 0) {
+    ObjectPtr h(head);
+    add_commit(*git_object_id(h.get()), "HEAD");
+  }
+  git_reference_iterator* it_raw = nullptr;
+  check(git_reference_iterator_new(&it_raw, r), "cannot list the git refs");
+  RefIterPtr it(it_raw);
+  git_reference* ref_raw = nullptr;
+  while (git_reference_next(&ref_raw, it.get()) == 0) {
+    RefPtr ref(ref_raw);
+    std::string name = git_reference_name(ref.get());
+    if (name == "refs/stash") {
+      continue; // every entry below, from its reflog
+    }
+    git_object* obj = nullptr;
+    if (git_reference_peel(&obj, ref.get(), GIT_OBJECT_COMMIT) != 0) {
+      git_error_clear();
+      continue; // a ref to a blob or tree, or a broken ref: nothing to keep
+    }
+    ObjectPtr commit(obj);
+    add_commit(*git_object_id(commit.get()), describe_ref(name));
+  }
+  // The other side of an operation in progress.
+  for (const char* other : {"MERGE_HEAD", "CHERRY_PICK_HEAD", "REBASE_HEAD", "REVERT_HEAD"}) {
+    git_object* obj = nullptr;
+    std::string spec = std::string(other) + "^{commit}";
+    if (git_revparse_single(&obj, r, spec.c_str()) == 0) {
+      ObjectPtr commit(obj);
+      add_commit(*git_object_id(commit.get()), other);
+    } else {
+      git_error_clear();
+    }
+  }
+  git_reflog* log_raw = nullptr;
+  if (git_reflog_read(&log_raw, r, "refs/stash") == 0) {
+    ReflogPtr log(log_raw);
+    size_t n = git_reflog_entrycount(log.get());
+    for (size_t i = 0; i < n; ++i) {
+      const git_reflog_entry* e = git_reflog_entry_byindex(log.get(), i);
+      add_commit(*git_reflog_entry_id_new(e), "stash@{" + std::to_string(i) + "}");
+    }
+  }
+  IndexPtr index = open_index(repo);
+  for (int stage = 0; stage <= 3; ++stage) {
+    if (const git_index_entry* e = git_index_get_bypath(index.get(), path.c_str(), stage)) {
+      out.push_back({"the index", git_oid_tostr_s(&e->id)});
+    }
+  }
+  return out;
+}
+
+std::vector<IndexConflict> index_conflicts(const Repo& repo) {
+  IndexPtr index = open_index(repo);
+  std::vector<IndexConflict> out;
+  if (!git_index_has_conflicts(index.get())) {
+    return out;
+  }
+  git_index_conflict_iterator* raw = nullptr;
+  check(git_index_conflict_iterator_new(&raw, index.get()), "cannot read the conflicts of the git index");
+  ConflictIterPtr it(raw);
+  const git_index_entry* a = nullptr;
+  const git_index_entry* o = nullptr;
+  const git_index_entry* t = nullptr;
+  while (git_index_conflict_next(&a, &o, &t, it.get()) == 0) {
+    IndexConflict c;
+    const git_index_entry* any = a ? a : (o ? o : t);
+    c.path = any->path;
+    auto id = [](const git_index_entry* e) -> std::optional<std::string> {
+      return e ? std::optional<std::string>(git_oid_tostr_s(&e->id)) : std::nullopt;
+    };
+    c.ancestor = id(a);
+    c.ours = id(o);
+    c.theirs = id(t);
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+bool operation_in_progress(const Repo& repo) { return git_repository_state(repo.raw()) != GIT_REPOSITORY_STATE_NONE; }
+
+std::optional<std::string> blob_at(const Repo& repo, const std::string& rev, const std::string& path) {
+  git_object* raw = nullptr;
+  std::string spec = rev + "^{commit}";
+  if (git_revparse_single(&raw, repo.raw(), spec.c_str()) != 0) {
+    git_error_clear();
+    return std::nullopt;
+  }
+  ObjectPtr commit(raw);
+  return blob_in_commit(repo.raw(), *git_object_id(commit.get()), path);
+}
+
+void set_local_config(const Repo& repo, const std::string& key, const std::string& value) {
+  git_config* raw = nullptr;
+  check(git_repository_config(&raw, repo.raw()), "cannot open the git config");
+  ConfigPtr config(raw);
+  git_config* local_raw = nullptr;
+  check(git_config_open_level(&local_raw, config.get(), GIT_CONFIG_LEVEL_LOCAL), "cannot open .git/config");
+  ConfigPtr local(local_raw);
+  check(git_config_set_string(local.get(), key.c_str(), value.c_str()), "cannot set " + key + " in .git/config");
+}
+
+void stage_paths(const Repo& repo, const std::vector<std::string>& paths) {
+  git_index* raw = nullptr;
+  check(git_repository_index(&raw, repo.raw()), "cannot open the git index");
+  IndexPtr index(raw);
+  check(git_index_read(index.get(), 1), "cannot read the git index");
+  for (const std::string& p : paths) {
+    struct ::stat st {};
+    if (::lstat((repo.work_tree() / p).c_str(), &st) == 0) {
+      check(git_index_add_bypath(index.get(), p.c_str()), "cannot stage " + quote(p));
+    } else {
+      check(git_index_remove_bypath(index.get(), p.c_str()), "cannot unstage " + quote(p));
+    }
+  }
+  check(git_index_write(index.get()), "cannot write the git index");
+}
+
+} // namespace dsm::git

@@ -1,0 +1,57 @@
+// What git references besides HEAD's tree: every ref tip (branches, tags,
+// remote-tracking), every stash entry, the index (conflict stages included)
+// and HEAD. dsm keeps a payload that any of them lists (docs/sharing.md,
+// "Branches and merges"); git's gc decides what is garbage the same way
+// ("reachable from any ref"), except that only tips are read: a payload
+// only an old commit lists is on a remote if it was ever pushed.
+//
+// Also the few index and config writes `dsm init` and `dsm resolve` make.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace dsm::git {
+
+class Repo;
+
+// One place that holds a version of a file.
+struct RefBlob {
+  std::string source; // for messages: "branch 'main'", "'origin/main'", "tag 'v1'", "stash@{0}", "HEAD", "the index"
+  std::string oid;    // blob id, hex
+};
+
+// The blob ids of `path` (relative to the work tree) at every ref tip, every
+// stash entry, HEAD, MERGE_HEAD (and the other heads of an operation in
+// progress) and the index (every stage). Refs whose tip is not a
+// commit, or whose tree lacks `path`, are skipped. Reads no history: one
+// tree lookup per path component per ref.
+std::vector<RefBlob> blobs_at_refs(const Repo& repo, const std::string& path);
+
+// An unmerged path of the index (a merge, rebase, cherry-pick or stash pop
+// in progress): the blob of each stage, nullopt where the stage is absent.
+struct IndexConflict {
+  std::string path;
+  std::optional<std::string> ancestor; // stage 1
+  std::optional<std::string> ours;     // stage 2
+  std::optional<std::string> theirs;   // stage 3
+};
+std::vector<IndexConflict> index_conflicts(const Repo& repo);
+
+// True while a merge, rebase, cherry-pick or revert is in progress.
+bool operation_in_progress(const Repo& repo);
+
+// The blob id of `path` in `rev`'s tree (any revision git understands, e.g.
+// "HEAD^1", "MERGE_HEAD"); nullopt when the revision or the path is absent.
+std::optional<std::string> blob_at(const Repo& repo, const std::string& rev, const std::string& path);
+
+// Sets a string in the repository's own config (.git/config, shared by its
+// worktrees).
+void set_local_config(const Repo& repo, const std::string& key, const std::string& value);
+
+// Stages the work-tree state of `paths` as `git add` would (a missing file
+// is removed from the index), resolving any conflict they had.
+void stage_paths(const Repo& repo, const std::vector<std::string>& paths);
+
+} // namespace dsm::git

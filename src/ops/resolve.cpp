@@ -1,0 +1,337 @@
+#include "ops/resolve.hpp"
+
+#include "dsm/error.hpp"
+#include "format/file_hash.hpp"
+#include "git/git.hpp"
+#include "git/references.hpp"
+#include "ops/merge.hpp"
+#include "repo/datasets.hpp"
+#include "repo/leftovers.hpp"
+#include "repo/lock.hpp"
+#include "repo/naming.hpp"
+#include "repo/repository.hpp"
+#include "repo/sidecar.hpp"
+#include "util/file.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <map>
+#include <set>
+#include <system_error>
+
+namespace dsm {
+
+namespace {
+
+class Resolver {
+public:
+  explicit Resolver(const Repository& repo)
+    : m_repo(repo), m_data_rel(repo.data_dir_relative()), m_manifest_rel(m_data_rel + "/" + k_manifest_name) {}
+
+  ResolveReport run() {
+    for (git::IndexConflict& c : git::index_conflicts(m_repo.git())) {
+      std::string path = c.path;
+      m_conflicts.emplace(std::move(path), std::move(c));
+    }
+    std::vector<PathConflict> path_conflicts = load_manifest_state();
+    restore_tracked_lines();
+    for (const PathConflict& pc : path_conflicts) {
+      renumber_theirs(pc);
+    }
+    renumber_duplicates();
+    relocate_local_payloads();
+    // What is still unmerged under the data dir and not ours to decide.
+    for (const auto& [path, c] : m_conflicts) {
+      if (path.starts_with(m_data_rel + "/") && !m_resolved.count(path)) {
+        m_report.manual.push_back(path);
+      }
+    }
+    if (m_manifest_changed) {
+      util::write_file_atomic(m_repo.manifest_path(), m_manifest.serialize(), 0644);
+      touch(m_manifest_rel);
+    }
+    if (!m_touched.empty()) {
+      std::vector<std::string> paths(m_touched.begin(), m_touched.end());
+      git::stage_paths(m_repo.git(), paths);
+      m_report.staged = std::move(paths);
+    }
+    return std::move(m_report);
+  }
+
+private:
+  std::string read(const std::optional<std::string>& oid) const {
+    return oid ? m_repo.git().read_blob(*oid) : std::string();
+  }
+
+  // The working manifest, merged from git's stages when it is unmerged;
+  // and the manifest "ours" had before the merge, which decides who keeps a
+  // number.
+  std::vector<PathConflict> load_manifest_state() {
+    auto it = m_conflicts.find(m_manifest_rel);
+    if (it != m_conflicts.end()) {
+      const git::IndexConflict& c = it->second;
+      Manifest base = Manifest::parse(read(c.ancestor), m_manifest_rel + " (common ancestor)");
+      Manifest ours = Manifest::parse(read(c.ours), m_manifest_rel + " (ours)");
+      Manifest theirs = Manifest::parse(read(c.theirs), m_manifest_rel + " (theirs)");
+      ManifestMerge m = merge_manifests(base, ours, theirs);
+      m_manifest = std::move(m.merged);
+      m_ours = std::move(ours);
+      m_manifest_changed = true;
+      m_resolved.insert(m_manifest_rel);
+      m_report.done.push_back("merged " + quote(m_manifest_rel) + " by path (both sides' versions kept)");
+      return m.conflicts;
+    }
+    try {
+      m_manifest = load_manifest(m_repo);
+    } catch (const Error& e) {
+      throw Error(std::string(e.what()) + " (conflict markers? the manifest is no longer unmerged in git's index: "
+                                          "'git checkout -m " + m_manifest_rel + "' restores the conflict, then run "
+                                          "'dsm resolve' again)");
+    }
+    // Mid-operation, ours is HEAD; after a merge commit, its first parent.
+    const char* rev = git::operation_in_progress(m_repo.git()) ? "HEAD"
+                      : git::blob_at(m_repo.git(), "HEAD^2", m_manifest_rel) ? "HEAD^1"
+                                                                                : nullptr;
+    if (rev) {
+      if (auto oid = git::blob_at(m_repo.git(), rev, m_manifest_rel)) {
+        try {
+          m_ours = Manifest::parse(read(oid), m_manifest_rel + " (" + rev + ")");
+        } catch (const Error&) {
+          m_ours.reset();
+        }
+      }
+    }
+    return {};
+  }
+
+  // Tracked sidecars whose payload lost its manifest line (a conflict
+  // resolved with 'git checkout --theirs'): the line comes back.
+  void restore_tracked_lines() {
+    const std::string prefix = m_data_rel + "/";
+    for (const std::string& path : m_repo.git().tracked_under(m_data_rel)) {
+      std::optional<fs::path> payload = Repository::payload_of_sidecar(m_repo.root() / path);
+      if (!payload || !m_repo.config().is_payload_name(payload->filename().string())) {
+        continue;
+      }
+      std::string rel = path.substr(prefix.size(), path.size() - prefix.size() - std::string(k_sidecar_suffix).size());
+      if (m_manifest.find(rel)) {
+        continue;
+      }
+      Sidecar sc;
+      try {
+        sc = Sidecar::load(m_repo.root() / path);
+      } catch (const Error&) {
+        continue; // verify reports it
+      }
+      auto [name, file] = split_data_rel(rel);
+      if (sc.format == "chunks" || sc.name != name || sc.file != file || sc.sha256.size() != 64) {
+        continue;
+      }
+      m_manifest.set(rel, sc.sha256);
+      m_manifest_changed = true;
+      m_report.done.push_back("restored the manifest line of " + quote(rel) + " from its committed sidecar");
+    }
+  }
+
+  // The next number no version of `name` uses: not in the manifest, not on
+  // disk (payloads and sidecars, listed or not), not given out already.
+  uint64_t next_free(const std::string& name) {
+    auto it = m_next.find(name);
+    if (it == m_next.end()) {
+      uint64_t top = 0;
+      for (const auto& [rel, sha] : m_manifest.map()) {
+        auto [n, file] = split_data_rel(rel);
+        if (n == name) {
+          top = std::max(top, match_seq(m_repo.config(), name, file).value_or(0));
+        }
+      }
+      std::error_code ec;
+      for (fs::directory_iterator d(m_repo.data_dir() / name, ec), end; !ec && d != end; d.increment(ec)) {
+        top = std::max(top, match_seq(m_repo.config(), name, d->path().filename().string()).value_or(0));
+      }
+      it = m_next.emplace(name, top + 1).first;
+    }
+    return it->second++;
+  }
+
+  // Moves version `old_rel` (hash `sha`, described by `sidecar_text`) to the
+  // next free number of its name. keep_old: the old path stays (ours holds
+  // it), else its line and sidecar go.
+  void renumber(const std::string& old_rel, const std::string& sha, const std::string& sidecar_text,
+                bool keep_old) {
+    auto [name, old_file] = split_data_rel(old_rel);
+    Sidecar sc = Sidecar::parse(sidecar_text, m_data_rel + "/" + old_rel + k_sidecar_suffix);
+    if (sc.format == "chunks") {
+      throw Error(quote(old_rel) + " is a chunked version that collides with another: renumber it by hand "
+                                   "(rename its directory and sidecar, then edit the manifest)");
+    }
+    uint64_t seq = next_free(name);
+    std::string date = sc.created.size() >= 10 ? sc.created.substr(0, 4) + sc.created.substr(5, 2) +
+                                                     sc.created.substr(8, 2)
+                                               : utc_date(std::time(nullptr));
+    std::string new_file = payload_stem(m_repo.config(), name, date, seq) + fs::path(old_file).extension().string();
+    std::string new_rel = name + "/" + new_file;
+    uint64_t old_seq = sc.version;
+    sc.version = seq;
+    sc.file = new_file;
+    fs::path old_payload = m_repo.data_dir() / old_rel;
+    fs::path new_payload = m_repo.data_dir() / new_rel;
+    util::write_file_atomic(Repository::sidecar_path(new_payload), sc.to_yaml(), 0644);
+    touch(m_data_rel + "/" + new_rel + k_sidecar_suffix);
+    // The local payload moves with it when it is this version's bytes.
+    std::error_code ec;
+    if (fs::is_regular_file(old_payload, ec) && sha256_file(old_payload) == sha) {
+      if (::rename(old_payload.c_str(), new_payload.c_str()) != 0) {
+        throw Error("cannot move " + quote(old_payload.string()) + " to " + quote(new_payload.string()) + ": " +
+                    util::errno_message(errno));
+      }
+      util::fsync_dir(new_payload.parent_path());
+    }
+    if (!keep_old) {
+      m_manifest.erase(old_rel);
+      fs::path old_sidecar = Repository::sidecar_path(old_payload);
+      if (::unlink(old_sidecar.c_str()) != 0 && errno != ENOENT) {
+        throw Error("cannot remove " + quote(old_sidecar.string()) + ": " + util::errno_message(errno));
+      }
+      touch(m_data_rel + "/" + old_rel + k_sidecar_suffix);
+    }
+    m_manifest.set(new_rel, sha);
+    m_manifest_changed = true;
+    m_report.done.push_back("renumbered " + quote(name + "@" + std::to_string(old_seq)) + " (" +
+                            quote(old_rel) + ", sha256 " + sha.substr(0, 12) + "...) to " +
+                            quote(name + "@" + std::to_string(seq)) + " (" + quote(new_rel) + ")");
+  }
+
+  // The same path with two payloads: ours stays, theirs moves.
+  void renumber_theirs(const PathConflict& pc) {
+    std::string sidecar_rel = m_data_rel + "/" + pc.path + k_sidecar_suffix;
+    std::string ours_text;
+    std::string theirs_text;
+    auto it = m_conflicts.find(sidecar_rel);
+    if (it != m_conflicts.end() && it->second.ours && it->second.theirs) {
+      ours_text = read(it->second.ours);
+      theirs_text = read(it->second.theirs);
+    } else {
+      for (const char* head : {"MERGE_HEAD", "CHERRY_PICK_HEAD", "REBASE_HEAD", "REVERT_HEAD"}) {
+        if (auto oid = git::blob_at(m_repo.git(), head, sidecar_rel)) {
+          theirs_text = read(oid);
+          break;
+        }
+      }
+      if (theirs_text.empty()) {
+        throw Error("cannot find their sidecar " + quote(sidecar_rel) + " for " + quote(pc.path) +
+                    " (neither unmerged in the index nor at MERGE_HEAD)");
+      }
+    }
+    renumber(pc.path, pc.theirs, theirs_text, true);
+    if (!ours_text.empty()) {
+      util::write_file_atomic(m_repo.data_dir() / (pc.path + k_sidecar_suffix), ours_text, 0644);
+      touch(sidecar_rel);
+      m_resolved.insert(sidecar_rel);
+    }
+  }
+
+  // One NAME@N at two paths (different days): the one ours had keeps it,
+  // else the older one.
+  void renumber_duplicates() {
+    DatasetIndex index = index_datasets(m_repo, m_manifest);
+    for (const auto& group : duplicate_versions(index)) {
+      std::vector<const DatasetVersion*> order(group.begin(), group.end());
+      auto created = [&](const DatasetVersion* dv) {
+        try {
+          return Sidecar::load(Repository::sidecar_path(dv->path)).created;
+        } catch (const Error&) {
+          return std::string("~"); // unreadable: sorts last
+        }
+      };
+      std::stable_sort(order.begin(), order.end(), [&](const DatasetVersion* a, const DatasetVersion* b) {
+        bool oa = m_ours && m_ours->find(a->rel);
+        bool ob = m_ours && m_ours->find(b->rel);
+        if (oa != ob) {
+          return oa;
+        }
+        std::string ca = created(a);
+        std::string cb = created(b);
+        return ca != cb ? ca < cb : a->rel < b->rel;
+      });
+      for (size_t k = 1; k < order.size(); ++k) {
+        const DatasetVersion* dv = order[k];
+        if (!dv->parts.empty()) {
+          throw Error(quote(dv->rel) + " is a chunked version that collides with another: renumber it by hand");
+        }
+        fs::path sidecar = Repository::sidecar_path(dv->path);
+        renumber(dv->rel, dv->sha256, util::read_file(sidecar, 16u << 20), false);
+      }
+    }
+  }
+
+  // After pulling a merge that renumbered versions elsewhere, a local
+  // payload sits at its old number: it moves to the path the manifest now
+  // lists for its bytes, when that path is free. Hashes only files whose
+  // name has no payload there or the wrong one, and only when a listed
+  // payload is missing.
+  void relocate_local_payloads() {
+    std::map<std::string, std::vector<std::string>> missing_by_dir; // name -> missing rels
+    std::error_code ec;
+    for (const auto& [rel, sha] : m_manifest.map()) {
+      if (fs::symlink_status(m_repo.data_dir() / rel, ec).type() == fs::file_type::not_found) {
+        missing_by_dir[split_data_rel(rel).first].push_back(rel);
+      }
+    }
+    for (const auto& [name, missing] : missing_by_dir) {
+      if (name.empty()) {
+        continue;
+      }
+      std::map<std::string, std::string> wanted; // hash -> missing rel
+      for (const std::string& rel : missing) {
+        wanted.emplace(*m_manifest.find(rel), rel);
+      }
+      for (fs::directory_iterator d(m_repo.data_dir() / name, ec), end; !ec && d != end; d.increment(ec)) {
+        std::string file = d->path().filename().string();
+        if (!d->is_regular_file(ec) || !m_repo.config().is_payload_name(file)) {
+          continue;
+        }
+        std::string rel = name + "/" + file;
+        std::string digest = sha256_file(d->path());
+        const std::string* listed = m_manifest.find(rel);
+        auto it = wanted.find(digest);
+        if ((listed && *listed == digest) || it == wanted.end()) {
+          continue;
+        }
+        fs::path to = m_repo.data_dir() / it->second;
+        if (::rename(d->path().c_str(), to.c_str()) != 0) {
+          throw Error("cannot move " + quote(d->path().string()) + " to " + quote(to.string()) + ": " +
+                      util::errno_message(errno));
+        }
+        util::fsync_dir(to.parent_path());
+        m_report.done.push_back("moved the local payload " + quote(rel) + " to " + quote(it->second) +
+                                " (its version was renumbered)");
+        wanted.erase(it);
+      }
+    }
+  }
+
+  void touch(const std::string& path) { m_touched.insert(path); }
+
+  const Repository& m_repo;
+  const std::string m_data_rel;
+  const std::string m_manifest_rel;
+  std::map<std::string, git::IndexConflict> m_conflicts;
+  std::set<std::string> m_resolved; // unmerged paths this run settled
+  Manifest m_manifest;
+  std::optional<Manifest> m_ours;
+  bool m_manifest_changed = false;
+  std::map<std::string, uint64_t> m_next;
+  std::set<std::string> m_touched;
+  ResolveReport m_report;
+};
+
+} // namespace
+
+ResolveReport resolve(const Repository& repo, const ResolveOptions& options) {
+  RepoLock lock(repo.lock_path(), options.timeout);
+  return Resolver(repo).run();
+}
+
+} // namespace dsm
