@@ -1,0 +1,36 @@
+# Removes the files listed in MANIFEST (install_manifest.txt, one absolute
+# path per line), then the directories dsm alone owns (include/dsm,
+# lib/cmake/dsm, ...) once they are empty. Never removes a directory that
+# still holds anything. Run by the `uninstall` target (cmake/dsmPackaging.cmake).
+if(NOT EXISTS "${MANIFEST}")
+  message(FATAL_ERROR "no ${MANIFEST}: nothing was installed from this build directory (run 'cmake --install' first)")
+endif()
+file(STRINGS "${MANIFEST}" files)
+set(dirs "")
+set(removed 0)
+foreach(f IN LISTS files)
+  if(IS_SYMLINK "${f}" OR EXISTS "${f}")
+    file(REMOVE "${f}")
+    if(IS_SYMLINK "${f}" OR EXISTS "${f}")
+      message(FATAL_ERROR "could not remove '${f}'")
+    endif()
+    math(EXPR removed "${removed} + 1")
+  endif()
+  # parents named dsm (include/dsm/..., lib/cmake/dsm) are dsm's own
+  get_filename_component(d "${f}" DIRECTORY)
+  while(d MATCHES "/dsm(/|$)")
+    list(APPEND dirs "${d}")
+    get_filename_component(d "${d}" DIRECTORY)
+  endwhile()
+endforeach()
+list(REMOVE_DUPLICATES dirs)
+# deepest first, so a parent is empty once its children are gone
+list(SORT dirs ORDER DESCENDING)
+foreach(d IN LISTS dirs)
+  file(GLOB left "${d}/*" "${d}/.*")
+  if(IS_DIRECTORY "${d}" AND NOT left)
+    file(REMOVE_RECURSE "${d}")
+  endif()
+endforeach()
+list(LENGTH files total)
+message(STATUS "uninstalled ${removed} of the ${total} files in ${MANIFEST}")
