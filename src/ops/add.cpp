@@ -264,6 +264,11 @@ AddResult add_files(const Repository& repo, const AddRequest& request) {
       throw Error("refusing --move of " + quote(p.source.string()) +
                   ": it is inside the data directory (stored payloads are never moved)");
     }
+    if (request.in_data_dir == InDataDir::refuse && repo.data_relative(p.source)) {
+      throw Error("refusing to add " + quote(p.source.string()) +
+                  ": it is inside the data directory, so it is stored already ('dsm ls' and 'dsm path NAME' "
+                  "name stored versions; 'dsm compress' stores a version compressed)");
+    }
   }
   if (!fs::is_directory(repo.data_dir())) {
     mkdirs(repo.data_dir());

@@ -30,6 +30,8 @@ namespace fs = std::filesystem;
 enum class Transfer { copy, move };
 enum class AllowPickle { no, yes };
 
+enum class InDataDir { refuse, allow };
+
 struct AddRequest {
   std::vector<fs::path> files;      // absolute
   std::optional<std::string> name;  // --name; default: each file's stem
@@ -49,6 +51,10 @@ struct AddRequest {
   // Refuse (exit 1) unless the file hashes to this: `dsm compress` never
   // turns a corrupted version into a fresh-looking one.
   std::optional<std::string> expect_sha256;
+  // A FILE inside the data directory is stored already (`dsm add "$(dsm path
+  // x)"` would make a copy of a version under a new name): refused, unless a
+  // command re-stores a version on purpose (`dsm compress`).
+  InDataDir in_data_dir = InDataDir::refuse;
 };
 
 struct AddedPayload {

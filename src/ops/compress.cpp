@@ -53,6 +53,7 @@ CompressResult compress_version(const Repository& repo, const fs::path& work_dir
   req.transfer = temp.path.empty() ? Transfer::copy : Transfer::move;
   req.source_label = "dsm compress " + v.name + "@" + std::to_string(v.seq) + " (" + v.path.string() + ")";
   req.expect_sha256 = source.original_sha256;
+  req.in_data_dir = InDataDir::allow; // a stored version, re-stored compressed
   CompressResult out;
   out.added = add_files(repo, req);
   out.from_version = v.seq;

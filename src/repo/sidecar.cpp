@@ -65,7 +65,29 @@ void emit_meta(YAML::Emitter& em, const YAML::Node& n, size_t& budget) {
     if (!yaml_valid_utf8(n.Scalar())) {
       throw Error("metadata is not valid UTF-8: " + yaml_quote(n.Scalar()));
     }
-    if (n.Tag() != "?" && !yaml_plain_safe(n.Scalar())) {
+    if (n.Tag() == "?") {
+      // A plain scalar means what YAML 1.2's core schema (dsm's JSON,
+      // yaml-cpp) reads it as. YAML 1.1 readers (PyYAML) read some plain
+      // words otherwise (yes, on, 0777, 1_000, 2023-01-15, 1e-3), so each
+      // value is written in the one form both read alike: canonical
+      // numbers, true/false, null, and strings quoted unless unambiguous.
+      nlohmann::json v = yaml_to_json(n);
+      if (v.is_boolean()) {
+        em << v.get<bool>();
+      } else if (v.is_null()) {
+        em << YAML::Null;
+      } else if (v.is_number_integer()) {
+        em << std::to_string(v.get<int64_t>());
+      } else if (v.is_number_float()) {
+        em << yaml_double(v.get<double>());
+      } else if (yaml_plain_safe(n.Scalar())) {
+        em << n.Scalar();
+      } else {
+        em << YAML::DoubleQuoted << n.Scalar();
+      }
+      return;
+    }
+    if (!yaml_plain_safe(n.Scalar())) {
       em << YAML::DoubleQuoted << n.Scalar();
     } else {
       em << n.Scalar();

@@ -78,7 +78,9 @@ class AddTest(InitializedRepoTestCase):
         self.assertEqual(sc["message"], 'say "hi"\nthere')
         self.assertEqual(sc["meta"], {"lr": 0.01, "tags": ["a", "b"], "note": "it's fine",
                                       "see": "later: maybe", "empty": "", "off": None,
-                                      "code": "007", "flag": "no", "on": True,
+                                      # A plain `yes` is the string "yes" for dsm (YAML 1.2),
+                                      # and is written so PyYAML agrees (issue 18).
+                                      "code": "007", "flag": "no", "on": "yes",
                                       "nested": {"yes": "true", "n": [1, "2"]}})
         self.assertTrue(sc["created"].endswith("Z"))
 

@@ -48,6 +48,25 @@ class CliTest(DsmTestCase):
         r = self.dsm("verify", "-C", repo, "-q", cwd=self.tmp, expect=0)
         self.assertEqual(r.out, "")
 
+    def test_add_refuses_a_stored_version(self):
+        # `dsm add "$(dsm path dup)"` made a copy of version 1 named
+        # dup_..._002 under a new dataset (issue 18).
+        repo = self.make_git_repo()
+        self.dsm("init", cwd=repo, expect=0)
+        src = self.save(os.path.join(self.tmp, "a.npy"), __import__("numpy").arange(5))
+        self.dsm("add", src, "--name", "dup", cwd=repo, expect=0)
+        stored = self.dsm("path", "dup", cwd=repo, expect=0).out.strip()
+        with open(os.path.join(repo, "data", "manifest-sha256.txt")) as f:
+            before = f.read()
+        r = self.dsm("add", stored, cwd=repo, expect=2)
+        self.assertIn("it is inside the data directory, so it is stored already", r.err)
+        self.assertIn("'dsm path NAME'", r.err)
+        with open(os.path.join(repo, "data", "manifest-sha256.txt")) as f:
+            self.assertEqual(f.read(), before)
+        self.assertEqual(sorted(os.listdir(os.path.join(repo, "data"))), ["dup", "manifest-sha256.txt"])
+        # compress re-stores a version on purpose and still works.
+        self.dsm("compress", "dup", cwd=repo, expect=0)
+
 
 if __name__ == "__main__":
     main()
