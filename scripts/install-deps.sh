@@ -11,7 +11,7 @@ dpkg-dev file"
 # Extra tools the test suite drives for real (pre-commit framework, npm for
 # the loopback S3 server, botocore to check its requests' signatures).
 if [ "${1:-}" = "--test" ]; then
-  PACKAGES="$PACKAGES pre-commit python3-botocore man-db"
+  PACKAGES="$PACKAGES pre-commit python3-botocore man-db zsh"
   # A Node.js from elsewhere (e.g. NodeSource's nodejs, which bundles npm and
   # conflicts with Debian's npm package) is fine: s3rver only needs node+npm.
   if ! command -v npm >/dev/null 2>&1 || ! command -v node >/dev/null 2>&1; then
