@@ -22,6 +22,8 @@ SECTION_RE = re.compile(r"^[A-Z][A-Z ]+$")  # ENVIRONMENT, EXIT STATUS, ...
 
 def run_help(dsm, args):
     env = dict(os.environ, COLUMNS="200", LC_ALL="C")
+    # a -DDSM_SANITIZE=ON build: a leak report at exit must not fail the build
+    env.setdefault("ASAN_OPTIONS", "detect_leaks=0")
     out = subprocess.run([dsm, *args, "--help"], capture_output=True, text=True, env=env, cwd="/")
     if out.returncode != 0:
         sys.exit(f"gen_cli_docs: '{' '.join(['dsm', *args, '--help'])}' exited {out.returncode}: {out.stderr}")
@@ -69,7 +71,8 @@ class Help:
                 continue
             if block in ("Positionals", "Options", "Subcommands"):
                 m = re.match(r"^  (\S.*?)(?:\s{2,}(.*))?$", line)
-                if m and not line.startswith("   " ) or (m and block == "Options" and line.lstrip().startswith("-")):
+                # "  NAME   text"; a continuation line is indented further
+                if m and (not line.startswith("   ") or (block == "Options" and line.lstrip().startswith("-"))):
                     entry = [m.group(1).strip(), (m.group(2) or "").strip()]
                     {"Positionals": self.positionals, "Options": self.options,
                      "Subcommands": self.subcommands}[block].append(entry)
@@ -95,9 +98,11 @@ class Help:
             if block == "section":
                 self.sections[-1][1].append(line)
             else:
+                # free text after the option blocks: one untitled section (NOTES)
                 block = "text"
-                self.sections.append(("", [line])) if not self.sections or self.sections[-1][0] else \
-                    self.sections[-1][1].append(line)
+                if not self.sections or self.sections[-1][0]:
+                    self.sections.append(("", []))
+                self.sections[-1][1].append(line)
 
     def option_names(self):
         names = []
@@ -145,9 +150,9 @@ def man_page(title, name, summary, h, version, date, see_also):
     if h.groups:
         out.append(".SH COMMANDS")
         for group, commands in h.groups:
-            out += [".SS", roff(group[:1].upper() + group[1:])] if False else [f'.SS "{roff(group)}"']
+            out.append(f'.SS "{roff(group)}"')
             for command, text in commands:
-                out += [".TP", f"\\fBdsm {roff(command)}\\fR(1)" if False else f"\\fB{roff(command)}\\fR", roff(text)]
+                out += [".TP", f"\\fB{roff(command)}\\fR", roff(text)]
     for label, rows in (("ARGUMENTS", h.positionals), ("OPTIONS", h.options), ("COMMANDS", h.subcommands)):
         if not rows:
             continue
@@ -431,7 +436,9 @@ def main():
         sys.exit(__doc__)
     dsm, commands_cpp, out = os.path.abspath(sys.argv[1]), sys.argv[2], sys.argv[3]
     commands = command_table(commands_cpp)
-    version = subprocess.run([dsm, "--version"], capture_output=True, text=True).stdout.split()[-1]
+    version = subprocess.run([dsm, "--version"], capture_output=True, text=True,
+                             env=dict(os.environ, ASAN_OPTIONS=os.environ.get("ASAN_OPTIONS", "detect_leaks=0"))
+                             ).stdout.split()[-1]
     # SOURCE_DATE_EPOCH (reproducible builds) or today
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     when = datetime.datetime.fromtimestamp(int(epoch), datetime.timezone.utc) if epoch else datetime.datetime.now(
