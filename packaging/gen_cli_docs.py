@@ -190,11 +190,15 @@ def kind_of_value(name, value):
     return "files" if value else ""
 
 
-def positional_kind(spec):
+def positional_kind(spec, text):
     name = spec.split()[0]
-    if name in ("TARGET", "NAME"):
+    names_a_dataset = name in ("TARGET", "NAME") or "NAME" in text
+    names_a_file = name == "FILE" or re.search(r"\b(file|path)\b", text) is not None
+    if names_a_dataset and names_a_file:
+        return "targets"  # dataset names and files
+    if names_a_dataset:
         return "datasets"
-    if name == "FILE":
+    if names_a_file:
         return "files"
     if name == "URL":
         return "dirs"
@@ -215,7 +219,7 @@ def collect(dsm, commands):
                 if kind:
                     values[n] = kind
         subs = [s for s, _ in h.subcommands]
-        pos = positional_kind(h.positionals[0][0]) if h.positionals else "none"
+        pos = positional_kind(*h.positionals[0]) if h.positionals else "none"
         table[path] = {"help": h, "options": h.option_names(), "values": values, "subs": subs, "pos": pos}
         for s in subs:
             visit(path + " " + s)
@@ -225,6 +229,8 @@ def collect(dsm, commands):
     # remote names: 'dsm remote remove NAME'
     if "remote remove" in table:
         table["remote remove"]["pos"] = "remotes"
+    if "remote add" in table:  # a new remote's name
+        table["remote add"]["pos"] = "none"
     return table
 
 
@@ -257,6 +263,7 @@ _dsm_complete_kind() {{
   local kind="$1" cur="$2"
   case "$kind" in
     datasets) local IFS=$'\\n'; COMPREPLY=($(compgen -W "$(_dsm_datasets)" -- "$cur")) ;;
+    targets) local IFS=$'\\n'; COMPREPLY=($(compgen -W "$(_dsm_datasets)" -- "$cur") $(compgen -f -- "$cur")) ;;
     remotes) COMPREPLY=($(compgen -W "$(_dsm_remotes)" -- "$cur")) ;;
     dirs) COMPREPLY=($(compgen -d -- "$cur")) ;;
     files) COMPREPLY=($(compgen -f -- "$cur")) ;;
@@ -322,7 +329,8 @@ def zsh_quote(text):
 
 def zsh_completion(top, table, commands):
     funcs = []
-    action = {"datasets": "_dsm_datasets", "remotes": "_dsm_remotes", "dirs": "_files -/", "files": "_files",
+    action = {"datasets": "_dsm_datasets", "remotes": "_dsm_remotes",
+              "targets": "_dsm_targets", "dirs": "_files -/", "files": "_files",
               "none": " ", "": ""}
 
     def spec_lines(path):
@@ -386,6 +394,10 @@ _dsm_datasets() {{
   local -a names
   names=(${{(f)"$(command dsm ls --json --offline 2>/dev/null | sed -n 's/^    "name": "\\(.*\\)",\\{{0,1\\}}$/\\1/p')"}})
   _describe dataset names
+}}
+
+_dsm_targets() {{
+  _alternative 'datasets:dataset:_dsm_datasets' 'files:file:_files'
 }}
 
 _dsm_remotes() {{

@@ -145,6 +145,10 @@ class PackagingTest(DsmTestCase):
         self.assertEqual(self.complete(bash_completion, ["dsm", "add", "--name", ""], repo, path),
                          ["sweep/features"])
         self.assertEqual(self.complete(bash_completion, ["dsm", "add", "--na"], repo, path), ["--name"])
+        # where a file or a dataset fits (show, diff, verify): both
+        self.assertEqual(self.complete(bash_completion, ["dsm", "show", "sw"], repo, path), ["sweep/features"])
+        self.assertEqual(self.complete(bash_completion, ["dsm", "show", "f"], repo, path), ["f.npy"])
+        self.assertEqual(self.complete(bash_completion, ["dsm", "remote", "add", "o"], repo, path), [])
         self.assertIn("--chunk-size", self.complete(bash_completion, ["dsm", "add", "--"], repo, path))
         self.assertEqual(self.complete(bash_completion, ["dsm", "push", "--remote", ""], repo, path),
                          ["backup", "origin"])
@@ -153,7 +157,7 @@ class PackagingTest(DsmTestCase):
         self.assertEqual(self.complete(bash_completion, ["dsm", "remote", "remove", "b"], repo, path), ["backup"])
         self.assertEqual(self.complete(bash_completion, ["dsm", "remote", "add", "--d"], repo, path), ["--default"])
         # -C DIR: datasets of the repository it names, from elsewhere
-        self.assertEqual(self.complete(bash_completion, ["dsm", "-C", repo, "log", ""], self.tmp, path),
+        self.assertEqual(self.complete(bash_completion, ["dsm", "-C", repo, "log", "sw"], self.tmp, path),
                          ["sweep/features"])
         # outside a repository: no dataset names, no error text on the terminal
         self.assertEqual(self.complete(bash_completion, ["dsm", "path", ""], self.tmp, path), [])
