@@ -29,7 +29,6 @@ const std::vector<CommandSpec>& commands() {
     {"push", register_push, Needs::repo, OnSignal::stop},
     {"remote", register_remote, Needs::repo, OnSignal::die},
     {"repair", register_repair, Needs::repo, OnSignal::stop},
-
     {"resolve", register_resolve, Needs::repo, OnSignal::die},
     {"show", register_show, Needs::nothing, OnSignal::die},
     {"status", register_status, Needs::repo, OnSignal::stop},
