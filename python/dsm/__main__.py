@@ -2,7 +2,7 @@
 import argparse
 import sys
 
-from . import Error, import_pickle
+from . import Error, Repo, import_pickle
 
 
 def main(argv=None):
@@ -13,10 +13,11 @@ def main(argv=None):
     parser.add_argument("command", choices=["import"])
     parser.add_argument("file", help="the pickle file")
     parser.add_argument("--name", required=True, help="the dataset name")
-    parser.add_argument("-M", "--message", help="the version's message")
+    parser.add_argument("--message", help="the version's message")
+    parser.add_argument("--repo", default=".", help="a path inside the repository (default: .)")
     args = parser.parse_args(argv)
     try:
-        saved = import_pickle(args.file, args.name, message=args.message)
+        saved = import_pickle(args.file, args.name, repo=Repo(args.repo), message=args.message)
     except Error as e:
         sys.stderr.write(f"dsm: error: {e}\n")
         return e.exit_code

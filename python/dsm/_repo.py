@@ -15,6 +15,11 @@ from . import _dsm, _nested
 from ._errors import Error, IntegrityError
 
 
+# dsm parsed and checked a stored header before NumPy maps the file: NumPy's
+# own cap (10,000 bytes since 1.24) would refuse wide structured dtypes.
+_HEADER_CAP = {"max_header_size": 1 << 20} if "max_header_size" in np.load.__code__.co_varnames else {}
+
+
 def _main_thread():
     # Only the main thread gets signals: there a save or load in C++ stops at
     # Ctrl-C (KeyboardInterrupt) instead of running to its end.
@@ -195,7 +200,7 @@ class ChunkedArray:
                     raise IntegrityError(f"'{path}' does not match its recorded SHA-256 (recorded {c['sha256']}, "
                                          f"read {got}); run 'dsm verify'", path=path,
                                          expected_sha256=c["sha256"], actual_sha256=got)
-            a = np.load(path, mmap_mode=self._mmap_mode, allow_pickle=False)
+            a = np.load(path, mmap_mode=self._mmap_mode, allow_pickle=False, **_HEADER_CAP)
             rows = c["rows"][1] - c["rows"][0]
             if a.dtype != self.dtype or a.shape[self._axis] != rows:
                 raise IntegrityError(f"'{path}': its header disagrees with its sidecar; run 'dsm verify'", path=path)
@@ -362,7 +367,7 @@ class Repo:
         if mmap_mode is not None and d["format"] == "npy":
             if verify:
                 self._r.check(d["path"], mt)
-            a = np.load(d["path"], mmap_mode=mmap_mode, allow_pickle=False)
+            a = np.load(d["path"], mmap_mode=mmap_mode, allow_pickle=False, **_HEADER_CAP)
             if verify and (a.dtype != dtype or a.shape != tuple(d["shape"])
                            or (a.ndim > 1 and a.flags.f_contiguous and not a.flags.c_contiguous)
                            != d["fortran_order"]):
@@ -370,7 +375,7 @@ class Repo:
                                      path=d["path"])
             return a
         if not verify and d["format"] == "npy":
-            return np.load(d["path"], allow_pickle=False)
+            return np.load(d["path"], allow_pickle=False, **_HEADER_CAP)
         out = np.empty(tuple(d["shape"]), dtype=dtype, order="F" if d["fortran_order"] else "C")
         self._r.read_into(d["path"], out, mt)
         return out
