@@ -10,6 +10,10 @@ import sys
 
 import pytest
 
+# Subprocesses run in other directories: make PYTHONPATH absolute.
+if os.environ.get("PYTHONPATH"):
+    os.environ["PYTHONPATH"] = os.pathsep.join(os.path.abspath(p) for p in os.environ["PYTHONPATH"].split(os.pathsep))
+
 DSM = os.path.abspath(os.environ.get("DSM_BIN") or os.path.join(os.path.dirname(__file__), "..", "..", "build", "dsm"))
 
 
