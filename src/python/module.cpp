@@ -10,6 +10,7 @@
 #include <pybind11/stl.h>
 #include <pybind11/stl/filesystem.h>
 
+#include <mutex>
 #include <optional>
 
 namespace py = pybind11;
@@ -127,7 +128,10 @@ public:
     }
     ref.order = fortran ? Order::fortran : Order::c;
     SaveOptions o = save_options(meta, message, compress, chunk_bytes, false);
-    Saved s = unlocked(catch_sigint, [&] { return m_repo.save(name, ref, o); });
+    Saved s = unlocked(catch_sigint, [&] {
+      std::lock_guard<std::mutex> lock(m_save_mutex);
+      return m_repo.save(name, ref, o);
+    });
     return saved_tuple(s);
   }
 
@@ -137,7 +141,10 @@ public:
                       std::optional<uint64_t> chunk_bytes, bool allow_pickle, bool catch_sigint) {
     std::span<const std::byte> bytes = bytes_of(file);
     SaveOptions o = save_options(meta, message, compress, chunk_bytes, allow_pickle);
-    Saved s = unlocked(catch_sigint, [&] { return m_repo.save_file(name, bytes, o); });
+    Saved s = unlocked(catch_sigint, [&] {
+      std::lock_guard<std::mutex> lock(m_save_mutex);
+      return m_repo.save_file(name, bytes, o);
+    });
     return saved_tuple(s);
   }
 
@@ -193,6 +200,10 @@ public:
 
 private:
   Repo m_repo;
+  // A save asks git (through libgit2, whose repository handle is not
+  // thread-safe) for the author and HEAD: saves through one Repo object
+  // take turns; loads run in parallel. A Repo per thread saves in parallel.
+  std::mutex m_save_mutex;
 };
 
 } // namespace
