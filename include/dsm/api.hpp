@@ -169,7 +169,19 @@ private:
 
 // "512MiB", "64KiB", "1GB", "4096": sizes as --chunk-size reads them.
 uint64_t parse_size(const std::string& text);
+// What push() and pull() act on, like `dsm push` / `dsm pull`.
+struct TransferOptions {
+  std::vector<std::string> targets; // NAME, NAME@VERSION or payload paths; empty: every manifest entry
+  std::string remote;               // empty: the default remote
+  unsigned jobs = 8;                // parallel transfers
+};
 
+struct Transferred {
+  std::string store;   // "remote 'team' (/srv/team)"
+  size_t payloads = 0; // transferred
+  uint64_t bytes = 0;
+  size_t skipped = 0;  // already on the remote (push) or already here (pull)
+};
 class Repo {
 public:
   // Opens the dsm repository around `inside` (any path in the git work
@@ -212,6 +224,11 @@ public:
 
   // `dsm verify [--fast]` of everything.
   VerifyResult verify(bool fast = false) const;
+  // Like `dsm push` and `dsm pull`: content-addressed, every byte verified
+  // against the manifest's SHA-256. When any payload fails, throws Error
+  // (problems() lists each) after the others were transferred.
+  Transferred push(const TransferOptions& options = {});
+  Transferred pull(const TransferOptions& options = {});
 
 private:
   struct Impl;

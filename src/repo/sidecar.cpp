@@ -81,14 +81,6 @@ void emit_meta(YAML::Emitter& em, const YAML::Node& n, size_t& budget) {
 
 std::string opt_str(const std::optional<std::string>& s) { return s ? yaml_quote(*s) : "null"; }
 
-std::string shape_text(const std::vector<uint64_t>& shape) {
-  std::string out = "[";
-  for (size_t i = 0; i < shape.size(); ++i) {
-    out += (i ? ", " : "") + std::to_string(shape[i]);
-  }
-  return out + "]";
-}
-
 std::string stats_text(const std::optional<Stats>& s) {
   if (!s) {
     return "null";
@@ -101,7 +93,7 @@ std::string stats_text(const std::optional<Stats>& s) {
 void facts_text(std::string& out, const ArrayFacts& f, const std::string& indent) {
   out += indent + "npy_version: " + yaml_quote(f.npy_version) + "\n";
   out += indent + "descr: " + yaml_quote(f.descr) + "\n";
-  out += indent + "shape: " + shape_text(f.shape) + "\n";
+  out += indent + "shape: " + shape_text(f.shape, ShapeStyle::list) + "\n";
   out += indent + "fortran_order: " + (f.fortran_order ? "true" : "false") + "\n";
   out += indent + "stats: " + stats_text(f.stats) + "\n";
 }
@@ -238,8 +230,6 @@ const std::regex& float_re() {
   static const std::regex re(R"([-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?)");
   return re;
 }
-
-std::string shape_words(const std::vector<uint64_t>& s) { return shape_text(s); }
 
 } // namespace
 
@@ -630,7 +620,7 @@ std::vector<std::string> compare_facts(const Sidecar& s, const FileInfo& info) {
   };
   auto facts = [&](const std::string& prefix, const ArrayFacts& f, const NpyInfo& n) {
     diff(prefix + "descr", "'" + f.descr + "'", "'" + ArrayFacts::from(n).descr + "'");
-    diff(prefix + "shape", shape_words(f.shape), shape_words(n.shape));
+    diff(prefix + "shape", shape_text(f.shape, ShapeStyle::list), shape_text(n.shape, ShapeStyle::list));
     diff(prefix + "fortran_order", f.fortran_order ? "true" : "false", n.fortran_order ? "true" : "false");
   };
   std::string fmt = info.format == Format::npy ? "npy" : "npz";

@@ -181,7 +181,7 @@ class AddTest(InitializedRepoTestCase):
         digest = sha256(src)
         points = ["add-payload-temp", "add-payload", "add-sidecar", "add-manifest-temp", "add-manifest"]
         for n, point in enumerate(points):
-            r = self.dsm("add", src, "--name", f"c{n}", cwd=self.repo, env={"DSM_CRASH_AT": point})
+            r = self.dsm("add", src, "--name", f"c{n}", cwd=self.repo, env={"DSM_TEST_CRASH_AT": point})
             self.assertEqual(r.rc, -9, (point, r))
             self.assertEqual(sha256(src), digest)
             listed = f"c{n}/c{n}_{self.today}_001.npy" in self.manifest()
