@@ -59,6 +59,7 @@ FULL = {
     "compress_bytes": 256 * MiB,                   # compression
     "diff_bytes": 256 * MiB,                       # dsm diff of two versions
     "runs": 5, "heavy_runs": 3, "openssl_seconds": 3,
+    "py_small_count": 1000, "py_big_bytes": 1 * GiB,
 }
 SMOKE = {
     "many_count": 8, "many_bytes": 64 * KiB,
@@ -69,6 +70,7 @@ SMOKE = {
     "compress_bytes": 1 * MiB,
     "diff_bytes": 1 * MiB,
     "runs": 1, "heavy_runs": 1, "openssl_seconds": 1,
+    "py_small_count": 20, "py_big_bytes": 8 * MiB,
 }
 
 
@@ -691,6 +693,47 @@ class Bench:
                          faster(annex.wall, dsm.wall) if dsm else "—", floor,
                          verdict(annex.wall / dsm.wall >= 10) if dsm else "not available")
 
+    def w_python(self):
+        """The Python package (issue #16), in one process against its peers:
+        bench/python_api.py measures, this turns its figures into rows."""
+        s = self.scale
+        count, big = s.get("py_small_count", 1000), s.get("py_big_bytes", 1 * GiB)
+        pkg = os.path.join(os.path.dirname(self.dsm_bin), "python")
+        labels = [f"`repo.save` of {count:,} arrays of 100×10 float64, one process",
+                  f"`repo.save` of {fmt_bytes(big)} float64", f"`repo.load` of {fmt_bytes(big)} with verification"]
+        if not os.path.exists(os.path.join(pkg, "dsm", "__init__.py")):
+            self.note(f"the Python package is not built beside {self.dsm_bin} (DSM_PYTHON): its rows are skipped")
+            for label in labels:
+                self.add_row(label, "not available", "—", "—", "—", "not available")
+            return
+        self.log(labels[0])
+        env = dict(self.env, PYTHONPATH=pkg)
+        p = subprocess.run(["/usr/bin/python3", os.path.join(SOURCE_DIR, "bench", "python_api.py"), self.work,
+                            self.dsm_bin, str(count), str(big), str(s["heavy_runs"])],
+                           env=env, capture_output=True, text=True)
+        if p.returncode != 0:
+            raise BenchError(f"bench/python_api.py exited {p.returncode}: {p.stderr.strip()[-800:]}")
+        t = json.loads(p.stdout)
+        per = lambda sec: f"{sec / count * 1000:.2f} ms a save"  # noqa: E731
+        dsm_cell = f"{fmt_time(t['small_dsm'])} ({per(t['small_dsm'])})"
+        sub_x = t["small_subprocess"] / t["small_dsm"]
+        self.add_row(labels[0], dsm_cell,
+                     f"`np.save` + `dsm add` subprocess each: {fmt_time(t['small_subprocess'])} "
+                     f"({per(t['small_subprocess'])}; {t['subprocess_measured']} measured)",
+                     faster(t["small_subprocess"], t["small_dsm"]), "≥ 30× faster", verdict(sub_x >= 30))
+        np_x = t["small_dsm"] / t["small_npsave"]
+        self.add_row(labels[0], dsm_cell,
+                     f"`np.save` alone: {fmt_time(t['small_npsave'])} ({per(t['small_npsave'])})",
+                     f"{np_x:.1f}× slower", "within 5× of `np.save`", verdict(np_x <= 5))
+        self.add_row(labels[1], f"{fmt_time(t['big_dsm_save'])} ({fmt_rate(big / t['big_dsm_save'])})",
+                     f"`np.save` + `hashlib.sha256` of the file: {fmt_time(t['big_npsave_hash'])}",
+                     faster(t["big_npsave_hash"], t["big_dsm_save"]), "no slower",
+                     verdict(t["big_dsm_save"] <= t["big_npsave_hash"]))
+        self.add_row(labels[2], f"{fmt_time(t['big_dsm_load'])} ({fmt_rate(big / t['big_dsm_load'])})",
+                     f"`np.load` + `hashlib.file_digest`: {fmt_time(t['big_npload_hash'])}",
+                     faster(t["big_npload_hash"], t["big_dsm_load"]), "≤ 1.2× the peer",
+                     verdict(t["big_dsm_load"] <= 1.2 * t["big_npload_hash"]))
+
     def w_many_datasets(self):
         s = self.scale
         count, size = s["tiny_count"], s["tiny_bytes"]
@@ -1151,7 +1194,7 @@ def main():
         else:
             out = os.path.join(SOURCE_DIR, "docs", "benchmarks.md")
     all_workloads = ["verify_many", "verify_one", "add_one", "add_small", "many_datasets", "diff", "huge", "compress",
-                     "remote"]
+                     "remote", "python"]
     chosen = args.only.split(",") if args.only else all_workloads
     try:
         b.machine()

@@ -7,7 +7,7 @@ PACKAGES="cmake ninja-build g++ git pkg-config ca-certificates time ccache
 libgit2-dev libyaml-cpp-dev libcli11-dev libgtest-dev nlohmann-json3-dev
 zlib1g-dev libssl-dev libcurl4-openssl-dev libdeflate-dev libisal-dev
 python3 python3-numpy python3-yaml clang libclang-rt-14-dev
-dpkg-dev file"
+dpkg-dev file python3-dev pybind11-dev python3-pybind11 python3-pytest"
 # Extra tools the test suite drives for real (pre-commit framework, npm for
 # the loopback S3 server, botocore to check its requests' signatures).
 if [ "${1:-}" = "--test" ]; then

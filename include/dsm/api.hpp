@@ -15,6 +15,8 @@
 //   dsm::api::StoredArray a = repo.describe("sensors/features@1");
 //   std::vector<std::byte> bytes = repo.read("sensors/features");
 //
+// The Python package (docs/python.md) is a thin layer over this API.
+//
 // Everything throws dsm::Error (dsm/error.hpp) with a message in dsm's style
 // and the exit code `dsm` would use (2 error, 1 problem found).
 // Build: find_package(dsm) then target_link_libraries(app PRIVATE dsm::dsm).
@@ -61,7 +63,10 @@ template <> inline const char* descr_of<std::complex<double>>() { return "<c16";
 struct ArrayRef {
   const void* data = nullptr;
   size_t size_bytes = 0;         // must equal product(shape) x itemsize
-  std::string descr;             // NumPy type string, e.g. "<f8", "<i4", "|u1", "<c16", "|S16"
+  // NumPy type string, e.g. "<f8", "<i4", "|u1", "<c16", "|S16"; a
+  // structured dtype as the repr of numpy.lib.format.dtype_to_descr(dtype)
+  // ("[('x', '<i4'), ('y', '<f8')]"), which goes into the header as is.
+  std::string descr;
   std::vector<uint64_t> shape;   // {} is a 0-d array (one element)
   Order order = Order::c;
 
@@ -85,6 +90,9 @@ struct SaveOptions {
   // Like --chunk-size: split into chunk files of whole rows of about this
   // many bytes each.
   std::optional<uint64_t> chunk_bytes;
+  // save_file only: store a file holding object (pickled) arrays anyway,
+  // like --allow-pickle.
+  bool allow_pickle = false;
 };
 
 struct Saved {
@@ -107,8 +115,60 @@ struct StoredArray {
   std::string meta_yaml;          // the user's metadata mapping, as YAML ("{}" when none)
   std::optional<std::string> message;
   std::string sidecar_yaml;       // the whole sidecar (author, created, source, stats, ...)
+  std::string sidecar_json;       // the same as JSON, typed as `dsm show --json` types it
+  // False for an .npz added as such (several arrays): descr, shape, order
+  // and data_bytes are then empty; read_stored() gives its bytes.
+  bool single_array = true;
 };
 
+// A stored version whose bytes do not hash to what the manifest (or the
+// sidecar's original) records, or whose header disagrees with its sidecar.
+// exit_code() is 1, like `dsm verify` finding it.
+class IntegrityError : public Error {
+public:
+  IntegrityError(const std::string& message, std::filesystem::path path, std::string expected, std::string actual)
+    : Error(message, k_exit_problems), m_path(std::move(path)), m_expected(std::move(expected)),
+      m_actual(std::move(actual)) {}
+  const std::filesystem::path& path() const { return m_path; }
+  const std::string& expected_sha256() const { return m_expected; }
+  const std::string& actual_sha256() const { return m_actual; } // "" when the header disagreed
+
+private:
+  std::filesystem::path m_path;
+  std::string m_expected;
+  std::string m_actual;
+};
+
+// `dsm verify` of the whole repository, as data.
+struct VerifyResult {
+  bool ok = true;
+  // (absolute path, "FAILED: detail", ...) for every finding, sorted by path;
+  // findings that only --strict counts (UNTRACKED, TEMP, WRITABLE) included.
+  std::vector<std::pair<std::filesystem::path, std::string>> problems;
+  uint64_t checked = 0;
+};
+
+// While it lives, SIGINT/SIGTERM/SIGHUP set dsm's interrupt flag instead of
+// running the host's handlers, so a save or read stops at its next safe
+// point, removes what it had written and throws Error("interrupted", 130).
+// For hosts (a Python interpreter) whose own handler cannot run while a
+// call holds the thread. When destroyed, restores the previous handlers and
+// raises a signal that arrived again, for them. Main thread only; not
+// nestable.
+class InterruptScope {
+public:
+  InterruptScope();
+  ~InterruptScope();
+  InterruptScope(const InterruptScope&) = delete;
+  InterruptScope& operator=(const InterruptScope&) = delete;
+
+private:
+  struct Saved;
+  std::unique_ptr<Saved> m_saved;
+};
+
+// "512MiB", "64KiB", "1GB", "4096": sizes as --chunk-size reads them.
+uint64_t parse_size(const std::string& text);
 // What push() and pull() act on, like `dsm push` / `dsm pull`.
 struct TransferOptions {
   std::vector<std::string> targets; // NAME, NAME@VERSION or payload paths; empty: every manifest entry
@@ -122,7 +182,6 @@ struct Transferred {
   uint64_t bytes = 0;
   size_t skipped = 0;  // already on the remote (push) or already here (pull)
 };
-
 class Repo {
 public:
   // Opens the dsm repository around `inside` (any path in the git work
@@ -147,6 +206,24 @@ public:
   void read(const std::string& target, std::span<std::byte> out) const;
   std::vector<std::byte> read(const std::string& target) const;
 
+  // Stores a complete .npy or .npz held in memory (an .npz of several
+  // arrays, or a .npy of object arrays with options.allow_pickle) as the
+  // next version of `name`, exactly as `dsm add` of that file would.
+  Saved save_file(const std::string& name, std::span<const std::byte> file, const SaveOptions& options = {});
+
+  // The stored payload's bytes (a plain .npy or .npz file), hashed in the
+  // same pass that reads them and checked against the manifest: throws
+  // IntegrityError on a mismatch. A chunked version: its original .npy.
+  std::vector<std::byte> read_stored(const std::string& target) const;
+  // The same check without keeping the bytes (before a memory map).
+  void check(const std::string& target) const;
+
+  // Every version of `name`, oldest first; the names of every dataset.
+  std::vector<StoredArray> versions(const std::string& name) const;
+  std::vector<std::string> datasets() const;
+
+  // `dsm verify [--fast]` of everything.
+  VerifyResult verify(bool fast = false) const;
   // Like `dsm push` and `dsm pull`: content-addressed, every byte verified
   // against the manifest's SHA-256. When any payload fails, throws Error
   // (problems() lists each) after the others were transferred.

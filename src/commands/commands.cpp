@@ -20,6 +20,7 @@ const std::vector<CommandSpec>& commands() {
     {"doctor", register_doctor, Needs::nothing, OnSignal::die},
     {"export", register_export, Needs::repo, OnSignal::stop},
     {"hook", register_hook, Needs::nothing, OnSignal::die},
+    {"import", register_import, Needs::repo, OnSignal::die},
     {"init", register_init, Needs::nothing, OnSignal::die},
     {"log", register_log, Needs::repo, OnSignal::die},
     {"ls", register_ls, Needs::repo, OnSignal::die},

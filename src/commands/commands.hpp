@@ -79,6 +79,7 @@ void register_diff(CLI::App& app, Context& ctx);
 void register_doctor(CLI::App& app, Context& ctx);
 void register_export(CLI::App& app, Context& ctx);
 void register_hook(CLI::App& app, Context& ctx);
+void register_import(CLI::App& app, Context& ctx);
 void register_init(CLI::App& app, Context& ctx);
 void register_log(CLI::App& app, Context& ctx);
 void register_ls(CLI::App& app, Context& ctx);

@@ -5,6 +5,7 @@
 #include "format/chunk.hpp"
 #include "ops/export.hpp"
 #include "ops/add.hpp"
+#include "ops/verify.hpp"
 #include "ops/sync.hpp"
 #include "repo/datasets.hpp"
 #include "format/format.hpp"
@@ -12,9 +13,16 @@
 #include "repo/repository.hpp"
 #include "repo/sidecar.hpp"
 #include "util/file.hpp"
+#include "util/interrupt.hpp"
 #include "util/sha256.hpp"
 
+#include <nlohmann/json.hpp>
+#include <yaml-cpp/yaml.h>
+
+#include <fcntl.h>
 #include <unistd.h>
+
+#include <csignal>
 
 #include <atomic>
 #include <cstring>
@@ -62,6 +70,8 @@ struct TempGuard {
 
 } // namespace
 
+uint64_t parse_size(const std::string& text) { return dsm::parse_size(text); }
+
 struct Repo::Impl {
   std::unique_ptr<Repository> repo;
   fs::path work_dir;
@@ -86,15 +96,81 @@ Repo Repo::open(const fs::path& inside) {
 
 const fs::path& Repo::root() const { return m_impl->repo->root(); }
 
+namespace {
+
+bool is_structured(const std::string& descr) {
+  return !descr.empty() && (descr.front() == '[' || descr.front() == '{');
+}
+
+// The temporary file a save hands to `dsm add --move`: created exclusively
+// under .dsm/local (the data dir's filesystem in a normal work tree, so add
+// links it into place: its bytes are written once), written in slices with
+// a check for Ctrl-C between them. No fsync here: add syncs what it links.
+void write_temp(const fs::path& path, std::initializer_list<std::span<const std::byte>> pieces) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    throw Error("cannot create " + quote(path.string()) + ": " + util::errno_message(errno));
+  }
+  util::Fd owner(fd);
+  constexpr size_t k_slice = 8u << 20;
+  for (std::span<const std::byte> piece : pieces) {
+    for (size_t off = 0; off < piece.size(); off += k_slice) {
+      check_interrupted();
+      util::write_all(fd, piece.data() + off, std::min(k_slice, piece.size() - off), path);
+    }
+  }
+}
+
+Saved saved_from(const AddResult& r) {
+  const AddedPayload& a = r.added.at(0);
+  Saved s;
+  s.name = a.sidecar.name;
+  s.version = a.sidecar.version;
+  s.path = a.path;
+  s.sha256 = a.sidecar.original ? a.sidecar.original->sha256 : a.sidecar.sha256;
+  return s;
+}
+
+} // namespace
+
+// The bytes are written as a file under .dsm/local and handed to `dsm add
+// --move`, which links it into place: the one code path that names,
+// describes and lists payloads.
+static Saved add_temp(const Repository& repo, const std::string& name, const std::string& ext,
+                      std::initializer_list<std::span<const std::byte>> pieces, const SaveOptions& options) {
+  repo.ensure_local_dir();
+  static std::atomic<unsigned> counter{0};
+  TempGuard temp{repo.local_dir() / ("api-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-" +
+                                     last_segment(name) + ext)};
+  write_temp(temp.path, pieces);
+  AddRequest req;
+  req.files = {temp.path};
+  req.name = name;
+  std::vector<std::string> pairs;
+  for (const auto& [k, v] : options.meta) {
+    pairs.push_back(k + "=" + v);
+  }
+  req.meta_yaml = build_meta(std::nullopt, pairs);
+  req.message = options.message;
+  req.transfer = Transfer::move;
+  req.compress = options.compress;
+  req.chunk_bytes = options.chunk_bytes;
+  req.allow_pickle = options.allow_pickle ? AllowPickle::yes : AllowPickle::no;
+  req.source_label = "dsm::api::Repo::save in " + program_name();
+  return saved_from(add_files(repo, req));
+}
+
 Saved Repo::save(const std::string& name, const ArrayRef& array, const SaveOptions& options) {
   const Repository& repo = *m_impl->repo;
   validate_name(name);
-  if (array.descr.empty() || array.descr.find('\'') != std::string::npos) {
+  bool structured = is_structured(array.descr);
+  if (array.descr.empty() || (!structured && array.descr.find('\'') != std::string::npos)) {
     throw Error("invalid dtype " + quote(array.descr) + ": give NumPy's type string, e.g. <f8");
   }
+  std::string descr_literal = structured ? array.descr : "'" + array.descr + "'";
   NpyInfo info;
   try {
-    info = facts_info("'" + array.descr + "'", array.shape, array.order == Order::fortran);
+    info = facts_info(descr_literal, array.shape, array.order == Order::fortran);
   } catch (const Error& e) {
     throw Error("cannot save " + quote(name) + ": " + e.what());
   }
@@ -109,44 +185,23 @@ Saved Repo::save(const std::string& name, const ArrayRef& array, const SaveOptio
     throw Error("cannot save " + quote(name) + ": no data");
   }
   NpyInfo header_info;
-  header_info.descr = "'" + array.descr + "'";
+  header_info.descr = descr_literal;
   header_info.fortran_order = array.order == Order::fortran;
   std::string header = npy_header_for(header_info, array.shape);
+  return add_temp(repo, name, ".npy",
+                  {std::as_bytes(std::span(header)),
+                   std::span(static_cast<const std::byte*>(array.data), array.size_bytes)},
+                  options);
+}
 
-  // The .npy is written under .dsm/local (the data dir's filesystem in a
-  // normal work tree) and handed to `dsm add --move`, which links it into
-  // place: the one code path that names, describes and lists payloads.
-  repo.ensure_local_dir();
-  static std::atomic<unsigned> counter{0};
-  TempGuard temp{repo.local_dir() / ("api-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-" +
-                                     last_segment(name) + ".npy")};
-  {
-    util::AtomicFile f(temp.path, 0600);
-    f.write(header);
-    f.write(array.data, array.size_bytes);
-    f.commit();
+Saved Repo::save_file(const std::string& name, std::span<const std::byte> file, const SaveOptions& options) {
+  validate_name(name);
+  bool npy = file.size() >= 6 && std::memcmp(file.data(), "\x93NUMPY", 6) == 0;
+  bool zip = file.size() >= 4 && std::memcmp(file.data(), "PK", 2) == 0;
+  if (!npy && !zip) {
+    throw Error("cannot save " + quote(name) + ": the bytes are neither a .npy nor an .npz");
   }
-  AddRequest req;
-  req.files = {temp.path};
-  req.name = name;
-  std::vector<std::string> pairs;
-  for (const auto& [k, v] : options.meta) {
-    pairs.push_back(k + "=" + v);
-  }
-  req.meta_yaml = build_meta(std::nullopt, pairs);
-  req.message = options.message;
-  req.transfer = Transfer::move;
-  req.compress = options.compress;
-  req.chunk_bytes = options.chunk_bytes;
-  req.source_label = "dsm::api::Repo::save in " + program_name();
-  AddResult r = add_files(repo, req);
-  const AddedPayload& a = r.added.at(0);
-  Saved s;
-  s.name = a.sidecar.name;
-  s.version = a.sidecar.version;
-  s.path = a.path;
-  s.sha256 = a.sidecar.original ? a.sidecar.original->sha256 : a.sidecar.sha256;
-  return s;
+  return add_temp(*m_impl->repo, name, npy ? ".npy" : ".npz", {file}, options);
 }
 
 namespace {
@@ -165,51 +220,148 @@ Resolved resolve(const Repository& repo, const fs::path& work_dir, const std::st
   return r;
 }
 
-const ArrayFacts& array_facts(const Sidecar& s, const fs::path& path) {
+// The facts of the one array a version holds; nullptr for an .npz of
+// several arrays.
+const ArrayFacts* array_facts(const Sidecar& s) {
   if (s.npy) {
-    return *s.npy;
+    return &*s.npy;
   }
   if (s.format == "npz" && s.original && s.members.size() == 1 && s.members[0].facts) {
-    return *s.members[0].facts;
+    return &*s.members[0].facts;
   }
-  throw Error(quote(path.string()) + " holds several arrays (an .npz added as such); the API reads single arrays");
+  return nullptr;
+}
+
+const ArrayFacts& single_array(const Sidecar& s, const fs::path& path) {
+  const ArrayFacts* f = array_facts(s);
+  if (f == nullptr) {
+    throw Error(quote(path.string()) + " holds several arrays (an .npz added as such); read it with read_stored");
+  }
+  return *f;
+}
+
+StoredArray stored_array(const DatasetVersion& version, const Sidecar& sidecar) {
+  StoredArray a;
+  a.name = version.name;
+  a.version = version.seq;
+  a.path = version.path;
+  a.format = sidecar.format;
+  if (const ArrayFacts* f = array_facts(sidecar)) {
+    a.descr = f->descr;
+    a.shape = f->shape;
+    a.order = f->fortran_order ? Order::fortran : Order::c;
+    a.data_bytes = facts_info(header_descr(f->descr), f->shape, f->fortran_order).payload_bytes;
+  } else {
+    a.single_array = false;
+  }
+  a.meta_yaml = sidecar.meta_yaml;
+  a.message = sidecar.message;
+  a.sidecar_yaml = util::read_file(Repository::sidecar_path(version.path));
+  try {
+    a.sidecar_json = yaml_to_json(YAML::Load(a.sidecar_yaml)).dump();
+  } catch (const YAML::Exception& e) {
+    throw Error(quote(Repository::sidecar_path(version.path).string()) + ": invalid YAML: " + e.msg);
+  }
+  return a;
+}
+
+[[noreturn]] void hash_mismatch(const fs::path& path, const std::string& expected, const std::string& actual) {
+  throw IntegrityError(quote(path.string()) + " does not match its recorded SHA-256 (recorded " + expected +
+                         ", read " + actual + "); run 'dsm verify'",
+                       path, expected, actual);
+}
+
+// Streams what is stored for `r` (the payload file; for a chunked version,
+// its original .npy rebuilt from the chunks), hashing it on the way, and
+// throws IntegrityError unless it matches what the manifest records.
+void stream_checked(const Resolved& r, const std::function<void(const uint8_t*, size_t)>& sink) {
+  util::Sha256 sha;
+  if (r.sidecar.format == "chunks") {
+    ExportSource source = export_source_for(r.sidecar, r.version.path);
+    stream_original(source, [&](const uint8_t* d, size_t n) {
+      check_interrupted();
+      sha.update(d, n);
+      sink(d, n);
+    });
+    if (sha.hex_digest() != source.original_sha256) {
+      hash_mismatch(r.version.path, source.original_sha256, sha.hex_digest());
+    }
+    return;
+  }
+  util::Fd fd = util::open_read(r.version.path);
+  std::vector<uint8_t> buf(4u << 20);
+  while (true) {
+    check_interrupted();
+    size_t n = util::read_some(fd.get(), buf.data(), buf.size(), r.version.path);
+    if (n == 0) {
+      break;
+    }
+    sha.update(buf.data(), n);
+    sink(buf.data(), n);
+  }
+  if (sha.hex_digest() != r.version.sha256) {
+    hash_mismatch(r.version.path, r.version.sha256, sha.hex_digest());
+  }
 }
 
 } // namespace
 
+namespace {
+void read_checked(const Resolved& r, const ArrayFacts& f, const ExportSource& source, std::span<std::byte> out);
+
+std::string sha256_of_file(const fs::path& path) {
+  util::Fd fd = util::open_read(path);
+  util::Sha256 sha;
+  std::vector<uint8_t> buf(4u << 20);
+  while (size_t n = util::read_some(fd.get(), buf.data(), buf.size(), path)) {
+    sha.update(buf.data(), n);
+  }
+  return sha.hex_digest();
+}
+} // namespace
+
 StoredArray Repo::describe(const std::string& target) const {
   Resolved r = resolve(*m_impl->repo, m_impl->work_dir, target);
-  const ArrayFacts& f = array_facts(r.sidecar, r.version.path);
-  StoredArray a;
-  a.name = r.version.name;
-  a.version = r.version.seq;
-  a.path = r.version.path;
-  a.format = r.sidecar.format;
-  a.descr = f.descr;
-  a.shape = f.shape;
-  a.order = f.fortran_order ? Order::fortran : Order::c;
-  a.data_bytes = facts_info(header_descr(f.descr), f.shape, f.fortran_order).payload_bytes;
-  a.meta_yaml = r.sidecar.meta_yaml;
-  a.message = r.sidecar.message;
-  a.sidecar_yaml = util::read_file(Repository::sidecar_path(r.version.path));
-  return a;
+  return stored_array(r.version, r.sidecar);
 }
 
 void Repo::read(const std::string& target, std::span<std::byte> out) const {
   Resolved r = resolve(*m_impl->repo, m_impl->work_dir, target);
-  const ArrayFacts& f = array_facts(r.sidecar, r.version.path);
+  const ArrayFacts& f = single_array(r.sidecar, r.version.path);
   uint64_t data_bytes = facts_info(header_descr(f.descr), f.shape, f.fortran_order).payload_bytes;
   if (out.size() != data_bytes) {
     throw Error("cannot read " + quote(target) + " into a buffer of " + std::to_string(out.size()) + " bytes: it holds " +
                 std::to_string(data_bytes));
   }
   ExportSource source = export_source_for(r.sidecar, r.version.path);
+  try {
+    read_checked(r, f, source, out);
+  } catch (const IntegrityError&) {
+    throw;
+  } catch (const Error& e) {
+    // A compressed payload damaged so that it no longer parses as a zip:
+    // say so as a hash mismatch when it is one (the failure path only).
+    if (e.exit_code() != k_exit_interrupted && r.sidecar.format == "npz" && !r.version.sha256.empty()) {
+      std::string actual = sha256_of_file(r.version.path);
+      if (actual != r.version.sha256) {
+        hash_mismatch(r.version.path, r.version.sha256, actual);
+      }
+    }
+    throw;
+  }
+}
+
+namespace {
+
+void read_checked(const Resolved& r, const ArrayFacts& f, const ExportSource& source, std::span<std::byte> out) {
+  uint64_t data_bytes = out.size();
   util::Sha256 sha;
   uint64_t total = 0;
   std::string head; // the .npy header, until complete
   uint64_t header_len = 0;
   uint64_t copied = 0;
-  stream_original(source, [&](const uint8_t* d, size_t n) {
+  auto consume = [&](const uint8_t* d, size_t n) {
+    check_interrupted();
     sha.update(d, n);
     total += n;
     while (n > 0 && (header_len == 0 || head.size() < header_len)) {
@@ -224,26 +376,161 @@ void Repo::read(const std::string& target, std::span<std::byte> out) const {
         }
         header_len = 8 + len_bytes + hl;
       }
+      if (header_len != 0 && head.size() == header_len) {
+        // The header must say what the sidecar says (dtype, shape, order),
+        // or the bytes would be read as another array.
+        ArrayFacts got = ArrayFacts::from(
+          parse_npy_header(reinterpret_cast<const uint8_t*>(head.data()), head.size(), source.original_size));
+        if (got.descr != f.descr || got.shape != f.shape || got.fortran_order != f.fortran_order) {
+          throw IntegrityError(quote(r.version.path.string()) + ": its header (dtype " + got.descr + ") disagrees with its sidecar (dtype " +
+                                 f.descr + "); run 'dsm verify'",
+                               r.version.path, source.original_sha256, "");
+        }
+      }
     }
     if (n > 0) {
       if (copied + n > out.size()) {
-        throw Error(quote(r.version.path.string()) + ": more data than its header says", k_exit_problems);
+        throw IntegrityError(quote(r.version.path.string()) + ": more data than its header says", r.version.path,
+                             source.original_sha256, "");
       }
       std::memcpy(out.data() + copied, d, n);
       copied += n;
     }
-  });
+  };
+  if (source.kind != ExportSource::Kind::npy) {
+    stream_original(source, consume);
+  } else {
+    // A plain .npy: the header through `consume`, then the data read
+    // straight into `out` and hashed there while it is hot. (Copying from a
+    // staging buffer into fresh pages cost 3-5x more on a 1 GiB load: the
+    // kernel zeroed each huge page on the user-space fault.)
+    util::Fd fd = util::open_read(source.payload);
+    std::vector<uint8_t> small(64u << 10);
+    while (header_len == 0 || head.size() < header_len) {
+      size_t want = header_len == 0 ? 12 : std::min<uint64_t>(small.size(), header_len - head.size());
+      size_t n = util::read_some(fd.get(), small.data(), want, source.payload);
+      if (n == 0) {
+        break;
+      }
+      consume(small.data(), n);
+    }
+    constexpr size_t k_slice = 4u << 20;
+    while (copied < out.size()) {
+      check_interrupted();
+      uint8_t* at = reinterpret_cast<uint8_t*>(out.data()) + copied;
+      size_t n = util::read_some(fd.get(), at, std::min<uint64_t>(k_slice, out.size() - copied), source.payload);
+      if (n == 0) {
+        break;
+      }
+      sha.update(at, n);
+      total += n;
+      copied += n;
+    }
+    while (size_t n = util::read_some(fd.get(), small.data(), small.size(), source.payload)) {
+      consume(small.data(), n); // bytes past the data: a mismatch
+    }
+  }
   if (copied != data_bytes || total != source.original_size || sha.hex_digest() != source.original_sha256) {
-    throw Error(quote(r.version.path.string()) + " does not match its recorded SHA-256; run 'dsm verify'",
-                k_exit_problems);
+    hash_mismatch(r.version.path, source.original_sha256, sha.hex_digest());
   }
 }
+
+} // namespace
 
 std::vector<std::byte> Repo::read(const std::string& target) const {
   StoredArray a = describe(target);
   std::vector<std::byte> out(a.data_bytes);
   read(target, out);
   return out;
+}
+
+std::vector<std::byte> Repo::read_stored(const std::string& target) const {
+  Resolved r = resolve(*m_impl->repo, m_impl->work_dir, target);
+  std::vector<std::byte> out;
+  stream_checked(r, [&out](const uint8_t* d, size_t n) {
+    const auto* b = reinterpret_cast<const std::byte*>(d);
+    out.insert(out.end(), b, b + n);
+  });
+  return out;
+}
+
+void Repo::check(const std::string& target) const {
+  Resolved r = resolve(*m_impl->repo, m_impl->work_dir, target);
+  stream_checked(r, [](const uint8_t*, size_t) {});
+}
+
+std::vector<StoredArray> Repo::versions(const std::string& name) const {
+  const Repository& repo = *m_impl->repo;
+  validate_name(name);
+  Manifest manifest = load_manifest(repo);
+  DatasetIndex index = index_datasets(repo, manifest);
+  const std::vector<DatasetVersion>* found = index.find(name);
+  if (found == nullptr) {
+    throw Error("no dataset named " + quote(name));
+  }
+  std::vector<StoredArray> out;
+  for (const DatasetVersion& v : *found) {
+    out.push_back(stored_array(v, Sidecar::load(Repository::sidecar_path(v.path))));
+  }
+  return out;
+}
+
+std::vector<std::string> Repo::datasets() const {
+  const Repository& repo = *m_impl->repo;
+  Manifest manifest = load_manifest(repo);
+  DatasetIndex index = index_datasets(repo, manifest);
+  std::vector<std::string> names;
+  for (const auto& [name, versions] : index.by_name) {
+    names.push_back(name);
+  }
+  return names;
+}
+
+VerifyResult Repo::verify(bool fast) const {
+  VerifyOptions options;
+  options.work_dir = m_impl->work_dir;
+  options.fast = fast;
+  VerifyReport report = dsm::verify(*m_impl->repo, options);
+  VerifyResult out;
+  out.ok = report.ok();
+  out.checked = report.checked;
+  for (const Finding& f : report.findings) {
+    std::string problem = problem_tag(f.kind);
+    if (!f.detail.empty()) {
+      problem += ": " + f.detail;
+    }
+    out.problems.emplace_back(f.path, problem);
+  }
+  return out;
+}
+
+struct InterruptScope::Saved {
+  struct sigaction actions[3];
+};
+
+namespace {
+constexpr int k_scope_signals[3] = {SIGINT, SIGTERM, SIGHUP};
+}
+
+InterruptScope::InterruptScope() : m_saved(std::make_unique<Saved>()) {
+  for (size_t i = 0; i < 3; ++i) {
+    sigaction(k_scope_signals[i], nullptr, &m_saved->actions[i]);
+  }
+  clear_interrupted();
+  install_interrupt_handlers();
+}
+
+InterruptScope::~InterruptScope() {
+  int sig = interrupt_signal();
+  for (size_t i = 0; i < 3; ++i) {
+    sigaction(k_scope_signals[i], &m_saved->actions[i], nullptr);
+  }
+  clear_interrupted();
+  if (sig != 0) {
+    // The host's own handler gets the signal it missed (Python then raises
+    // KeyboardInterrupt at its next check).
+    std::raise(sig);
+  }
 }
 
 namespace {

@@ -39,6 +39,10 @@ void install_interrupt_handlers() {
 
 bool interrupted() { return g_signal.load(std::memory_order_relaxed) != 0; }
 
+int interrupt_signal() { return g_signal.load(std::memory_order_relaxed); }
+
+void clear_interrupted() { g_signal.store(0, std::memory_order_relaxed); }
+
 void check_interrupted() {
   if (interrupted()) {
     throw Error("interrupted", k_exit_interrupted);

@@ -9,6 +9,11 @@ namespace dsm {
 // Installs the handlers (idempotent).
 void install_interrupt_handlers();
 bool interrupted();
+// Forgets a signal that arrived (a host that outlives the interrupted call:
+// the Python package, through dsm::api::InterruptScope).
+void clear_interrupted();
+// The signal that arrived (0: none).
+int interrupt_signal();
 // Throws Error("interrupted", k_exit_interrupted) when a signal arrived.
 void check_interrupted();
 
