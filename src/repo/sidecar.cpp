@@ -8,7 +8,9 @@
 #include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cmath>
+#include <sys/stat.h>
 #include <regex>
 #include <set>
 
@@ -541,6 +543,23 @@ Sidecar Sidecar::parse(const std::string& text, const std::string& file) {
 }
 
 Sidecar Sidecar::load(const fs::path& path) { return parse(util::read_file(path, 16u << 20), path.string()); }
+
+Sidecar Sidecar::load_fd(int fd, const fs::path& path) {
+  constexpr size_t k_max = 16u << 20;
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    throw Error("cannot stat " + quote(path.string()) + ": " + util::errno_message(errno));
+  }
+  // Read one byte more than fstat says, bounded: a file that grew is seen.
+  std::string text(std::min<size_t>(static_cast<size_t>(st.st_size), k_max) + 1, '\0');
+  size_t n = util::read_some(fd, text.data(), text.size(), path);
+  if (n > k_max || static_cast<uint64_t>(st.st_size) > k_max) {
+    throw Error("cannot read " + quote(path.string()) + ": file too large (more than " + std::to_string(k_max) +
+                " bytes)");
+  }
+  text.resize(n);
+  return parse(text, path.string());
+}
 
 nlohmann::json Sidecar::to_json() const {
   using nlohmann::json;
