@@ -268,13 +268,14 @@ AddResult add_files(const Repository& repo, const AddRequest& request) {
     p.source = request.files[i];
     if (request.name) {
       p.name = *request.name;
-      validate_name(p.name);
+      validate_name(p.name, repo.config());
     } else {
       p.name = stem_of(p.source);
       if (!name_ok(p.name)) {
         throw Error("cannot derive a dataset name from " + quote(p.source.filename().string()) +
                     " (a name is '/'-separated segments of [A-Za-z0-9][A-Za-z0-9._-]*); use --name");
       }
+      validate_name(p.name, repo.config());
     }
     if (request.transfer == Transfer::move && repo.data_relative(p.source)) {
       throw Error("refusing --move of " + quote(p.source.string()) +

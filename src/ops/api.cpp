@@ -87,7 +87,7 @@ const fs::path& Repo::root() const { return m_impl->repo->root(); }
 
 Saved Repo::save(const std::string& name, const ArrayRef& array, const SaveOptions& options) {
   const Repository& repo = *m_impl->repo;
-  validate_name(name);
+  validate_name(name, repo.config());
   if (array.descr.empty() || array.descr.find('\'') != std::string::npos) {
     throw Error("invalid dtype " + quote(array.descr) + ": give NumPy's type string, e.g. <f8");
   }

@@ -302,6 +302,46 @@ class SecurityTest(RemoteScenario, DsmTestCase):
         self.dsm("pull", cwd=clone, expect=0)
         self.dsm("verify", cwd=clone, expect=0)
 
+    # 10 -----------------------------------------------------------------
+    def test_issue15_10_names_ending_in_a_payload_extension(self):
+        repo = self.make_git_repo()
+        self.dsm("init", cwd=repo, expect=0)
+        src = self.save(os.path.join(self.tmp, "x.npy"), np.arange(5))
+        for name in ("scores.npy", "runs.npz/a", "a/b.npz"):
+            r = self.dsm("add", src, "--name", name, cwd=repo, expect=2)
+            self.assertIn("payload extension", r.err)
+        # A name derived from the file: "scores.npy.npy" -> "scores.npy".
+        derived = self.save(os.path.join(self.tmp, "scores.npy.npy"), np.arange(5))
+        r = self.dsm("add", derived, cwd=repo, expect=2)
+        self.assertIn("payload extension", r.err)
+        self.assertFalse(os.path.exists(os.path.join(repo, "data", "scores.npy")))
+        self.dsm("add", src, "--name", "scores", cwd=repo, expect=0)
+
+    # 13 -----------------------------------------------------------------
+    def test_issue15_13_headers_numpy_refuses_are_refused(self):
+        repo = self.make_git_repo()
+        self.dsm("init", cwd=repo, expect=0)
+
+        def npy(name, header, tail):
+            raw = header.encode("latin1")
+            pad = (64 - (10 + len(raw) + len(tail)) % 64) % 64
+            body = raw + b" " * pad + tail
+            path = os.path.join(self.tmp, name)
+            with open(path, "wb") as f:
+                f.write(b"\x93NUMPY\x01\x00" + len(body).to_bytes(2, "little") + body + b"\0" * 96)
+            return path
+
+        bad = [npy("boolshape.npy", "{'descr': '<f8', 'fortran_order': False, 'shape': (True, 12), }", b"\n"),
+               npy("cr.npy", "{'descr': '<f8', 'fortran_order': False, 'shape': (12,), }", b"\r  ")]
+        for path in bad:
+            with self.assertRaises(Exception, msg=path):
+                np.load(path)  # NumPy refuses it ...
+            r = self.dsm("add", path, cwd=repo, expect=2)  # ... and so does dsm
+            self.assertIn("header", r.err)
+        good = npy("crlf.npy", "{'descr': '<f8', 'fortran_order': False, 'shape': (12,), }", b"\r\n  ")
+        self.assertEqual(np.load(good).shape, (12,))
+        self.dsm("add", good, cwd=repo, expect=0)
+
     # 11 -----------------------------------------------------------------
     def test_issue15_11_add_refuses_a_fifo_at_once(self):
         repo = self.make_git_repo()
