@@ -356,7 +356,39 @@ std::string Sidecar::to_yaml() const {
   return out;
 }
 
+namespace {
+
+// The caps every reader of a sidecar gets (ls, log, show, push, pull, the
+// hook, verify, status, the C++ API all parse through Sidecar::parse):
+// yaml-cpp holds about 500 bytes per node, so an 8.8 MB sidecar of a flat
+// list (4.4 million nodes) took 2 GB and 21 s to list. The size cap is the
+// one verify always had; the node cap counts, before any parsing, what
+// could become a node (every ',' ':' '-' '[' '{' and line), which bounds
+// yaml-cpp at about 130 MB and 1.5 s whatever the file holds. dsm's own
+// sidecars stay far below (a chunked version takes about 12 per chunk; the
+// metadata is capped at 100,000 nodes anyway).
+constexpr size_t k_max_sidecar_bytes = 16u << 20;
+constexpr size_t k_max_sidecar_nodes = 1u << 18;
+
+void check_sidecar_caps(const std::string& text, const std::string& file) {
+  if (text.size() > k_max_sidecar_bytes) {
+    throw Error(quote(file) + ": sidecar too large (" + std::to_string(text.size()) + " bytes; the limit is " +
+                std::to_string(k_max_sidecar_bytes) + ")");
+  }
+  size_t nodes = 0;
+  for (char c : text) {
+    nodes += c == ',' || c == ':' || c == '-' || c == '[' || c == '{' || c == '\n' ? 1 : 0;
+  }
+  if (nodes > k_max_sidecar_nodes) {
+    throw Error(quote(file) + ": sidecar has too many YAML values (about " + std::to_string(nodes) +
+                "; the limit is " + std::to_string(k_max_sidecar_nodes) + ")");
+  }
+}
+
+} // namespace
+
 Sidecar Sidecar::parse(const std::string& text, const std::string& file) {
+  check_sidecar_caps(text, file);
   YAML::Node root;
   try {
     root = YAML::Load(text);

@@ -213,6 +213,38 @@ class SecurityTest(RemoteScenario, DsmTestCase):
         self.dsm("verify", cwd=repo, expect=0)
         self.dsm("export", "feat@2", "--out", os.path.join(self.tmp, "ok.npy"), cwd=repo, expect=0)
 
+    # 6 ------------------------------------------------------------------
+    def test_issue15_6_large_sidecars_are_capped_for_every_reader(self):
+        repo = self.repo_with_remote()
+        self.dsm("push", cwd=repo, expect=0)
+        rel = sorted(manifest_entries(repo))[0]
+        sidecar = os.path.join(repo, "data", rel + ".yaml")
+        with open(sidecar) as f:
+            text = f.read()
+        # 8.8 MB of a flat list: under the hook's 10 MiB and verify's 16 MiB,
+        # 4.4 million YAML nodes (2 GB in yaml-cpp before the cap).
+        self.assertIn("meta: {}", text)
+        with open(sidecar, "w") as f:
+            f.write(text.replace("meta: {}", "meta:\n  x: [" + ",".join(["1"] * 4400000) + "]"))
+        clone = self.clone(repo)
+        with open(os.path.join(clone, "data", rel + ".yaml"), "w") as f, open(sidecar) as g:
+            f.write(g.read())
+
+        def limited():
+            resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+        name = rel.split("/")[0]
+        for cwd, args in ((repo, ["ls"]), (repo, ["log", name]), (repo, ["show", name + "@1"]),
+                          (repo, ["status"]), (repo, ["verify"]), (repo, ["verify", "--remote", "team"]),
+                          (repo, ["push", name + "@1"]), (clone, ["pull"]),
+                          (repo, ["hook", "pre-commit"])):
+            proc = subprocess.run([DSM, *args], cwd=cwd, env=self.env, capture_output=True, text=True,
+                                  preexec_fn=limited, timeout=60)
+            self.assertNotIn("bad_alloc", proc.stderr, args)
+            self.assertIn(proc.returncode, (0, 1, 2), args)
+        r = self.dsm("verify", cwd=repo, expect=1)
+        self.assertIn("too many YAML values", r.out + r.err)
+
     # 7 ------------------------------------------------------------------
     def test_issue15_7_no_credentials_to_an_untrusted_remote(self):
         server = RecordingServer()
