@@ -582,6 +582,12 @@ std::vector<std::string> Repo::differ_from_head(
         continue;
       }
     }
+    if (!S_ISREG(st.st_mode)) {
+      // A FIFO would block the hash forever, a symlink is not the file HEAD
+      // holds: either way not what HEAD has (issue #15).
+      out.push_back(f.path);
+      continue;
+    }
     git_oid now{};
     if (git_repository_hashfile(&now, m_repo, f.path.c_str(), GIT_OBJECT_BLOB, nullptr) != 0) {
       git_error_clear();

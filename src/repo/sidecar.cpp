@@ -779,7 +779,7 @@ nlohmann::json yaml_to_json(const YAML::Node& node) {
 std::string build_meta(const std::optional<fs::path>& meta_file, const std::vector<std::string>& pairs) {
   YAML::Node meta(YAML::NodeType::Map);
   if (meta_file) {
-    std::string text = util::read_file(*meta_file, 16u << 20);
+    std::string text = util::read_user_file(*meta_file, 16u << 20);
     YAML::Node loaded;
     try {
       loaded = YAML::Load(text);
