@@ -42,6 +42,17 @@ std::optional<std::vector<std::string>> components(const std::string& rel) {
   return out;
 }
 
+// After a failed openat: ENOTDIR on a component that is a symlink (what
+// O_DIRECTORY | O_NOFOLLOW answers) becomes ELOOP, so callers see one errno.
+void symlink_is_eloop(int at, const std::string& name) {
+  int err = errno;
+  struct stat st {};
+  if (err == ENOTDIR && ::fstatat(at, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
+    err = ELOOP;
+  }
+  errno = err;
+}
+
 int walk_beneath(int dirfd, const std::string& rel, int flags, unsigned mode) {
   std::optional<std::vector<std::string>> parts = components(rel);
   if (!parts) {
@@ -56,14 +67,29 @@ int walk_beneath(int dirfd, const std::string& rel, int flags, unsigned mode) {
   for (size_t i = 0; i + 1 < parts->size(); ++i) {
     int next = ::openat(at, (*parts)[i].c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (next < 0) {
+      symlink_is_eloop(at, (*parts)[i]);
       return -1;
     }
     cur = Fd(next);
     at = cur.get();
   }
-  // O_NOFOLLOW: a symlink as the last component is ELOOP (with O_PATH it
-  // would be opened itself; nobody here asks for that).
-  return ::openat(at, parts->back().c_str(), flags | O_NOFOLLOW, mode);
+  // O_NOFOLLOW: a symlink as the last component is ELOOP, except with
+  // O_DIRECTORY (ENOTDIR) or O_PATH (the link itself is opened): both are
+  // turned into ELOOP, as openat2 answers.
+  int fd = ::openat(at, parts->back().c_str(), flags | O_NOFOLLOW, mode);
+  if (fd < 0) {
+    symlink_is_eloop(at, parts->back());
+    return -1;
+  }
+  if ((flags & O_PATH) != 0) {
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && S_ISLNK(st.st_mode)) {
+      ::close(fd);
+      errno = ELOOP;
+      return -1;
+    }
+  }
+  return fd;
 }
 
 std::string base_name(const fs::path& base, const std::string& rel) { return (base / rel).string(); }
@@ -94,6 +120,8 @@ int openat_beneath(int dirfd, const std::string& rel, int flags, unsigned mode) 
   }
   return walk_beneath(dirfd, rel, flags, mode);
 }
+
+void use_openat2(bool enabled) { g_no_openat2.store(!enabled, std::memory_order_relaxed); }
 
 Fd open_directory(const fs::path& dir) {
   int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);

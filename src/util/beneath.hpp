@@ -58,6 +58,10 @@ std::optional<struct stat> lstat_beneath(int dirfd, const std::string& rel, cons
 // is a regular file. `what` starts the message ("cannot add").
 RegularFile open_regular(const fs::path& path, const std::string& what);
 
+// Tests: false makes every later call take the openat(O_NOFOLLOW) walk, as
+// on a kernel without openat2, so both paths are tested on any kernel.
+void use_openat2(bool enabled);
+
 // The message for a path refused because a component is a symlink.
 std::string symlink_refusal(const fs::path& path);
 

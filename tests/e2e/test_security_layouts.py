@@ -20,7 +20,7 @@ from harness import DSM, DsmTestCase, main, np, sha256_file  # noqa: E402
 from remote_util import RemoteScenario, manifest_entries, object_key  # noqa: E402
 from test_security import tree_state  # noqa: E402
 
-ROUNDS = int(os.environ.get("DSM_LAYOUT_ROUNDS", "6"))
+ROUNDS = int(os.environ.get("DSM_LAYOUT_ROUNDS", "5"))
 
 
 class HostileLayoutTest(RemoteScenario, DsmTestCase):
