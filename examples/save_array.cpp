@@ -2,10 +2,12 @@
 // directory, then reads it back: the example of docs/api.md, built against
 // an installed dsm (find_package) and run by tests/e2e/test_api.py.
 //
-//   save_array [DIR]    prints the stored payload's path
+//   save_array [DIR]    prints the stored payload's path; when the
+//                       repository has a default remote, pushes it there
 #include <dsm/api.hpp>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <vector>
@@ -39,6 +41,15 @@ int main(int argc, char** argv) {
         std::memcmp(data.data(), signal.data(), data.size()) != 0) {
       std::cerr << "save_array: the stored array does not read back the same\n";
       return 1;
+    }
+
+    // Share it, like `dsm push NAME@VERSION` (content-addressed, verified as
+    // it is sent). A repository without a remote keeps it local.
+    if (std::getenv("SAVE_ARRAY_PUSH") != nullptr) {
+      dsm::api::TransferOptions push;
+      push.targets = {target};
+      dsm::api::Transferred t = repo.push(push);
+      std::cerr << "pushed " << t.payloads << " payload(s) to " << t.store << "\n";
     }
     return 0;
   } catch (const dsm::Error& e) {

@@ -7,7 +7,12 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <csignal>
+#include <iomanip>
+#include <optional>
+#include <sstream>
+#include <vector>
 #include <cstdio>
 #include <iostream>
 #include <unistd.h>
@@ -22,6 +27,27 @@ int finish_stdout() {
     return dsm::k_exit_error;
   }
   return dsm::k_exit_ok;
+}
+
+// How the top-level help groups the commands (git's "These are common Git
+// commands used in various situations"); a command missing here is listed
+// under the last group.
+constexpr const char* k_groups[] = {"start a repository", "save, find and read versions", "check and repair",
+                                    "share through a remote", "work with git", "other commands"};
+
+const char* group_of(const std::string& name) {
+  static const std::pair<const char*, int> k_members[] = {
+    {"init", 0},   {"add", 1},     {"ls", 1},     {"log", 1},     {"path", 1},   {"show", 1},
+    {"diff", 1},   {"export", 1},  {"compress", 1}, {"import", 1}, {"verify", 2}, {"status", 2},
+    {"repair", 2}, {"doctor", 2},  {"resolve", 2}, {"remote", 3}, {"push", 3},   {"pull", 3},
+    {"hook", 4},   {"merge-driver", 4},
+  };
+  for (const auto& [member, group] : k_members) {
+    if (name == member) {
+      return k_groups[group];
+    }
+  }
+  return k_groups[std::size(k_groups) - 1];
 }
 
 // CLI11 writes a flag with an optional value as "--compress{auto}" in help,
@@ -39,11 +65,144 @@ public:
     }
     return name;
   }
+
+  // The top-level help lists commands as git's does: grouped, one line each
+  // (the first line of the command's description); `dsm COMMAND --help`
+  // has the rest.
+  std::string make_subcommands(const CLI::App* app, CLI::AppFormatMode mode) const override {
+    if (app->get_parent() != nullptr || mode != CLI::AppFormatMode::Normal) {
+      return CLI::Formatter::make_subcommands(app, mode);
+    }
+    std::ostringstream out;
+    for (const char* group : k_groups) {
+      bool header = false;
+      for (const CLI::App* sub : app->get_subcommands({})) {
+        if (group_of(sub->get_name()) != group) {
+          continue;
+        }
+        if (!header) {
+          out << "\n" << group << "\n";
+          header = true;
+        }
+        std::string line = sub->get_description().substr(0, sub->get_description().find('\n'));
+        out << "   " << std::left << std::setw(14) << sub->get_name() << line << "\n";
+      }
+    }
+    return out.str();
+  }
 };
+
+// The most similar command names to a mistyped `word`, as git's help.c
+// suggests ("The most similar command is"): the smallest edit distance, when
+// it is small for the word's length, or names it is a prefix of.
+std::vector<std::string> similar_commands(const std::string& word) {
+  auto distance = [](const std::string& a, const std::string& b) {
+    std::vector<size_t> prev(b.size() + 1);
+    std::vector<size_t> cur(b.size() + 1);
+    for (size_t j = 0; j <= b.size(); ++j) {
+      prev[j] = j;
+    }
+    for (size_t i = 1; i <= a.size(); ++i) {
+      cur[0] = i;
+      for (size_t j = 1; j <= b.size(); ++j) {
+        cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      }
+      std::swap(prev, cur);
+    }
+    return prev[b.size()];
+  };
+  size_t best = SIZE_MAX;
+  std::vector<std::string> out;
+  for (const auto& spec : dsm::commands()) {
+    std::string name = spec.name;
+    size_t d = name.rfind(word, 0) == 0 && !word.empty() ? 0 : distance(word, name);
+    if (d < best) {
+      best = d;
+      out.clear();
+    }
+    if (d == best) {
+      out.push_back(name);
+    }
+  }
+  if (best > std::max<size_t>(2, word.size() / 3)) {
+    out.clear();
+  }
+  return out;
+}
+
+// The first word that is not a global option: the command the user meant.
+std::optional<std::string> command_word(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "-C") {
+      ++i; // its DIR
+      continue;
+    }
+    if (a == "--") {
+      return i + 1 < argc ? std::optional<std::string>(argv[i + 1]) : std::nullopt;
+    }
+    if (!a.empty() && a[0] == '-') {
+      continue;
+    }
+    return a;
+  }
+  return std::nullopt;
+}
+
+bool is_command(const std::string& word) {
+  for (const auto& spec : dsm::commands()) {
+    if (word == spec.name) {
+      return true;
+    }
+  }
+  return false;
+}
 
 } // namespace
 
 int main(int argc, char** argv) {
+  // `dsm help [COMMAND]` is `dsm [COMMAND] --help`; a word that names no
+  // command is said so, with the closest commands, before parsing (CLI11
+  // would only say that a subcommand is required).
+  std::vector<char*> args(argv, argv + argc);
+  std::string help_flag = "--help";
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "-C") {
+      ++i;
+      continue;
+    }
+    if (a.empty() || a[0] != '-' || a == "--") {
+      break; // the command: its options are its own
+    }
+    if (a != "-q" && a != "--quiet" && a != "-h" && a != "--help" && a != "--version" && !a.starts_with("-C")) {
+      std::cerr << "dsm: error: unknown option " << dsm::quote(a) << "\n"
+                << "(run 'dsm --help', or 'dsm COMMAND --help', for usage)\n";
+      return dsm::k_exit_error;
+    }
+  }
+  if (std::optional<std::string> word = command_word(argc, argv)) {
+    if (*word == "help") {
+      auto at = std::find_if(args.begin() + 1, args.end(), [](const char* a) { return std::string(a) == "help"; });
+      *at = help_flag.data();
+      if (at + 1 != args.end()) {
+        std::iter_swap(at, at + 1); // `help add` -> `add --help`
+      }
+    } else if (!is_command(*word)) {
+      std::cerr << "dsm: " << dsm::quote(*word) << " is not a dsm command. See 'dsm --help'.\n";
+      std::vector<std::string> similar = similar_commands(*word);
+      if (!similar.empty()) {
+        std::cerr << "\nThe most similar command" << (similar.size() == 1 ? " is" : "s are") << "\n";
+        for (const std::string& name : similar) {
+          std::cerr << "\t" << name << "\n";
+        }
+      }
+      return dsm::k_exit_error;
+    }
+  }
+  argc = static_cast<int>(args.size());
+  argv = args.data();
+
   dsm::Context ctx;
   ctx.stderr_is_tty = ::isatty(STDERR_FILENO) == 1;
   CLI::App app{"dsm: a dataset repository manager for NumPy arrays inside git work trees.\n"
@@ -53,6 +212,8 @@ int main(int argc, char** argv) {
   app.formatter(std::make_shared<Formatter>());
   app.footer(dsm::exit_status_help());
   app.require_subcommand(1);
+  // Global options work after the command too (`dsm init -q`), as git's do.
+  app.fallthrough();
   app.set_version_flag("--version", std::string("dsm ") + dsm::k_version);
   std::string chdir;
   app.add_option("-C", chdir, "Run as if dsm was started in DIR")->type_name("DIR");

@@ -109,6 +109,20 @@ struct StoredArray {
   std::string sidecar_yaml;       // the whole sidecar (author, created, source, stats, ...)
 };
 
+// What push() and pull() act on, like `dsm push` / `dsm pull`.
+struct TransferOptions {
+  std::vector<std::string> targets; // NAME, NAME@VERSION or payload paths; empty: every manifest entry
+  std::string remote;               // empty: the default remote
+  unsigned jobs = 8;                // parallel transfers
+};
+
+struct Transferred {
+  std::string store;   // "remote 'team' (/srv/team)"
+  size_t payloads = 0; // transferred
+  uint64_t bytes = 0;
+  size_t skipped = 0;  // already on the remote (push) or already here (pull)
+};
+
 class Repo {
 public:
   // Opens the dsm repository around `inside` (any path in the git work
@@ -132,6 +146,12 @@ public:
   // exactly describe(target).data_bytes.
   void read(const std::string& target, std::span<std::byte> out) const;
   std::vector<std::byte> read(const std::string& target) const;
+
+  // Like `dsm push` and `dsm pull`: content-addressed, every byte verified
+  // against the manifest's SHA-256. When any payload fails, throws Error
+  // (problems() lists each) after the others were transferred.
+  Transferred push(const TransferOptions& options = {});
+  Transferred pull(const TransferOptions& options = {});
 
 private:
   struct Impl;

@@ -34,7 +34,7 @@ void run_add(Context& ctx, const AddCliOptions& opts) {
   AddRequest req;
   for (const auto& f : opts.files) {
     fs::path p(f);
-    req.files.push_back((p.is_absolute() ? p : ctx.work_dir / p).lexically_normal());
+    req.files.push_back(ctx.from_work_dir(p));
   }
   if (!opts.name.empty()) {
     req.name = opts.name;
@@ -42,7 +42,7 @@ void run_add(Context& ctx, const AddCliOptions& opts) {
   std::optional<fs::path> meta_file;
   if (!opts.meta_file.empty()) {
     fs::path p(opts.meta_file);
-    meta_file = p.is_absolute() ? p : ctx.work_dir / p;
+    meta_file = ctx.from_work_dir(p);
   }
   req.meta_yaml = build_meta(meta_file, opts.meta_pairs);
   if (opts.message_set) {

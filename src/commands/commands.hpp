@@ -45,7 +45,7 @@ struct CommandSpec {
 
 const std::vector<CommandSpec>& commands();
 
-// Opens ctx.repo for Needs::repo (defined with the repository code).
+// Opens ctx.repo for Needs::repo (commands/context.cpp).
 void prepare_context(Context& ctx, Needs needs);
 
 // The EXIT STATUS paragraph every command's help ends with.

@@ -1,20 +1,12 @@
 // dsm compress TARGET [--level LEVEL]: a stored version, compressed, as the
 // next version of its dataset (nothing is rewritten in place).
+// Options and output; the work is ops/compress.cpp.
 #include "commands/commands.hpp"
 #include "format/compress_add.hpp"
-#include "ops/export.hpp"
-#include "ops/add.hpp"
-#include "repo/datasets.hpp"
-#include "dsm/error.hpp"
-#include "util/interrupt.hpp"
-#include "repo/repository.hpp"
-#include "repo/sidecar.hpp"
-#include "util/file.hpp"
+#include "ops/compress.hpp"
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
-
-#include <unistd.h>
 
 #include <iostream>
 
@@ -29,45 +21,8 @@ struct CompressCliOptions {
 };
 
 void run_compress(Context& ctx, const CompressCliOptions& opts) {
-  const Repository& repo = *ctx.repo;
-  int level = parse_compress_level(opts.level);
-  Manifest manifest = load_manifest(repo);
-  DatasetIndex index = index_datasets(repo, manifest);
-  DatasetVersion v = resolve_version(repo, manifest, index, ctx.work_dir, opts.target);
-  Sidecar old = Sidecar::load(Repository::sidecar_path(v.path));
-  ExportSource source = export_source_for(old, v.path);
-
-  // The original .npy, rebuilt and checked against its recorded SHA-256 so
-  // that corruption is never compressed into a fresh-looking version. A
-  // plain version is read in place; others are exported to a temporary file.
-  repo.ensure_local_dir();
-  fs::path input = v.path;
-  fs::path temp;
-  struct Cleanup {
-    fs::path p;
-    ~Cleanup() {
-      if (!p.empty()) {
-        std::error_code ec;
-        fs::remove(p, ec);
-      }
-    }
-  } cleanup;
-  if (source.kind != ExportSource::Kind::npy) {
-    temp = repo.local_dir() / ("compress-" + std::to_string(::getpid()) + ".npy");
-    cleanup.p = temp;
-    export_original(source, temp, Overwrite::yes);
-    input = temp;
-  }
-  AddRequest req;
-  req.files = {input};
-  req.name = v.name;
-  req.meta_yaml = old.meta_yaml;
-  req.message = old.message;
-  req.compress = level;
-  req.transfer = temp.empty() ? Transfer::copy : Transfer::move;
-  req.source_label = "dsm compress " + v.name + "@" + std::to_string(v.seq) + " (" + v.path.string() + ")";
-  req.expect_sha256 = source.original_sha256;
-  AddResult r = add_files(repo, req);
+  CompressResult c = compress_version(*ctx.repo, ctx.work_dir, opts.target, parse_compress_level(opts.level));
+  const AddResult& r = c.added;
   for (const auto& w : r.warnings) {
     std::cerr << "dsm: warning: " << w << "\n";
   }
@@ -77,9 +32,9 @@ void run_compress(Context& ctx, const CompressCliOptions& opts) {
   }
   if (opts.json) {
     std::cout << nlohmann::json{{"path", a.path.string()},       {"name", a.sidecar.name},
-                                {"version", a.sidecar.version},  {"from_version", v.seq},
+                                {"version", a.sidecar.version},  {"from_version", c.from_version},
                                 {"size", a.sidecar.size},        {"sha256", a.sidecar.sha256},
-                                {"original_size", source.original_size}}
+                                {"original_size", c.original_size}}
                    .dump(2)
               << "\n";
   } else {

@@ -22,6 +22,10 @@ struct Context {
   bool quiet = false;
   // stderr is a terminal: progress bars allowed.
   bool stderr_is_tty = false;
+  // A FILE argument as the user meant it: absolute, relative paths taken
+  // from work_dir (so `-C DIR` applies), lexically normalised.
+  std::filesystem::path from_work_dir(const std::filesystem::path& p) const;
+
   // The dsm repository around work_dir, opened by main before the command
   // runs when the command's table entry says Needs::repo. Null otherwise.
   std::unique_ptr<Repository> repo;

@@ -1,4 +1,4 @@
-// dsm doctor [--json] [--history N]: repository health (src/core/doctor.cpp).
+// dsm doctor [--json] [--history N]: repository health (src/ops/doctor.cpp).
 #include "commands/commands.hpp"
 #include "ops/doctor.hpp"
 #include "dsm/error.hpp"

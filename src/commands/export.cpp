@@ -31,7 +31,7 @@ void run_export(Context& ctx, const ExportCliOptions& opts) {
   Sidecar sidecar = Sidecar::load(Repository::sidecar_path(v.path));
   ExportSource source = export_source_for(sidecar, v.path);
   fs::path out(opts.out);
-  out = (out.is_absolute() ? out : ctx.work_dir / out).lexically_normal();
+  out = ctx.from_work_dir(out);
   check_export_target(repo, out);
   ExportResult r = export_original(source, out, opts.force ? Overwrite::yes : Overwrite::no);
   if (opts.json) {

@@ -1,5 +1,5 @@
 // dsm hook install [--force] | dsm hook pre-commit: the git pre-commit hook.
-// The logic lives in src/git/hook_install.cpp and src/core/hook_check.cpp.
+// The logic lives in src/git/hook_install.cpp and src/ops/hook_check.cpp.
 #include "commands/commands.hpp"
 #include "dsm/error.hpp"
 #include "git/hook_install.hpp"

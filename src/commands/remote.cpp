@@ -59,7 +59,7 @@ void run_remote_add(Context& ctx, const RemoteOptions& o) {
   if (!is_url && !url.empty() && url.front() != '/') {
     // A relative directory means relative to where the user stands; record
     // it absolute so it means the same from every subdirectory.
-    url = (ctx.work_dir / url).lexically_normal().string();
+    url = ctx.from_work_dir(url).string();
     if (url.size() > 1 && url.back() == '/') {
       url.pop_back();
     }

@@ -1,5 +1,4 @@
 // dsm show FILE [--json]: describe a .npy/.npz file, anywhere on disk.
-#include "commands/show.hpp"
 
 #include "commands/commands.hpp"
 #include "dsm/error.hpp"
@@ -38,16 +37,6 @@ std::string fmt_double(double v) {
   return buf;
 }
 
-std::string shape_text(const std::vector<uint64_t>& shape) {
-  std::string s = "(";
-  for (size_t i = 0; i < shape.size(); ++i) {
-    s += (i > 0 ? ", " : "") + std::to_string(shape[i]);
-  }
-  if (shape.size() == 1) {
-    s += ",";
-  }
-  return s + ")";
-}
 
 std::string stats_text(const NpyInfo& npy) {
   if (!npy.stats) {
@@ -82,6 +71,67 @@ void print_sidecar(const fs::path& sidecar, const std::string& text) {
   std::istringstream lines(text);
   for (std::string line; std::getline(lines, line);) {
     std::cout << "    " << line << "\n";
+  }
+}
+
+enum class OutputFormat { human, json };
+
+// One-line summary of an array (dtype, shape, order, stats) for listings.
+std::string describe_array(const NpyInfo& npy) {
+  // A plain type string reads better without Python's quotes.
+  std::string dtype = npy.descr;
+  if (dtype.size() >= 2 && dtype.front() == '\'' && dtype.back() == '\'' &&
+      dtype.find_first_of("[(") == std::string::npos) {
+    dtype = dtype.substr(1, dtype.size() - 2);
+  }
+  std::string s = dtype + "  " + shape_text(npy.shape, ShapeStyle::tuple) + "  " + (npy.fortran_order ? "F" : "C") + " order";
+  if (npy.object) {
+    s += "  (object array: pickled, not read)";
+  }
+  return s;
+}
+
+void print_file_info(std::ostream& out, const FileInfo& info, OutputFormat format) {
+  if (format == OutputFormat::json) {
+    out << to_json(info).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    return;
+  }
+  out << info.path.string() << "\n";
+  if (info.format == Format::npy && info.npy) {
+    const NpyInfo& n = *info.npy;
+    out << "  format   npy " << n.version << ", " << info.size << " bytes\n";
+    out << "  sha256   " << info.sha256 << "\n";
+    out << "  array    " << describe_array(n) << "\n";
+    if (n.object) {
+      out << "  payload  " << n.payload_bytes << " bytes of pickle at offset " << n.data_offset;
+    } else {
+      out << "  payload  " << n.count << " x " << n.itemsize << " bytes = " << n.payload_bytes
+          << " bytes at offset " << n.data_offset;
+    }
+    if (n.trailing_bytes > 0) {
+      out << ", " << n.trailing_bytes << " trailing bytes";
+    }
+    out << "\n";
+    out << "  stats    " << stats_text(n) << "\n";
+    return;
+  }
+  out << "  format   npz, " << info.size << " bytes, " << info.members.size()
+      << (info.members.size() == 1 ? " member\n" : " members\n");
+  out << "  sha256   " << info.sha256 << "\n";
+  for (const auto& m : info.members) {
+    out << "  member   " << m.name << ": ";
+    if (!m.npy) {
+      out << "not an array, " << m.member_size << " bytes\n";
+      continue;
+    }
+    out << describe_array(*m.npy) << ", " << m.member_size << " bytes";
+    if (m.compressed) {
+      out << " (" << m.compressed_size << " compressed)";
+    }
+    if (m.npy->trailing_bytes > 0) {
+      out << ", " << m.npy->trailing_bytes << " trailing bytes";
+    }
+    out << "\n           stats " << stats_text(*m.npy) << "\n";
   }
 }
 
@@ -189,10 +239,7 @@ void run_show_dataset(Context& ctx, const ShowOptions& opts) {
 }
 
 void run_show(Context& ctx, const ShowOptions& opts) {
-  std::filesystem::path p = opts.target;
-  if (p.is_relative()) {
-    p = ctx.work_dir / p;
-  }
+  std::filesystem::path p = ctx.from_work_dir(opts.target);
   std::error_code ec;
   // A chunked version's directory is a dataset target too.
   if (!fs::exists(p, ec) || fs::is_directory(p, ec)) {
@@ -215,64 +262,6 @@ void run_show(Context& ctx, const ShowOptions& opts) {
 }
 
 } // namespace
-
-std::string describe_array(const NpyInfo& npy) {
-  // A plain type string reads better without Python's quotes.
-  std::string dtype = npy.descr;
-  if (dtype.size() >= 2 && dtype.front() == '\'' && dtype.back() == '\'' &&
-      dtype.find_first_of("[(") == std::string::npos) {
-    dtype = dtype.substr(1, dtype.size() - 2);
-  }
-  std::string s = dtype + "  " + shape_text(npy.shape) + "  " + (npy.fortran_order ? "F" : "C") + " order";
-  if (npy.object) {
-    s += "  (object array: pickled, not read)";
-  }
-  return s;
-}
-
-void print_file_info(std::ostream& out, const FileInfo& info, OutputFormat format) {
-  if (format == OutputFormat::json) {
-    out << to_json(info).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
-    return;
-  }
-  out << info.path.string() << "\n";
-  if (info.format == Format::npy && info.npy) {
-    const NpyInfo& n = *info.npy;
-    out << "  format   npy " << n.version << ", " << info.size << " bytes\n";
-    out << "  sha256   " << info.sha256 << "\n";
-    out << "  array    " << describe_array(n) << "\n";
-    if (n.object) {
-      out << "  payload  " << n.payload_bytes << " bytes of pickle at offset " << n.data_offset;
-    } else {
-      out << "  payload  " << n.count << " x " << n.itemsize << " bytes = " << n.payload_bytes
-          << " bytes at offset " << n.data_offset;
-    }
-    if (n.trailing_bytes > 0) {
-      out << ", " << n.trailing_bytes << " trailing bytes";
-    }
-    out << "\n";
-    out << "  stats    " << stats_text(n) << "\n";
-    return;
-  }
-  out << "  format   npz, " << info.size << " bytes, " << info.members.size()
-      << (info.members.size() == 1 ? " member\n" : " members\n");
-  out << "  sha256   " << info.sha256 << "\n";
-  for (const auto& m : info.members) {
-    out << "  member   " << m.name << ": ";
-    if (!m.npy) {
-      out << "not an array, " << m.member_size << " bytes\n";
-      continue;
-    }
-    out << describe_array(*m.npy) << ", " << m.member_size << " bytes";
-    if (m.compressed) {
-      out << " (" << m.compressed_size << " compressed)";
-    }
-    if (m.npy->trailing_bytes > 0) {
-      out << ", " << m.npy->trailing_bytes << " trailing bytes";
-    }
-    out << "\n           stats " << stats_text(*m.npy) << "\n";
-  }
-}
 
 void register_show(CLI::App& app, Context& ctx) {
   auto opts = std::make_shared<ShowOptions>();

@@ -115,4 +115,9 @@ NpyInfo parse_npy_header(const uint8_t* data, size_t size, uint64_t file_size);
 // pre-commit hook). Never throws.
 bool looks_like_array_file(const std::filesystem::path& path);
 
+// A shape for people: ShapeStyle::list "[1000, 3]" (as sidecars and `dsm ls`
+// write it), ShapeStyle::tuple "(1000, 3)", "(5,)", "()" (as NumPy prints it).
+enum class ShapeStyle { list, tuple };
+std::string shape_text(const std::vector<uint64_t>& shape, ShapeStyle style);
+
 } // namespace dsm

@@ -537,16 +537,10 @@ struct TypeCode {
 
 bool host_little() { return std::endian::native == std::endian::little; }
 
-Dtype type_string(const std::string& s) {
-  auto unknown = [&]() -> Dtype { fail("unknown descr '" + s + "'"); };
-  std::string_view body = s;
-  char order = '=';
-  if (!body.empty() && (body[0] == '<' || body[0] == '>' || body[0] == '|' || body[0] == '=')) {
-    order = body[0];
-    body.remove_prefix(1);
-  }
-  TypeCode tc{0, 0};
-  std::string_view dt_unit;
+// A type code without its byte order: a NumPy name ("float64"), one
+// character ("d") or a kind and size ("f8", "U10", "M8[ns]"). Datetime units
+// are returned in `dt_unit` ("[ns]"). nullopt when NumPy would not know it.
+std::optional<TypeCode> type_code(std::string_view body, bool bare_name, std::string_view& dt_unit) {
   static const std::pair<const char*, TypeCode> k_names[] = {
     {"bool", {'b', 1}},        {"int8", {'i', 1}},       {"int16", {'i', 2}},     {"int32", {'i', 4}},
     {"int64", {'i', 8}},       {"uint8", {'u', 1}},      {"uint16", {'u', 2}},    {"uint32", {'u', 4}},
@@ -562,121 +556,124 @@ Dtype type_string(const std::string& s) {
     {'D', {'c', 16}}, {'G', {'c', 32}}, {'O', {'O', 8}}, {'S', {'S', 0}},  {'a', {'S', 0}},  {'U', {'U', 0}},
     {'V', {'V', 0}}, {'M', {'M', 8}},  {'m', {'m', 8}},
   };
-  if (order == '=' && s == body) {
+  if (bare_name) {
     for (const auto& [name, code] : k_names) {
       if (body == name) {
-        tc = code;
+        return code;
       }
     }
   }
-  if (tc.kind == 0) {
-    if (body.empty()) {
-      return unknown();
-    }
-    char k = body[0];
-    std::string_view rest = body.substr(1);
-    if ((k == 'M' || k == 'm')) {
-      size_t br = rest.find('[');
-      if (br != std::string_view::npos) {
-        dt_unit = rest.substr(br);
-        rest = rest.substr(0, br);
-      }
-    }
-    if (rest.empty()) {
-      for (const auto& [c, code] : k_chars) {
-        if (c == k) {
-          tc = code;
-        }
-      }
-      if (tc.kind == 0) {
-        return unknown();
-      }
-    } else {
-      if (rest.size() > 10 || rest.find_first_not_of("0123456789") != std::string_view::npos) {
-        return unknown();
-      }
-      uint64_t n = std::stoull(std::string(rest));
-      switch (k) {
-      case 'b':
-        if (n != 1) {
-          return unknown();
-        }
-        tc = {'b', 1};
-        break;
-      case 'i':
-      case 'u':
-        if (n != 1 && n != 2 && n != 4 && n != 8) {
-          return unknown();
-        }
-        tc = {k, n};
-        break;
-      case 'f':
-        if (n != 2 && n != 4 && n != 8 && n != sizeof(long double)) {
-          return unknown();
-        }
-        tc = {'f', n};
-        break;
-      case 'c':
-        if (n != 8 && n != 16 && n != 2 * sizeof(long double)) {
-          return unknown();
-        }
-        tc = {'c', n};
-        break;
-      case 'S':
-      case 'a':
-      case 'V':
-        tc = {k == 'a' ? 'S' : k, n};
-        break;
-      case 'U':
-        tc = {'U', checked_mul(n, 4, k_max_itemsize, "itemsize")};
-        break;
-      case 'O':
-        // NumPy accepts O4/O8 and means a pointer either way.
-        if (n != 4 && n != 8) {
-          return unknown();
-        }
-        tc = {'O', 8};
-        break;
-      case 'M':
-      case 'm':
-        if (n != 8) {
-          return unknown();
-        }
-        tc = {k, 8};
-        break;
-      default: return unknown();
-      }
+  if (body.empty()) {
+    return std::nullopt;
+  }
+  char k = body[0];
+  std::string_view rest = body.substr(1);
+  if ((k == 'M' || k == 'm')) {
+    size_t br = rest.find('[');
+    if (br != std::string_view::npos) {
+      dt_unit = rest.substr(br);
+      rest = rest.substr(0, br);
     }
   }
-  if (!dt_unit.empty()) {
-    // [N?unit] or [N?unit/M]: the units NumPy knows.
-    static const char* const k_units[] = {"Y", "M", "W", "D", "h", "m", "s", "ms", "us", "ns", "ps", "fs", "as",
-                                          "generic"};
-    if (dt_unit.size() < 3 || dt_unit.back() != ']') {
-      return unknown();
-    }
-    std::string_view u = dt_unit.substr(1, dt_unit.size() - 2);
-    size_t slash = u.find('/');
-    if (slash != std::string_view::npos) {
-      std::string_view den = u.substr(slash + 1);
-      if (den.empty() || den.size() > 9 || den.find_first_not_of("0123456789") != std::string_view::npos) {
-        return unknown();
+  if (rest.empty()) {
+    for (const auto& [c, code] : k_chars) {
+      if (c == k) {
+        return code;
       }
-      u = u.substr(0, slash);
     }
-    size_t digits = u.find_first_not_of("0123456789");
-    if (digits == std::string_view::npos || digits > 9) {
-      return unknown();
+    return std::nullopt;
+  }
+  if (rest.size() > 10 || rest.find_first_not_of("0123456789") != std::string_view::npos) {
+    return std::nullopt;
+  }
+  uint64_t n = std::stoull(std::string(rest));
+  switch (k) {
+  case 'b':
+    if (n != 1) {
+      return std::nullopt;
     }
-    u.remove_prefix(digits);
-    bool known = false;
-    for (const char* unit : k_units) {
-      known = known || u == unit;
+    return TypeCode{'b', 1};
+  case 'i':
+  case 'u':
+    if (n != 1 && n != 2 && n != 4 && n != 8) {
+      return std::nullopt;
     }
-    if (!known) {
-      return unknown();
+    return TypeCode{k, n};
+  case 'f':
+    if (n != 2 && n != 4 && n != 8 && n != sizeof(long double)) {
+      return std::nullopt;
+    }
+    return TypeCode{'f', n};
+  case 'c':
+    if (n != 8 && n != 16 && n != 2 * sizeof(long double)) {
+      return std::nullopt;
+    }
+    return TypeCode{'c', n};
+  case 'S':
+  case 'a':
+  case 'V':
+    return TypeCode{k == 'a' ? 'S' : k, n};
+  case 'U':
+    return TypeCode{'U', checked_mul(n, 4, k_max_itemsize, "itemsize")};
+  case 'O':
+    // NumPy accepts O4/O8 and means a pointer either way.
+    if (n != 4 && n != 8) {
+      return std::nullopt;
+    }
+    return TypeCode{'O', 8};
+  case 'M':
+  case 'm':
+    if (n != 8) {
+      return std::nullopt;
+    }
+    return TypeCode{k, 8};
+  default: return std::nullopt;
+  }
+}
+
+// "[N?unit]" or "[N?unit/M]" with a unit NumPy knows.
+bool datetime_unit_ok(std::string_view dt_unit) {
+  static const char* const k_units[] = {"Y", "M", "W", "D", "h", "m", "s", "ms", "us", "ns", "ps", "fs", "as",
+                                        "generic"};
+  if (dt_unit.size() < 3 || dt_unit.back() != ']') {
+    return false;
+  }
+  std::string_view u = dt_unit.substr(1, dt_unit.size() - 2);
+  size_t slash = u.find('/');
+  if (slash != std::string_view::npos) {
+    std::string_view den = u.substr(slash + 1);
+    if (den.empty() || den.size() > 9 || den.find_first_not_of("0123456789") != std::string_view::npos) {
+      return false;
+    }
+    u = u.substr(0, slash);
+  }
+  size_t digits = u.find_first_not_of("0123456789");
+  if (digits == std::string_view::npos || digits > 9) {
+    return false;
+  }
+  u.remove_prefix(digits);
+  for (const char* unit : k_units) {
+    if (u == unit) {
+      return true;
     }
   }
+  return false;
+}
+
+Dtype type_string(const std::string& s) {
+  auto unknown = [&]() -> Dtype { fail("unknown descr '" + s + "'"); };
+  std::string_view body = s;
+  char order = '=';
+  if (!body.empty() && (body[0] == '<' || body[0] == '>' || body[0] == '|' || body[0] == '=')) {
+    order = body[0];
+    body.remove_prefix(1);
+  }
+  std::string_view dt_unit;
+  std::optional<TypeCode> code = type_code(body, order == '=' && s == body, dt_unit);
+  if (!code || (!dt_unit.empty() && !datetime_unit_ok(dt_unit))) {
+    return unknown();
+  }
+  const TypeCode tc = *code;
   if (tc.size > k_max_itemsize) {
     fail("itemsize of '" + s + "' overflows");
   }

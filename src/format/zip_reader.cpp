@@ -73,9 +73,15 @@ std::string decode_name(const uint8_t* p, size_t n, uint16_t flags) {
 
 
 
-} // namespace
+// Where the central directory is, from the end records.
+struct EndRecords {
+  uint64_t cd_size = 0;
+  uint64_t cd_offset = 0; // as recorded (before "concat")
+  uint64_t cd_end = 0;    // where the central directory must end
+};
 
-ZipDirectory read_zip_directory(const ReadAt& read_at, uint64_t file_size) {
+// The end of central directory record.
+EndRecords read_end_record(const ReadAt& read_at, uint64_t file_size) {
   if (file_size < k_eocd_size) {
     fail("truncated zip archive: no end of central directory record");
   }
@@ -107,13 +113,10 @@ ZipDirectory read_zip_directory(const ReadAt& read_at, uint64_t file_size) {
   }
   const uint8_t* e = &tail[eocd];
   uint64_t eocd_offset = tail_offset + eocd;
-  uint16_t disk = le16(e + 4);
-  uint16_t cd_disk = le16(e + 6);
-  uint64_t entries_disk = le16(e + 8);
-  uint64_t entries = le16(e + 10);
-  uint64_t cd_size = le32(e + 12);
-  uint64_t cd_offset = le32(e + 16);
-  uint64_t cd_end = eocd_offset;
+  // The plain end record's disk numbers and counts are not checked, as
+  // Python's zipfile does not check them (the central directory's size is
+  // what counts); the ZIP64 locator's disk fields are checked below.
+  EndRecords out{le32(e + 12), le32(e + 16), eocd_offset};
 
   // ZIP64: a locator right before the end record points at the ZIP64 end
   // record, whose values replace the 16/32-bit ones (NumPy always writes
@@ -145,162 +148,112 @@ ZipDirectory read_zip_directory(const ReadAt& read_at, uint64_t file_size) {
       if (le32(z + 16) != 0 || le32(z + 20) != 0) {
         fail("multi-disk zip archives are not supported");
       }
-      entries_disk = le64(z + 24);
-      entries = le64(z + 32);
-      cd_size = le64(z + 40);
-      cd_offset = le64(z + 48);
+      out.cd_size = le64(z + 40);
+      out.cd_offset = le64(z + 48);
       // Python assumes the ZIP64 end record sits right before its locator.
-      cd_end = eocd_offset - k_locator_size - k_zip64_eocd_size;
-      disk = 0;
-      cd_disk = 0;
+      out.cd_end = eocd_offset - k_locator_size - k_zip64_eocd_size;
     }
   }
-  // The plain end record's disk numbers and counts are not checked, as
-  // Python's zipfile does not check them (the central directory's size is
-  // what counts); the ZIP64 locator's disk fields are checked above.
-  (void)disk;
-  (void)cd_disk;
-  (void)entries_disk;
-  (void)entries;
-  if (cd_size > cd_end) {
-    fail("corrupt zip archive: central directory of " + std::to_string(cd_size) +
-         " bytes does not fit before the end record");
-  }
-  if (cd_size > k_max_central_directory) {
-    fail("central directory of " + std::to_string(cd_size) + " bytes exceeds the limit");
-  }
-  // As Python's zipfile: the central directory is the cd_size bytes right
-  // before the end records, and the difference between where it is and
-  // where the record says it is ("concat": bytes prepended to the archive)
-  // shifts every member offset. For an ordinary archive it is 0.
-  const uint64_t cd_start = cd_end - cd_size;
-  const auto concat = static_cast<int64_t>(cd_start - cd_offset);
-  if (cd_offset > static_cast<uint64_t>(INT64_MAX)) {
-    fail("corrupt zip archive: central directory offset out of range");
-  }
-  cd_offset = cd_start;
+  return out;
+}
 
-  ZipDirectory dir;
-  dir.cd_offset = cd_offset;
-  dir.cd_size = cd_size;
-  std::vector<uint8_t> cd(static_cast<size_t>(cd_size));
-  if (!cd.empty()) {
-    read_at(cd_offset, cd.data(), cd.size());
+// One central directory entry at `c` (`room` bytes from there to the end of
+// the directory): its fields, ZIP64 sizes, and the checks every member must
+// pass. Returns the entry and its length in the directory.
+std::pair<ZipEntry, size_t> parse_central_entry(const uint8_t* c, size_t room) {
+  ZipEntry entry;
+  entry.flags = le16(c + 8);
+  entry.method = le16(c + 10);
+  entry.crc32 = le32(c + 16);
+  entry.compressed_size = le32(c + 20);
+  entry.uncompressed_size = le32(c + 24);
+  size_t name_len = le16(c + 28);
+  size_t extra_len = le16(c + 30);
+  size_t comment_len = le16(c + 32);
+  uint16_t start_disk = le16(c + 34);
+  entry.local_offset = le32(c + 42);
+  if (room - k_central_size < name_len + extra_len + comment_len) {
+    fail("corrupt zip archive: central directory entry runs past its end");
   }
-  size_t pos = 0;
-  while (pos < cd.size()) {
-    if (cd.size() - pos < k_central_size || le32(&cd[pos]) != k_sig_central) {
-      fail("corrupt zip archive: bad central directory entry at offset " + std::to_string(cd_offset + pos));
+  entry.raw_name.assign(reinterpret_cast<const char*>(c + k_central_size), name_len);
+  entry.name = decode_name(c + k_central_size, name_len, entry.flags);
+  const std::string what = "member " + dsm::quote(entry.name) + ": ";
+  // ZIP64 extra field: 64-bit values for exactly the fields that hold
+  // 0xFFFFFFFF, in this order.
+  const uint8_t* x = c + k_central_size + name_len;
+  size_t xpos = 0;
+  bool need_usize = entry.uncompressed_size == 0xFFFFFFFF;
+  bool need_csize = entry.compressed_size == 0xFFFFFFFF;
+  bool need_offset = entry.local_offset == 0xFFFFFFFF;
+  bool need_disk = start_disk == 0xFFFF;
+  while (xpos + 4 <= extra_len) {
+    uint16_t id = le16(x + xpos);
+    size_t len = le16(x + xpos + 2);
+    if (xpos + 4 + len > extra_len) {
+      fail(what + "corrupt extra field");
     }
-    const uint8_t* c = &cd[pos];
-    ZipEntry entry;
-    entry.flags = le16(c + 8);
-    entry.method = le16(c + 10);
-    entry.crc32 = le32(c + 16);
-    entry.compressed_size = le32(c + 20);
-    entry.uncompressed_size = le32(c + 24);
-    size_t name_len = le16(c + 28);
-    size_t extra_len = le16(c + 30);
-    size_t comment_len = le16(c + 32);
-    uint16_t start_disk = le16(c + 34);
-    entry.local_offset = le32(c + 42);
-    if (cd.size() - pos - k_central_size < name_len + extra_len + comment_len) {
-      fail("corrupt zip archive: central directory entry runs past its end");
-    }
-    entry.raw_name.assign(reinterpret_cast<const char*>(c + k_central_size), name_len);
-    entry.name = decode_name(c + k_central_size, name_len, entry.flags);
-    const std::string what = "member " + dsm::quote(entry.name) + ": ";
-    // ZIP64 extra field: 64-bit values for exactly the fields that hold
-    // 0xFFFFFFFF, in this order.
-    const uint8_t* x = c + k_central_size + name_len;
-    size_t xpos = 0;
-    bool need_usize = entry.uncompressed_size == 0xFFFFFFFF;
-    bool need_csize = entry.compressed_size == 0xFFFFFFFF;
-    bool need_offset = entry.local_offset == 0xFFFFFFFF;
-    bool need_disk = start_disk == 0xFFFF;
-    while (xpos + 4 <= extra_len) {
-      uint16_t id = le16(x + xpos);
-      size_t len = le16(x + xpos + 2);
-      if (xpos + 4 + len > extra_len) {
-        fail(what + "corrupt extra field");
+    if (id == 0x0001) {
+      const uint8_t* d = x + xpos + 4;
+      size_t left = len;
+      auto take64 = [&](uint64_t& field) {
+        if (left < 8) {
+          fail(what + "truncated ZIP64 extra field");
+        }
+        field = le64(d);
+        d += 8;
+        left -= 8;
+      };
+      if (need_usize) {
+        take64(entry.uncompressed_size);
+        need_usize = false;
       }
-      if (id == 0x0001) {
-        const uint8_t* d = x + xpos + 4;
-        size_t left = len;
-        auto take64 = [&](uint64_t& field) {
-          if (left < 8) {
-            fail(what + "truncated ZIP64 extra field");
-          }
-          field = le64(d);
-          d += 8;
-          left -= 8;
-        };
-        if (need_usize) {
-          take64(entry.uncompressed_size);
-          need_usize = false;
-        }
-        if (need_csize) {
-          take64(entry.compressed_size);
-          need_csize = false;
-        }
-        if (need_offset) {
-          take64(entry.local_offset);
-          need_offset = false;
-        }
-        if (need_disk) {
-          if (left < 4) {
-            fail(what + "truncated ZIP64 extra field");
-          }
-          start_disk = static_cast<uint16_t>(le32(d) == 0 ? 0 : 1);
-          need_disk = false;
-        }
+      if (need_csize) {
+        take64(entry.compressed_size);
+        need_csize = false;
       }
-      xpos += 4 + len;
+      if (need_offset) {
+        take64(entry.local_offset);
+        need_offset = false;
+      }
+      if (need_disk) {
+        if (left < 4) {
+          fail(what + "truncated ZIP64 extra field");
+        }
+        start_disk = static_cast<uint16_t>(le32(d) == 0 ? 0 : 1);
+        need_disk = false;
+      }
     }
-    if (need_usize || need_csize || need_offset) {
-      fail(what + "sizes need a ZIP64 extra field that is missing");
-    }
-    if (start_disk != 0 && start_disk != 0xFFFF) {
-      fail("multi-disk zip archives are not supported");
-    }
-    if ((entry.flags & (k_flag_encrypted | k_flag_strong_encryption)) != 0) {
-      fail(what + "encrypted members are not supported");
-    }
-    if ((entry.flags & k_flag_patched) != 0) {
-      fail(what + "compressed patched data is not supported");
-    }
-    if (entry.method != 0 && entry.method != 8) {
-      fail(what + "unsupported compression method " + std::to_string(entry.method));
-    }
-    if (entry.method == 0 && entry.compressed_size != entry.uncompressed_size) {
-      fail(what + "stored member with different compressed and uncompressed sizes");
-    }
-    if (entry.method == 8 && entry.uncompressed_size / k_max_deflate_ratio > entry.compressed_size + 1) {
-      fail(what + "declared size " + std::to_string(entry.uncompressed_size) + " is impossible for " +
-           std::to_string(entry.compressed_size) + " compressed bytes");
-    }
-    // Apply "concat" (unsigned wrap-around is the signed addition).
-    entry.local_offset += static_cast<uint64_t>(concat);
-    dir.entries.push_back(std::move(entry));
-    pos += k_central_size + name_len + extra_len + comment_len;
+    xpos += 4 + len;
   }
-  // Two entries sharing a local header overlap: refuse before anything else
-  // (how "zip bombs" that reuse one compressed stream many times are built).
-  std::vector<const ZipEntry*> by_offset;
-  for (const auto& entry : dir.entries) {
-    by_offset.push_back(&entry);
+  if (need_usize || need_csize || need_offset) {
+    fail(what + "sizes need a ZIP64 extra field that is missing");
   }
-  std::sort(by_offset.begin(), by_offset.end(),
-            [](const ZipEntry* a, const ZipEntry* b) { return a->local_offset < b->local_offset; });
-  for (size_t i = 1; i < by_offset.size(); ++i) {
-    if (by_offset[i - 1]->local_offset == by_offset[i]->local_offset) {
-      fail("corrupt zip archive: members " + dsm::quote(by_offset[i - 1]->name) + " and " +
-           dsm::quote(by_offset[i]->name) + " overlap");
-    }
+  if (start_disk != 0 && start_disk != 0xFFFF) {
+    fail("multi-disk zip archives are not supported");
   }
+  if ((entry.flags & (k_flag_encrypted | k_flag_strong_encryption)) != 0) {
+    fail(what + "encrypted members are not supported");
+  }
+  if ((entry.flags & k_flag_patched) != 0) {
+    fail(what + "compressed patched data is not supported");
+  }
+  if (entry.method != 0 && entry.method != 8) {
+    fail(what + "unsupported compression method " + std::to_string(entry.method));
+  }
+  if (entry.method == 0 && entry.compressed_size != entry.uncompressed_size) {
+    fail(what + "stored member with different compressed and uncompressed sizes");
+  }
+  if (entry.method == 8 && entry.uncompressed_size / k_max_deflate_ratio > entry.compressed_size + 1) {
+    fail(what + "declared size " + std::to_string(entry.uncompressed_size) + " is impossible for " +
+         std::to_string(entry.compressed_size) + " compressed bytes");
+  }
+  return {std::move(entry), k_central_size + name_len + extra_len + comment_len};
+}
 
-  // Local headers: only to find where the data starts (their name and
-  // extra lengths may differ from the central ones).
+// Local headers: only to find where the data starts.
+void read_local_headers(const ReadAt& read_at, ZipDirectory& dir) {
+  const uint64_t cd_offset = dir.cd_offset;
+  // Their name and extra lengths may differ from the central ones.
   for (auto& entry : dir.entries) {
     const std::string what = "member " + dsm::quote(entry.name) + ": ";
     if (entry.local_offset > cd_offset || cd_offset - entry.local_offset < k_local_size) {
@@ -330,6 +283,62 @@ ZipDirectory read_zip_directory(const ReadAt& read_at, uint64_t file_size) {
       fail(what + "data runs past the central directory (truncated archive?)");
     }
   }
+}
+
+} // namespace
+
+ZipDirectory read_zip_directory(const ReadAt& read_at, uint64_t file_size) {
+  EndRecords end = read_end_record(read_at, file_size);
+  if (end.cd_size > end.cd_end) {
+    fail("corrupt zip archive: central directory of " + std::to_string(end.cd_size) +
+         " bytes does not fit before the end record");
+  }
+  if (end.cd_size > k_max_central_directory) {
+    fail("central directory of " + std::to_string(end.cd_size) + " bytes exceeds the limit");
+  }
+  // As Python's zipfile: the central directory is the cd_size bytes right
+  // before the end records, and the difference between where it is and
+  // where the record says it is ("concat": bytes prepended to the archive)
+  // shifts every member offset. For an ordinary archive it is 0.
+  const uint64_t cd_start = end.cd_end - end.cd_size;
+  const auto concat = static_cast<int64_t>(cd_start - end.cd_offset);
+  if (end.cd_offset > static_cast<uint64_t>(INT64_MAX)) {
+    fail("corrupt zip archive: central directory offset out of range");
+  }
+
+  ZipDirectory dir;
+  dir.cd_offset = cd_start;
+  dir.cd_size = end.cd_size;
+  std::vector<uint8_t> cd(static_cast<size_t>(end.cd_size));
+  if (!cd.empty()) {
+    read_at(dir.cd_offset, cd.data(), cd.size());
+  }
+  size_t pos = 0;
+  while (pos < cd.size()) {
+    if (cd.size() - pos < k_central_size || le32(&cd[pos]) != k_sig_central) {
+      fail("corrupt zip archive: bad central directory entry at offset " + std::to_string(dir.cd_offset + pos));
+    }
+    auto [entry, length] = parse_central_entry(&cd[pos], cd.size() - pos);
+    // Apply "concat" (unsigned wrap-around is the signed addition).
+    entry.local_offset += static_cast<uint64_t>(concat);
+    dir.entries.push_back(std::move(entry));
+    pos += length;
+  }
+  // Two entries sharing a local header overlap: refuse before anything else
+  // (how "zip bombs" that reuse one compressed stream many times are built).
+  std::vector<const ZipEntry*> by_offset;
+  for (const auto& entry : dir.entries) {
+    by_offset.push_back(&entry);
+  }
+  std::sort(by_offset.begin(), by_offset.end(),
+            [](const ZipEntry* a, const ZipEntry* b) { return a->local_offset < b->local_offset; });
+  for (size_t i = 1; i < by_offset.size(); ++i) {
+    if (by_offset[i - 1]->local_offset == by_offset[i]->local_offset) {
+      fail("corrupt zip archive: members " + dsm::quote(by_offset[i - 1]->name) + " and " +
+           dsm::quote(by_offset[i]->name) + " overlap");
+    }
+  }
+  read_local_headers(read_at, dir);
   // Nor may one member's data run into the next member's header.
   for (size_t i = 1; i < by_offset.size(); ++i) {
     if (by_offset[i - 1]->data_offset + by_offset[i - 1]->compressed_size > by_offset[i]->local_offset) {

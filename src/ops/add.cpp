@@ -13,7 +13,7 @@
 #include "repo/lock.hpp"
 #include "repo/manifest.hpp"
 #include "repo/naming.hpp"
-#include "ops/repair.hpp"
+#include "repo/lock.hpp"
 #include "repo/repository.hpp"
 #include "repo/statcache.hpp"
 #include "git/git.hpp"
@@ -110,7 +110,7 @@ void require_npy(int fd, const fs::path& path, const char* option) {
 }
 
 // From this size on, a copy is made by the kernel on a second thread while
-// this one scans the copy (core/parallel_copy.hpp); below it, one thread
+// this one scans the copy (util/parallel_copy.hpp); below it, one thread
 // reading, hashing and writing each slice costs less than starting one.
 constexpr uint64_t k_parallel_copy_min = 32u << 20;
 
@@ -280,6 +280,11 @@ AddResult add_files(const Repository& repo, const AddRequest& request) {
     if (request.transfer == Transfer::move && repo.data_relative(p.source)) {
       throw Error("refusing --move of " + quote(p.source.string()) +
                   ": it is inside the data directory (stored payloads are never moved)");
+    }
+    if (request.in_data_dir == InDataDir::refuse && repo.data_relative(p.source)) {
+      throw Error("refusing to add " + quote(p.source.string()) +
+                  ": it is inside the data directory, so it is stored already ('dsm ls' and 'dsm path NAME' "
+                  "name stored versions; 'dsm compress' stores a version compressed)");
     }
   }
   if (!fs::is_directory(repo.data_dir())) {

@@ -30,6 +30,8 @@ namespace fs = std::filesystem;
 enum class Transfer { copy, move };
 enum class AllowPickle { no, yes };
 
+enum class InDataDir { refuse, allow };
+
 struct AddRequest {
   std::vector<fs::path> files;      // absolute
   std::optional<std::string> name;  // --name; default: each file's stem
@@ -38,10 +40,10 @@ struct AddRequest {
   Transfer transfer = Transfer::copy;
   AllowPickle allow_pickle = AllowPickle::no;
   // --compress[=LEVEL]: store each .npy as a single-member .npz (level -1:
-  // auto). See core/compress_add.hpp and docs/compression.md.
+  // auto). See format/compress_add.hpp and docs/compression.md.
   std::optional<int> compress;
   // --chunk-size: split each .npy into whole-row chunk files of about this
-  // many bytes (core/chunk.hpp).
+  // many bytes (format/chunk.hpp).
   std::optional<uint64_t> chunk_bytes;
   // What the sidecar's `source` says instead of the file's path (the C++
   // API, `dsm compress`).
@@ -49,6 +51,10 @@ struct AddRequest {
   // Refuse (exit 1) unless the file hashes to this: `dsm compress` never
   // turns a corrupted version into a fresh-looking one.
   std::optional<std::string> expect_sha256;
+  // A FILE inside the data directory is stored already (`dsm add "$(dsm path
+  // x)"` would make a copy of a version under a new name): refused, unless a
+  // command re-stores a version on purpose (`dsm compress`).
+  InDataDir in_data_dir = InDataDir::refuse;
 };
 
 struct AddedPayload {

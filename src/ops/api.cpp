@@ -1,10 +1,11 @@
 // The public C++ API (include/dsm/api.hpp) over the same code `dsm add`,
-// `dsm show` and `dsm export` run.
+// `dsm show`, `dsm export`, `dsm push` and `dsm pull` run.
 #include "dsm/api.hpp"
 
 #include "format/chunk.hpp"
 #include "ops/export.hpp"
 #include "ops/add.hpp"
+#include "ops/sync.hpp"
 #include "repo/datasets.hpp"
 #include "format/format.hpp"
 #include "repo/naming.hpp"
@@ -243,6 +244,29 @@ std::vector<std::byte> Repo::read(const std::string& target) const {
   std::vector<std::byte> out(a.data_bytes);
   read(target, out);
   return out;
+}
+
+namespace {
+
+Transferred transfer(Repository& repo, const fs::path& work_dir, const TransferOptions& options, bool up) {
+  SyncOptions so;
+  so.targets = options.targets;
+  so.remote = options.remote;
+  so.jobs = options.jobs == 0 ? 1 : options.jobs;
+  so.work_dir = work_dir;
+  TransferReport r = up ? dsm::push(repo, so) : dsm::pull(repo, so);
+  throw_if_failed(r, up ? "pushing" : "pulling");
+  return Transferred{r.store, r.done, r.bytes, r.skipped};
+}
+
+} // namespace
+
+Transferred Repo::push(const TransferOptions& options) {
+  return transfer(*m_impl->repo, m_impl->work_dir, options, true);
+}
+
+Transferred Repo::pull(const TransferOptions& options) {
+  return transfer(*m_impl->repo, m_impl->work_dir, options, false);
 }
 
 } // namespace dsm::api

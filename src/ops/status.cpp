@@ -5,7 +5,7 @@
 #include "dsm/error.hpp"
 #include "format/format.hpp"
 #include "util/interrupt.hpp"
-#include "ops/repair.hpp"
+#include "repo/leftovers.hpp"
 #include "repo/repository.hpp"
 #include "repo/statcache.hpp"
 #include "git/git.hpp"

@@ -8,7 +8,8 @@
 #include "dsm/error.hpp"
 #include "format/format.hpp"
 #include "util/interrupt.hpp"
-#include "ops/repair.hpp"
+#include "repo/leftovers.hpp"
+#include "repo/naming.hpp"
 #include "repo/repository.hpp"
 #include "repo/sidecar.hpp"
 #include "repo/statcache.hpp"
@@ -339,6 +340,10 @@ private:
       add(Problem::mismatch, sidecar_path, "sidecar says sha256 " + sc.sha256 + ", manifest says " + j.sha256);
       agree = false;
     }
+    if (std::optional<std::string> d = identity_difference(j.rel, sc)) {
+      add(Problem::mismatch, sidecar_path, *d);
+      agree = false;
+    }
     for (const std::string& d : compare_facts(sc, info)) {
       if (d.starts_with("sidecar says sha256 ")) {
         continue; // reported against the manifest above
@@ -356,6 +361,29 @@ private:
     }
   }
 
+  // The file name is the one source of a version's name and number (the
+  // resolver reads them from it, under the configured naming pattern); a
+  // sidecar that says otherwise has been edited or copied, and is reported
+  // rather than believed.
+  std::optional<std::string> identity_difference(const std::string& payload_rel, const Sidecar& sc) const {
+    auto [name, file] = split_data_rel(payload_rel);
+    if (name.empty() || !name_ok(name)) {
+      return std::nullopt; // a hand-added file: no dataset identity to check
+    }
+    std::optional<uint64_t> seq = match_seq(m_repo.config(), name, file);
+    if (!seq) {
+      return std::nullopt;
+    }
+    if (sc.name != name) {
+      return "sidecar says name " + quote(sc.name) + ", its path says " + quote(name);
+    }
+    if (sc.version != *seq) {
+      return "sidecar says version " + std::to_string(sc.version) + ", its file name says version " +
+             std::to_string(*seq);
+    }
+    return std::nullopt;
+  }
+
   // A chunk against its version's sidecar: listed, same hash and size, and a
   // header that is the original's with the recorded number of rows.
   void check_chunk(const Job& j, const Sidecar& sc, const fs::path& sidecar_path, const std::string& file,
@@ -369,6 +397,11 @@ private:
     if (rec == nullptr) {
       add(Problem::mismatch, j.path, "not listed in its version's sidecar " + sidecar_path.string());
       return;
+    }
+    if (rec == &sc.chunks.front()) { // the version's identity, reported once
+      if (std::optional<std::string> d = identity_difference(j.rel.substr(0, j.rel.rfind('/')), sc)) {
+        add(Problem::mismatch, sidecar_path, *d);
+      }
     }
     if (rec->sha256 != j.sha256) {
       add(Problem::mismatch, sidecar_path,

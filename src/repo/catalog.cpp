@@ -37,11 +37,7 @@ const ArrayFacts* single_array(const Sidecar& s) {
 
 std::string shape_summary(const Sidecar& s) {
   if (const ArrayFacts* f = single_array(s)) {
-    std::string out = "[";
-    for (size_t i = 0; i < f->shape.size(); ++i) {
-      out += (i ? ", " : "") + std::to_string(f->shape[i]);
-    }
-    return out + "]";
+    return shape_text(f->shape, ShapeStyle::list);
   }
   if (s.format == "npz") {
     return "npz: " + std::to_string(s.members.size()) + (s.members.size() == 1 ? " member" : " members");

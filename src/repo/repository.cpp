@@ -113,10 +113,6 @@ std::optional<std::string> Repository::data_relative(const fs::path& abs) const 
   return relative_under(m_data_dir, abs);
 }
 
-std::optional<std::string> Repository::root_relative(const fs::path& abs) const {
-  return relative_under(m_root, abs);
-}
-
 std::string Repository::data_dir_relative() const { return *relative_under(m_root, m_data_dir); }
 
 void Repository::ensure_local_dir() const {

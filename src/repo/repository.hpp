@@ -61,8 +61,6 @@ public:
   // `abs` relative to the data dir ('/'-separated), or nullopt when it is
   // not inside it. Purely lexical: `abs` must be absolute and normalised.
   std::optional<std::string> data_relative(const fs::path& abs) const;
-  // `abs` relative to the root, or nullopt when outside.
-  std::optional<std::string> root_relative(const fs::path& abs) const;
   // The data dir relative to the root ('/'-separated, no trailing slash).
   std::string data_dir_relative() const;
 

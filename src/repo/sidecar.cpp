@@ -67,7 +67,29 @@ void emit_meta(YAML::Emitter& em, const YAML::Node& n, size_t& budget) {
     if (!yaml_valid_utf8(n.Scalar())) {
       throw Error("metadata is not valid UTF-8: " + yaml_quote(n.Scalar()));
     }
-    if (n.Tag() != "?" && !yaml_plain_safe(n.Scalar())) {
+    if (n.Tag() == "?") {
+      // A plain scalar means what YAML 1.2's core schema (dsm's JSON,
+      // yaml-cpp) reads it as. YAML 1.1 readers (PyYAML) read some plain
+      // words otherwise (yes, on, 0777, 1_000, 2023-01-15, 1e-3), so each
+      // value is written in the one form both read alike: canonical
+      // numbers, true/false, null, and strings quoted unless unambiguous.
+      nlohmann::json v = yaml_to_json(n);
+      if (v.is_boolean()) {
+        em << v.get<bool>();
+      } else if (v.is_null()) {
+        em << YAML::Null;
+      } else if (v.is_number_integer()) {
+        em << std::to_string(v.get<int64_t>());
+      } else if (v.is_number_float()) {
+        em << yaml_double(v.get<double>());
+      } else if (yaml_plain_safe(n.Scalar())) {
+        em << n.Scalar();
+      } else {
+        em << YAML::DoubleQuoted << n.Scalar();
+      }
+      return;
+    }
+    if (!yaml_plain_safe(n.Scalar())) {
       em << YAML::DoubleQuoted << n.Scalar();
     } else {
       em << n.Scalar();
@@ -83,14 +105,6 @@ void emit_meta(YAML::Emitter& em, const YAML::Node& n, size_t& budget) {
 
 std::string opt_str(const std::optional<std::string>& s) { return s ? yaml_quote(*s) : "null"; }
 
-std::string shape_text(const std::vector<uint64_t>& shape) {
-  std::string out = "[";
-  for (size_t i = 0; i < shape.size(); ++i) {
-    out += (i ? ", " : "") + std::to_string(shape[i]);
-  }
-  return out + "]";
-}
-
 std::string stats_text(const std::optional<Stats>& s) {
   if (!s) {
     return "null";
@@ -103,7 +117,7 @@ std::string stats_text(const std::optional<Stats>& s) {
 void facts_text(std::string& out, const ArrayFacts& f, const std::string& indent) {
   out += indent + "npy_version: " + yaml_quote(f.npy_version) + "\n";
   out += indent + "descr: " + yaml_quote(f.descr) + "\n";
-  out += indent + "shape: " + shape_text(f.shape) + "\n";
+  out += indent + "shape: " + shape_text(f.shape, ShapeStyle::list) + "\n";
   out += indent + "fortran_order: " + (f.fortran_order ? "true" : "false") + "\n";
   out += indent + "stats: " + stats_text(f.stats) + "\n";
 }
@@ -240,8 +254,6 @@ const std::regex& float_re() {
   static const std::regex re(R"([-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?)");
   return re;
 }
-
-std::string shape_words(const std::vector<uint64_t>& s) { return shape_text(s); }
 
 } // namespace
 
@@ -681,7 +693,7 @@ std::vector<std::string> compare_facts(const Sidecar& s, const FileInfo& info) {
   };
   auto facts = [&](const std::string& prefix, const ArrayFacts& f, const NpyInfo& n) {
     diff(prefix + "descr", "'" + f.descr + "'", "'" + ArrayFacts::from(n).descr + "'");
-    diff(prefix + "shape", shape_words(f.shape), shape_words(n.shape));
+    diff(prefix + "shape", shape_text(f.shape, ShapeStyle::list), shape_text(n.shape, ShapeStyle::list));
     diff(prefix + "fortran_order", f.fortran_order ? "true" : "false", n.fortran_order ? "true" : "false");
   };
   std::string fmt = info.format == Format::npy ? "npy" : "npz";

@@ -3,7 +3,7 @@
 //
 // Layout (keys always in this order; written by to_yaml, never by a YAML
 // library, so the text is canonical and diffs stay small; every string is
-// double-quoted with escapes, see core/yaml_text.hpp):
+// double-quoted with escapes, see util/yaml_text.hpp):
 //
 //   dsm_sidecar: 1                 # sidecar format version, always first
 //   name: "features"

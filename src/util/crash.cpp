@@ -8,7 +8,7 @@
 namespace dsm {
 
 void crash_point(const char* name) {
-  static const char* const at = std::getenv("DSM_CRASH_AT");
+  static const char* const at = std::getenv("DSM_TEST_CRASH_AT");
   if (at && std::strcmp(at, name) == 0) {
     std::raise(SIGKILL);
   }

@@ -1,6 +1,8 @@
-// Test-only crash points. Built with DSM_CRASH_POINTS (CMake's default, off
-// for release packaging), crash_point("name") kills the process with
-// SIGKILL when the environment variable DSM_CRASH_AT equals "name", so the
+// Test-only crash points, compiled into every build (CMake option
+// DSM_CRASH_POINTS, ON; like git's GIT_TEST_* knobs they cost one getenv and
+// do nothing unless set; CONTRIBUTING.md lists the test knobs).
+// crash_point("name") kills the process with SIGKILL when the environment
+// variable DSM_TEST_CRASH_AT equals "name", so the
 // end-to-end tests can prove that every intermediate state of a write
 // sequence is one `dsm verify` explains. The points of `dsm add`, in order:
 //   add-payload-temp   payload copies written to temp files, not yet named

@@ -141,14 +141,6 @@ bool StagedFile::publish_noreplace(const fs::path& target) {
   return true;
 }
 
-void StagedFile::publish_replace(const fs::path& target) {
-  if (::rename(m_temp.c_str(), target.c_str()) != 0) {
-    throw Error("cannot rename " + quote(m_temp.string()) + " to " + quote(target.string()) + ": " +
-                util::errno_message(errno));
-  }
-  m_published = true;
-}
-
 void sync_staged(const std::vector<StagedFile*>& files) {
   if (files.size() < k_syncfs_threshold) {
     for (StagedFile* f : files) {

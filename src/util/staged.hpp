@@ -25,7 +25,7 @@ class StagedFile {
 public:
   // Creates `<dir>/.dsm-tmp-<hint>.<random>` (O_EXCL, mode 0600).
   StagedFile(const fs::path& dir, const std::string& hint);
-  // A hard link to `source` under a temp name in `dir`; nullopt when the
+  // A hard link to `source` under a temp name in `dir`; null when the
   // two are on different filesystems (EXDEV) or linking is not permitted.
   static std::unique_ptr<StagedFile> link_from(const fs::path& source, const fs::path& dir, const std::string& hint);
   ~StagedFile(); // removes the temp unless published
@@ -48,8 +48,6 @@ public:
   // Gives the file its final name without replacing anything: false when
   // `target` exists (the caller picks another name).
   bool publish_noreplace(const fs::path& target);
-  // rename() over `target`.
-  void publish_replace(const fs::path& target);
   bool published() const { return m_published; }
 
   // The temp file opened again for reading (O_NOFOLLOW).

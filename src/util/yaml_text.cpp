@@ -98,9 +98,11 @@ std::string yaml_double(double v) {
   char buf[64];
   auto res = std::to_chars(buf, buf + sizeof buf, v);
   std::string s(buf, res.ptr);
-  // "1e+20" and "5" must still read back as floats.
-  if (s.find_first_of(".en") == std::string::npos) {
-    s += ".0";
+  // "5" must still read back as a float, and YAML 1.1 readers (PyYAML)
+  // read a float only with a dot: "1e-20" is written "1.0e-20".
+  if (s.find('.') == std::string::npos) {
+    size_t e = s.find('e');
+    s.insert(e == std::string::npos ? s.size() : e, ".0");
   }
   return s;
 }

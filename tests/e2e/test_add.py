@@ -78,7 +78,9 @@ class AddTest(InitializedRepoTestCase):
         self.assertEqual(sc["message"], 'say "hi"\nthere')
         self.assertEqual(sc["meta"], {"lr": 0.01, "tags": ["a", "b"], "note": "it's fine",
                                       "see": "later: maybe", "empty": "", "off": None,
-                                      "code": "007", "flag": "no", "on": True,
+                                      # A plain `yes` is the string "yes" for dsm (YAML 1.2),
+                                      # and is written so PyYAML agrees (issue 18).
+                                      "code": "007", "flag": "no", "on": "yes",
                                       "nested": {"yes": "true", "n": [1, "2"]}})
         self.assertTrue(sc["created"].endswith("Z"))
 
@@ -181,7 +183,7 @@ class AddTest(InitializedRepoTestCase):
         digest = sha256(src)
         points = ["add-payload-temp", "add-payload", "add-sidecar", "add-manifest-temp", "add-manifest"]
         for n, point in enumerate(points):
-            r = self.dsm("add", src, "--name", f"c{n}", cwd=self.repo, env={"DSM_CRASH_AT": point})
+            r = self.dsm("add", src, "--name", f"c{n}", cwd=self.repo, env={"DSM_TEST_CRASH_AT": point})
             self.assertEqual(r.rc, -9, (point, r))
             self.assertEqual(sha256(src), digest)
             listed = f"c{n}/c{n}_{self.today}_001.npy" in self.manifest()

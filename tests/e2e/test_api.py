@@ -20,6 +20,14 @@ class ApiTest(DsmTestCase):
         self.run_cmd("cmake", "--install", build, "--prefix", prefix)
         self.assertTrue(os.path.isfile(os.path.join(prefix, "include", "dsm", "api.hpp")))
         self.assertTrue(os.path.isfile(os.path.join(prefix, "lib", "cmake", "dsm", "dsmConfig.cmake")))
+        # Issue 12: only the API's headers are installed, and the installed
+        # targets carry none of the CLI's dependency (CLI11).
+        self.assertEqual(sorted(os.listdir(os.path.join(prefix, "include", "dsm"))),
+                         ["api.hpp", "error.hpp", "version.hpp"])
+        cmake_dir = os.path.join(prefix, "lib", "cmake", "dsm")
+        for name in os.listdir(cmake_dir):
+            with open(os.path.join(cmake_dir, name)) as f:
+                self.assertNotIn("CLI11", f.read(), name)
         ex_build = os.path.join(self.tmp, "build-example")
         gen = ["-G", "Ninja"] if shutil.which("ninja") else []
         # A sanitized dsm (-DDSM_SANITIZE=ON, as CI runs the suite) installs
@@ -72,6 +80,20 @@ class ApiTest(DsmTestCase):
         local = os.path.join(repo, ".dsm", "local")
         self.assertEqual([n for n in os.listdir(local) if n.endswith(".npy")], [])
         self.dsm("verify", cwd=repo, expect=0)
+
+        # The API pushes like `dsm push`: a fresh clone pulls what it sent.
+        store = os.path.join(self.tmp, "store")
+        os.makedirs(store)
+        self.dsm("remote", "add", "team", store, "--default", cwd=repo, expect=0)
+        r3 = self.run_cmd(example, repo, env={"SAVE_ARRAY_PUSH": "1"})
+        self.assertIn("pushed 1 payload(s) to remote 'team'", r3.err)
+        self.git("add", "-A", cwd=repo)
+        self.git("commit", "-q", "-m", "three versions", cwd=repo)
+        clone = os.path.join(self.tmp, "clone")
+        self.git("clone", "-q", repo, clone)
+        r = self.dsm("pull", "example/signal@3", cwd=clone, expect=0)
+        self.assertIn("pulled 1 payload", r.out)
+        self.assertEqual(sha256(r3.out.strip().replace(repo, clone)), sha256(r3.out.strip()))
 
 
 if __name__ == "__main__":

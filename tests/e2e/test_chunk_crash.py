@@ -46,7 +46,7 @@ class ChunkCrashTest(DsmTestCase):
                 a = np.arange(600 * 4, dtype="<f8").reshape(600, 4) + n
                 src = self.save(f"in{n}/x{n}.npy", a)
                 lines_before = self.manifest()
-                r = self.dsm("add", *option, src, "--name", "x", cwd=self.repo, env={"DSM_CRASH_AT": point})
+                r = self.dsm("add", *option, src, "--name", "x", cwd=self.repo, env={"DSM_TEST_CRASH_AT": point})
                 self.assertEqual(r.rc, -9, f"{point}: {r!r}")
                 new = [l for l in self.manifest() if l not in lines_before]
                 findings = self.leftovers(point)

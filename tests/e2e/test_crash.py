@@ -3,7 +3,7 @@
 The crash points are read from src/ops/add.cpp, so a point added there is
 covered here without editing this file. For each point and each way of
 adding (one file, three files as successive versions, --move) the test
-kills `dsm add` there (DSM_CRASH_AT) and checks:
+kills `dsm add` there (DSM_TEST_CRASH_AT) and checks:
   - the process died of SIGKILL, the source is intact (same bytes);
   - the repository holds all of the new versions or none (manifest lines);
   - dsm verify / dsm status explain every leftover (no failures, a precise
@@ -56,7 +56,7 @@ class CrashTest(DsmTestCase):
 
     def crash_add(self, point, sources, move=False):
         args = ["add", *sources, "--name", "ds"] + (["--move"] if move else [])
-        r = self.dsm(*args, cwd=self.repo, env={"DSM_CRASH_AT": point})
+        r = self.dsm(*args, cwd=self.repo, env={"DSM_TEST_CRASH_AT": point})
         self.assertEqual(r.rc, -9, f"{point}: dsm add was not killed by SIGKILL: {r!r}")
         return r
 

@@ -1,5 +1,6 @@
 // util::list_tree: every entry, sorted, with lstat facts where asked, the
 // same whatever the number of threads; a directory it cannot read is an error.
+#include "temp_dir.hpp"
 #include "dsm/error.hpp"
 #include "util/walk.hpp"
 
@@ -18,11 +19,10 @@ using namespace dsm::util;
 
 namespace {
 
-class ListTreeTest : public ::testing::Test {
+class ListTreeTest : public dsm::testing::TempDirTest {
 protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/dsm-walk-XXXXXX";
-    m_dir = ::mkdtemp(tmpl);
+    TempDirTest::SetUp();
     for (int i = 0; i < 40; ++i) {
       fs::path d = m_dir / ("ds" + std::to_string(i));
       fs::create_directories(d / "v1");
@@ -37,7 +37,6 @@ protected:
     fs::permissions(m_dir / "ds3", fs::perms::owner_all, fs::perm_options::add);
     fs::remove_all(m_dir);
   }
-  fs::path m_dir;
 };
 
 bool npy_only(std::string_view name) { return name.ends_with(".npy"); }

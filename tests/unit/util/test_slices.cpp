@@ -1,5 +1,6 @@
 // for_each_slice: every byte once, in order, by both paths; and a file
 // truncated under the mapping ends the pass with "shrank", never SIGBUS.
+#include "temp_dir.hpp"
 #include "dsm/error.hpp"
 #include "format/format.hpp"
 #include "util/file.hpp"
@@ -18,20 +19,14 @@ using namespace dsm::util;
 
 namespace {
 
-class Slices : public ::testing::Test {
+class Slices : public dsm::testing::TempDirTest {
 protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/dsm-unit-slices-XXXXXX";
-    m_dir = ::mkdtemp(tmpl);
-  }
-  void TearDown() override { fs::remove_all(m_dir); }
 
   fs::path write(const std::string& name, const std::string& bytes) {
     fs::path p = m_dir / name;
     write_file_atomic(p, bytes);
     return p;
   }
-  fs::path m_dir;
 };
 
 std::string pattern(size_t n) {

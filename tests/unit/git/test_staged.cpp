@@ -1,5 +1,6 @@
 // The libgit2 edge pieces the hook and doctor use: staged_changes (HEAD tree
 // vs the index's tree), blob windows, history blobs, hook installation.
+#include "temp_dir.hpp"
 #include "dsm/error.hpp"
 #include "git/hook_install.hpp"
 #include "git/git.hpp"
@@ -21,13 +22,10 @@ using dsm::git::StagedChange;
 
 namespace {
 
-class GitRepoTest : public ::testing::Test {
+class GitRepoTest : public dsm::testing::TempDirTest {
 protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/dsm-unit-git-XXXXXX";
-    m_dir = ::mkdtemp(tmpl);
-    m_old = fs::current_path();
-    fs::current_path(m_dir);
+    TempDirTest::SetUp();
     ::setenv("GIT_CONFIG_NOSYSTEM", "1", 1);
     ::setenv("HOME", m_dir.c_str(), 1);
     ::setenv("GIT_AUTHOR_NAME", "T", 1);
@@ -39,8 +37,7 @@ protected:
   }
   void TearDown() override {
     ::unsetenv("GIT_INDEX_FILE");
-    fs::current_path(m_old);
-    fs::remove_all(m_dir);
+    TempDirTest::TearDown();
   }
   static void sh(const std::string& cmd) { ASSERT_EQ(std::system((cmd + " >/dev/null 2>&1").c_str()), 0) << cmd; }
   static void write(const fs::path& p, const std::string& content) {
@@ -48,8 +45,6 @@ protected:
     std::ofstream(p, std::ios::binary) << content;
   }
   std::vector<StagedChange> staged() { return Repo::discover(m_dir).staged_changes(); }
-  fs::path m_dir;
-  fs::path m_old;
 };
 
 std::string describe(const std::vector<StagedChange>& v) {

@@ -1,3 +1,4 @@
+#include "temp_dir.hpp"
 #include "dsm/error.hpp"
 #include "util/beneath.hpp"
 #include "util/file.hpp"
@@ -16,20 +17,8 @@ using namespace dsm::util;
 
 namespace {
 
-class TempDir : public ::testing::Test {
+class TempDir : public dsm::testing::TempDirTest {
 protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/dsm-unit-XXXXXX";
-    m_dir = ::mkdtemp(tmpl);
-    m_old = fs::current_path();
-    fs::current_path(m_dir);
-  }
-  void TearDown() override {
-    fs::current_path(m_old);
-    fs::remove_all(m_dir);
-  }
-  fs::path m_dir;
-  fs::path m_old;
 };
 
 size_t count_entries(const fs::path& dir) {

@@ -1,3 +1,4 @@
+#include "temp_dir.hpp"
 #include "format/compress_add.hpp"
 #include "format/deflate.hpp"
 #include "ops/export.hpp"
@@ -19,18 +20,8 @@ using namespace dsm;
 
 namespace {
 
-class ZipWriterTest : public ::testing::Test {
+class ZipWriterTest : public dsm::testing::TempDirTest {
 protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/dsm-unit-XXXXXX";
-    m_dir = ::mkdtemp(tmpl);
-  }
-  void TearDown() override {
-    if (!HasFailure()) {
-      fs::remove_all(m_dir);
-    }
-  }
-  fs::path m_dir;
 };
 
 std::string unhex(const std::string& hex) {

@@ -1,5 +1,6 @@
 // The stat cache (.dsm/local/statcache): what it trusts, what it forgets,
 // and that a save/load round trip keeps every entry, sorted.
+#include "temp_dir.hpp"
 #include "repo/statcache.hpp"
 #include "util/file.hpp"
 
@@ -31,14 +32,12 @@ StatFacts facts(uint64_t size, int64_t mtime_ns) {
   return f;
 }
 
-class StatCacheTest : public ::testing::Test {
+class StatCacheTest : public dsm::testing::TempDirTest {
 protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/dsm-statcache-XXXXXX";
-    m_dir = ::mkdtemp(tmpl);
+    TempDirTest::SetUp();
     m_file = m_dir / "statcache";
   }
-  void TearDown() override { fs::remove_all(m_dir); }
 
   std::string text() const {
     std::ifstream in(m_file);
@@ -48,7 +47,6 @@ protected:
   }
   void write(const std::string& s) const { std::ofstream(m_file) << s; }
 
-  fs::path m_dir;
   fs::path m_file;
 };
 

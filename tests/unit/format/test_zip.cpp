@@ -1,6 +1,7 @@
 // The .npz reader and scan_file: fixtures from tests/data (written by
 // tests/data/make_fixtures.py with Python's zipfile), plus byte-level
 // mutations of them.
+#include "temp_dir.hpp"
 #include "format/zip_reader.hpp"
 #include "dsm/error.hpp"
 #include "format/format.hpp"
@@ -54,19 +55,13 @@ std::string zip_error(const std::string& z) {
   return "(accepted)";
 }
 
-class ZipTest : public ::testing::Test {
+class ZipTest : public dsm::testing::TempDirTest {
 protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/dsm-unit-zip-XXXXXX";
-    m_dir = ::mkdtemp(tmpl);
-  }
-  void TearDown() override { fs::remove_all(m_dir); }
   fs::path write(const std::string& name, const std::string& bytes) {
     fs::path p = m_dir / name;
     std::ofstream(p, std::ios::binary) << bytes;
     return p;
   }
-  fs::path m_dir;
 };
 
 } // namespace

@@ -1,3 +1,4 @@
+#include "temp_dir.hpp"
 #include "dsm/error.hpp"
 #include "repo/repository.hpp"
 #include "git/git.hpp"
@@ -11,15 +12,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-class RepoDir : public ::testing::Test {
+class RepoDir : public dsm::testing::TempDirTest {
 protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/dsm-unit-XXXXXX";
-    m_dir = fs::canonical(::mkdtemp(tmpl));
+    TempDirTest::SetUp();
     ASSERT_EQ(std::system(("git init -q '" + m_dir.string() + "'").c_str()), 0);
   }
-  void TearDown() override { fs::remove_all(m_dir); }
-  fs::path m_dir;
 };
 
 } // namespace

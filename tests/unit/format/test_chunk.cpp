@@ -1,3 +1,4 @@
+#include "temp_dir.hpp"
 #include "format/chunk.hpp"
 #include "dsm/error.hpp"
 #include "util/file.hpp"
@@ -13,17 +14,8 @@ using namespace dsm;
 
 namespace {
 
-class ChunkTest : public ::testing::Test {
+class ChunkTest : public dsm::testing::TempDirTest {
 protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/dsm-unit-XXXXXX";
-    m_dir = ::mkdtemp(tmpl);
-  }
-  void TearDown() override {
-    if (!HasFailure()) {
-      fs::remove_all(m_dir);
-    }
-  }
   int python(const std::string& script) {
     util::write_file_atomic(m_dir / "script.py", script);
     return std::system(("cd '" + m_dir.string() + "' && /usr/bin/python3 script.py").c_str());
@@ -38,7 +30,6 @@ protected:
     }
     return c.finish();
   }
-  fs::path m_dir;
 };
 
 } // namespace

@@ -1,3 +1,4 @@
+#include "temp_dir.hpp"
 #include "dsm/error.hpp"
 #include "remote/credentials.hpp"
 #include "remote/s3_detail.hpp"
@@ -25,17 +26,12 @@ void put_file(ObjectStore& store, const std::string& sha, const fs::path& p, uin
   store.put(sha, fd.get(), p, size, progress);
 }
 
-class RemoteStoreTest : public ::testing::Test {
+class RemoteStoreTest : public dsm::testing::TempDirTest {
 protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/dsm-unit-remote-XXXXXX";
-    m_dir = ::mkdtemp(tmpl);
+    TempDirTest::SetUp();
     m_store_root = m_dir / "store";
     fs::create_directories(m_store_root);
-  }
-  void TearDown() override {
-    // Objects are read-only; directories are not, so remove_all works.
-    fs::remove_all(m_dir);
   }
   // Writes a file and returns its SHA-256.
   std::string make_file(const fs::path& p, const std::string& content) {
@@ -51,7 +47,6 @@ protected:
     }
     return n;
   }
-  fs::path m_dir;
   fs::path m_store_root;
 };
 
