@@ -139,8 +139,9 @@ class HostileLayoutTest(RemoteScenario, DsmTestCase):
             ]
             for cwd, args in commands:
                 try:
+                    # errors="replace": a message may quote raw bytes of a planted file.
                     r = subprocess.run([DSM, *args], cwd=cwd, env=self.env, capture_output=True, text=True,
-                                       timeout=60, stdin=subprocess.DEVNULL)
+                                       errors="replace", timeout=60, stdin=subprocess.DEVNULL)
                 except subprocess.TimeoutExpired:
                     self.fail(f"seed {seed}: dsm {' '.join(args)} hung; planted {planted}")
                 self.assertIn(r.returncode, (0, 1, 2), f"seed {seed}: dsm {args}: {r.stderr}")
