@@ -57,6 +57,7 @@ FULL = {
     "small_count": 1000, "small_bytes": 4 * KiB,   # add of many small files
     "tiny_count": 10000, "tiny_bytes": 1 * KiB,    # 10,000 datasets
     "compress_bytes": 256 * MiB,                   # compression
+    "diff_bytes": 256 * MiB,                       # dsm diff of two versions
     "runs": 5, "heavy_runs": 3, "openssl_seconds": 3,
 }
 SMOKE = {
@@ -66,6 +67,7 @@ SMOKE = {
     "small_count": 20, "small_bytes": 4 * KiB,
     "tiny_count": 50, "tiny_bytes": 1 * KiB,
     "compress_bytes": 1 * MiB,
+    "diff_bytes": 1 * MiB,
     "runs": 1, "heavy_runs": 1, "openssl_seconds": 1,
 }
 
@@ -752,6 +754,61 @@ class Bench:
                 self.error_row(label, str(e))
         self.tiny_repo = repo
 
+    def w_diff(self):
+        """`dsm diff` of two versions against `dsm verify` of both (the
+        floor: a diff reads what verify reads, so ≤ 1.5× its time) and
+        against NumPy's way (np.load both + np.isclose + counts)."""
+        s = self.scale
+        size = s["diff_bytes"]
+        label = f"`dsm diff` of two {fmt_bytes(size)} .npy versions"
+        self.log(label)
+        if not (self.dsm_has("diff") and self.dsm_has("add") and self.dsm_has("verify")):
+            self.add_row(label, "not available", "—", "—", "≤ 1.5× `dsm verify` of both", "not available")
+            return
+        a = self.write_npy(os.path.join(self.work, "diff-a.npy"), size, seed=5)
+        b = os.path.join(self.work, "diff-b.npy")
+        shutil.copy(a, b)
+        m = np.load(b, mmap_mode="r+")
+        rng = np.random.default_rng(6)
+        idx = rng.integers(0, m.size, size=max(1, m.size // 10000))
+        m[idx] += 1e-7                      # 0.01% of the elements move a little
+        m[idx[: len(idx) // 10]] = np.nan   # a tenth of those become NaN
+        m.flush()
+        del m
+        repo = self.dsm_repo("repo-diff")
+        try:
+            self.run([self.dsm_bin, "add", a, "--name", "d"], cwd=repo)
+            self.run([self.dsm_bin, "add", b, "--name", "d"], cwd=repo)
+            self.warm([a, b] + [os.path.join(r, f) for r, _, fs in os.walk(os.path.join(repo, "data"))
+                                for f in fs if f.endswith(".npy")])
+            specs = [
+                self.dsm_spec(label, ["diff", "d"], cwd=repo, expect=(1,)),
+                Spec("verify", [self.dsm_bin, "verify", "d"], cwd=repo, warmup=1),
+                Spec("files", [self.dsm_bin, "diff", b, a], expect=(1,), warmup=1,
+                     dsm_label=label + " (files outside a repository)"),
+                Spec("np", [PYTHON, NP_WORKFLOW, "diff", b, a], expect=(1,), runs=s["heavy_runs"]),
+            ]
+            res = self.measure_all(specs)
+            dsm = self.dsm_result(res, label)
+            dsm_cell = cell(dsm, 2 * size) if dsm else "not available"
+            v = self.peer_result(res, "verify")
+            ratio = dsm.wall / v.wall if dsm else None
+            self.add_row(label, dsm_cell, f"`dsm verify` of both: {cell(v, 2 * size)}",
+                         f"{ratio:.2f}× verify's time" if dsm else "—", "≤ 1.5× `dsm verify` of both",
+                         verdict(ratio <= 1.5 and dsm.rss is not None and dsm.rss <= 64 * MiB) if dsm else "not available")
+            np_m = self.peer_result(res, "np")
+            self.add_row(label, dsm_cell, f"`np.load` both + `np.isclose` + counts: {cell(np_m, 2 * size)}",
+                         faster(np_m.wall, dsm.wall) if dsm else "—", "(today's workflow)", "info")
+            f = self.peer_result(res, "files")
+            self.add_row(label + ", as plain files (hashed and scanned first)", cell(f, 2 * size),
+                         f"`np.load` both + `np.isclose` + counts: {cell(np_m, 2 * size)}",
+                         faster(np_m.wall, f.wall), "≤ 64 MiB RSS", verdict(f.rss is not None and f.rss <= 64 * MiB))
+        finally:
+            for p in (a, b):
+                if os.path.exists(p):
+                    os.unlink(p)
+            shutil.rmtree(repo, ignore_errors=True)
+
     def w_huge(self):
         s = self.scale
         size = s["huge_bytes"]
@@ -1093,7 +1150,8 @@ def main():
             os.close(fd)
         else:
             out = os.path.join(SOURCE_DIR, "docs", "benchmarks.md")
-    all_workloads = ["verify_many", "verify_one", "add_one", "add_small", "many_datasets", "huge", "compress", "remote"]
+    all_workloads = ["verify_many", "verify_one", "add_one", "add_small", "many_datasets", "diff", "huge", "compress",
+                     "remote"]
     chosen = args.only.split(",") if args.only else all_workloads
     try:
         b.machine()

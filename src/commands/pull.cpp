@@ -10,18 +10,24 @@ namespace dsm {
 
 namespace {
 
-void run_pull(Context& ctx, SyncOptions o) {
+struct PullCliOptions {
+  SyncOptions sync;
+  bool json = false;
+};
+
+void run_pull(Context& ctx, const PullCliOptions& cli) {
+  SyncOptions o = cli.sync;
   o.work_dir = ctx.work_dir;
   o.progress = ctx.stderr_is_tty && !ctx.quiet;
-  finish_transfer(pull(*ctx.repo, o), "pull");
+  finish_transfer(pull(*ctx.repo, o), "pull", cli.json);
 }
 
 } // namespace
 
 void register_pull(CLI::App& app, Context& ctx) {
-  auto o = std::make_shared<SyncOptions>();
+  auto o = std::make_shared<PullCliOptions>();
   CLI::App* sub = app.add_subcommand("pull", "Download payloads that are missing locally");
-  add_transfer_options(sub, *o, "pull", "from");
+  add_transfer_options(sub, o->sync, o->json, "pull", "from");
   sub->footer("Every download is checked against its SHA-256 before it is renamed into place (read-only);\n"
               "a corrupt object is refused and nothing is written. Payloads already present are checked\n"
               "and kept, so an interrupted pull resumes. See docs/sharing.md.\n\n" +

@@ -12,22 +12,28 @@ namespace dsm {
 
 namespace {
 
-void run_push(Context& ctx, SyncOptions o) {
+struct PushCliOptions {
+  SyncOptions sync;
+  bool json = false;
+};
+
+void run_push(Context& ctx, const PushCliOptions& cli) {
+  SyncOptions o = cli.sync;
   o.work_dir = ctx.work_dir;
   o.progress = ctx.stderr_is_tty && !ctx.quiet;
   if (!ctx.quiet) {
     o.note = [](const std::string& note) { std::cerr << "dsm: " << note << "\n"; };
   }
-  finish_transfer(push(*ctx.repo, o), "push");
+  finish_transfer(push(*ctx.repo, o), "push", cli.json);
 }
 
 } // namespace
 
 void register_push(CLI::App& app, Context& ctx) {
-  auto o = std::make_shared<SyncOptions>();
+  auto o = std::make_shared<PushCliOptions>();
   CLI::App* sub = app.add_subcommand("push", "Upload payloads the remote does not hold yet");
-  add_transfer_options(sub, *o, "push", "to");
-  sub->add_flag("--force", o->force,
+  add_transfer_options(sub, o->sync, o->json, "push", "to");
+  sub->add_flag("--force", o->sync.force,
                 "Also replace objects the remote holds that fail verification (a directory remote re-hashes\n"
                 "each; an S3 remote cannot, so every selected object is sent again), from a local copy\n"
                 "verified first");

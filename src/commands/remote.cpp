@@ -166,7 +166,14 @@ void run_remote_remove(Context& ctx, const RemoteOptions& o) {
 void register_remote(CLI::App& app, Context& ctx) {
   auto o = std::make_shared<RemoteOptions>();
   CLI::App* sub = app.add_subcommand("remote", "Manage the remotes payloads are pushed to and pulled from");
-  sub->require_subcommand(1);
+  // A bare `dsm remote` lists the remotes, as a bare `git remote` does.
+  sub->require_subcommand(0, 1);
+  sub->add_flag("--json", o->json, "With no subcommand: list the remotes as a JSON array");
+  sub->callback([&ctx, o, sub] {
+    if (sub->get_subcommands().empty()) {
+      run_remote_list(ctx, *o);
+    }
+  });
   sub->footer("Remotes are recorded in .dsm/config.yaml (commit it to share them) without credentials.\n"
               "URL is a directory (/mnt/team/store, file:///mnt/team/store) or s3://BUCKET[/PREFIX].\n"
               "S3 credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN or\n"

@@ -88,7 +88,26 @@ std::vector<std::string> resolve_target(const Repository& repo, const Manifest& 
   size_t at = target.rfind('@');
   if (at != std::string::npos && at > 0) {
     std::string name = target.substr(0, at);
-    std::optional<uint64_t> v = parse_version(target.substr(at + 1));
+    std::string spec = target.substr(at + 1);
+    std::optional<uint64_t> v = parse_version(spec);
+    // NAME@latest, NAME@~N: by position from the newest (@~0 is the newest).
+    std::optional<uint64_t> back;
+    if (spec == "latest") {
+      back = 0;
+    } else if (spec.size() > 1 && spec[0] == '~') {
+      back = parse_version(spec.substr(1));
+    }
+    if (name_ok(name) && back) {
+      const auto* list = index.find(name);
+      if (!list) {
+        throw Error("no dataset named " + quote(name));
+      }
+      if (*back >= list->size()) {
+        throw Error("dataset " + quote(name) + " has " + std::to_string(list->size()) +
+                    (list->size() == 1 ? " version" : " versions") + ": " + quote(target) + " goes back too far");
+      }
+      return rels_of((*list)[list->size() - 1 - static_cast<size_t>(*back)]);
+    }
     if (name_ok(name) && v) {
       const auto* list = index.find(name);
       if (!list) {

@@ -6,7 +6,9 @@
 // dataset.
 //
 // A TARGET is, in this order: `NAME@VERSION` (VERSION = the sequence
-// number, "3" or "003"); an existing path (file or directory, relative to
+// number, "3" or "003"), `NAME@latest` (the newest version) or `NAME@~N`
+// (N versions before the newest: @~0 is the newest, @~1 the one before,
+// counted in the manifest's versions, not sequence numbers); an existing path (file or directory, relative to
 // the current directory) inside the data dir; a dataset NAME.
 #pragma once
 

@@ -67,6 +67,27 @@ class CliTest(DsmTestCase):
         # compress re-stores a version on purpose and still works.
         self.dsm("compress", "dup", cwd=repo, expect=0)
 
+    def test_bare_remote_lists_and_push_pull_speak_json(self):
+        import json
+        repo = self.make_git_repo()
+        self.dsm("init", cwd=repo, expect=0)
+        store = os.path.join(self.tmp, "store")
+        os.makedirs(store)
+        self.assertEqual(self.dsm("remote", cwd=repo, expect=0).out, "")
+        self.dsm("remote", "add", "team", store, "--default", cwd=repo, expect=0)
+        self.assertEqual(self.dsm("remote", cwd=repo, expect=0).out, self.dsm("remote", "list", cwd=repo).out)
+        self.assertEqual(json.loads(self.dsm("remote", "--json", cwd=repo, expect=0).out)[0]["name"], "team")
+        src = self.save(os.path.join(self.tmp, "a.npy"), __import__("numpy").arange(5))
+        self.dsm("add", src, "--name", "a", cwd=repo, expect=0)
+        r = json.loads(self.dsm("push", "--json", cwd=repo, expect=0).out)
+        self.assertEqual((r["transferred"], r["skipped"], r["problems"]), (1, 0, []))
+        self.assertEqual(r["bytes"], os.path.getsize(src))
+        os.chmod(self.dsm("path", "a", cwd=repo).out.strip(), 0o644)
+        os.remove(self.dsm("path", "a", cwd=repo).out.strip())
+        r = json.loads(self.dsm("pull", "--json", cwd=repo, expect=0).out)
+        self.assertEqual((r["transferred"], r["skipped"]), (1, 0))
+        self.assertIn("remote 'team'", r["store"])
+
 
 if __name__ == "__main__":
     main()

@@ -148,3 +148,25 @@ TEST_F(ResolverTest, ResolveTargetsUnitesAndKeepsManifestOrder) {
             (V{k_f1, k_s1a, k_s1b, k_s2}));
   EXPECT_THROW(resolve_targets(*m_repo, m_manifest, m_dir, {"features", "nosuch"}), Error);
 }
+
+// Issue 19: NAME@latest and NAME@~N, by position from the newest, for every
+// command (verify, push, show, diff, ...).
+TEST_F(ResolverTest, LatestAndBackwardsByPosition) {
+  EXPECT_EQ(latest("features@latest"), V{k_f3});
+  EXPECT_EQ(all("features@latest"), V{k_f3}); // one version, not every one
+  EXPECT_EQ(all("features@~0"), V{k_f3});
+  EXPECT_EQ(all("features@~1"), V{k_f2});
+  EXPECT_EQ(all("features@~2"), V{k_f1});
+  EXPECT_EQ(all("sensors@~1"), (V{k_s1a, k_s1b})); // chunked: every part
+  EXPECT_EQ(resolve_version(*m_repo, m_manifest, m_index, m_dir, "sensors@latest").seq, 2u);
+  EXPECT_EQ(resolve_targets(*m_repo, m_manifest, m_dir, {"features@~1", "sensors@latest"}), (V{k_f2, k_s2}));
+}
+
+TEST_F(ResolverTest, TooFarBackAndMalformedPositionsAreErrors) {
+  EXPECT_EQ(error_of("features@~3"), "dataset 'features' has 3 versions: 'features@~3' goes back too far");
+  EXPECT_NE(error_of("nosuch@latest").find("no dataset named 'nosuch'"), std::string::npos);
+  EXPECT_NE(error_of("features@~").find("no dataset or file"), std::string::npos);
+  EXPECT_NE(error_of("features@~x").find("no dataset or file"), std::string::npos);
+  EXPECT_NE(error_of("features@~-1").find("no dataset or file"), std::string::npos);
+  EXPECT_NE(error_of("features@newest").find("no dataset or file"), std::string::npos);
+}
