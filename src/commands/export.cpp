@@ -32,6 +32,7 @@ void run_export(Context& ctx, const ExportCliOptions& opts) {
   ExportSource source = export_source_for(sidecar, v.path);
   fs::path out(opts.out);
   out = ctx.from_work_dir(out);
+  check_export_target(repo, out);
   ExportResult r = export_original(source, out, opts.force ? Overwrite::yes : Overwrite::no);
   if (opts.json) {
     std::cout << nlohmann::json{{"name", v.name},     {"version", v.seq},   {"out", out.string()},

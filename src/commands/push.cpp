@@ -33,9 +33,13 @@ void register_push(CLI::App& app, Context& ctx) {
   auto o = std::make_shared<PushCliOptions>();
   CLI::App* sub = app.add_subcommand("push", "Upload payloads the remote does not hold yet");
   add_transfer_options(sub, o->sync, o->json, "push", "to");
+  sub->add_flag("--force", o->sync.force,
+                "Also replace objects the remote holds that fail verification (a directory remote re-hashes\n"
+                "each; an S3 remote cannot, so every selected object is sent again), from a local copy\n"
+                "verified first");
   sub->footer("Each payload's SHA-256 is checked against the manifest as it is sent; a corrupt payload is\n"
               "never pushed. Already-present objects are skipped, so an interrupted push resumes where it\n"
-              "stopped. See docs/sharing.md.\n\n" +
+              "stopped. A payload that is a symlink is never read. See docs/sharing.md.\n\n" +
               exit_status_help());
   sub->callback([&ctx, o] { run_push(ctx, *o); });
 }

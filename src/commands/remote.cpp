@@ -8,6 +8,7 @@
 #include "repo/config.hpp"
 #include "dsm/error.hpp"
 #include "repo/repository.hpp"
+#include "ops/sync.hpp"
 #include "remote/store.hpp"
 #include "util/file.hpp"
 
@@ -27,6 +28,7 @@ struct RemoteOptions {
   std::string region;
   bool make_default = false;
   bool json = false;
+  bool allow_http = false;
 };
 
 void check_remote_name(const std::string& name) {
@@ -88,6 +90,27 @@ void run_remote_add(Context& ctx, const RemoteOptions& o) {
   std::sort(config.remotes.begin(), config.remotes.end(),
             [](const RemoteConfig& a, const RemoteConfig& b) { return a.name < b.name; });
   save_config(repo, config);
+  // What the user adds here is trusted here (never what a clone brings).
+  trust_remote(repo, r, o.allow_http);
+}
+
+const RemoteConfig& find_configured(const Repository& repo, const std::string& name) {
+  const RemoteConfig* r = repo.config().find_remote(name);
+  if (r == nullptr) {
+    throw Error("no remote named " + quote(name) + " (see 'dsm remote list')");
+  }
+  return *r;
+}
+
+void run_remote_trust(Context& ctx, const RemoteOptions& o) {
+  const RemoteConfig& r = find_configured(*ctx.repo, o.name);
+  trust_remote(*ctx.repo, r, o.allow_http);
+  std::cout << "trusting remote " << quote(r.name) << " (" << r.url << (r.endpoint ? " at " + *r.endpoint : "")
+            << ") in this clone\n";
+}
+
+void run_remote_untrust(Context& ctx, const RemoteOptions& o) {
+  untrust_remote(*ctx.repo, o.name);
 }
 
 void run_remote_list(Context& ctx, const RemoteOptions& o) {
@@ -115,6 +138,9 @@ void run_remote_list(Context& ctx, const RemoteOptions& o) {
     if (&r == def) {
       std::cout << "  (default)";
     }
+    if (untrusted_reason(*ctx.repo, r)) {
+      std::cout << "  (not trusted here)";
+    }
     std::cout << "\n";
   }
 }
@@ -129,6 +155,7 @@ void run_remote_remove(Context& ctx, const RemoteOptions& o) {
   }
   config.remotes.erase(it);
   save_config(repo, config);
+  untrust_remote(repo, o.name);
   // Local state about this remote (multipart uploads in flight) goes too.
   std::error_code ec;
   fs::remove_all(repo.local_dir() / "remotes" / o.name, ec);
@@ -161,8 +188,27 @@ void register_remote(CLI::App& app, Context& ctx) {
     ->type_name("URL");
   add->add_option("--region", o->region, "S3 region (default: AWS_REGION, ~/.aws/config, us-east-1)")
     ->type_name("R");
-  add->footer(exit_status_help());
+  add->add_flag("--allow-http", o->allow_http,
+                "Send credentials to a plain http:// endpoint that is not this machine (otherwise refused)");
+  add->footer("The remote is trusted in this clone (see 'dsm remote trust').\n\n" + exit_status_help());
   add->callback([&ctx, o] { run_remote_add(ctx, *o); });
+
+  CLI::App* trust = sub->add_subcommand(
+    "trust", "Let dsm contact an s3:// remote that came with the repository, with your credentials");
+  trust->add_option("NAME", o->name, "Name of the remote")->required();
+  trust->add_flag("--allow-http", o->allow_http,
+                  "Also send credentials over plain http:// to a host that is not this machine");
+  trust->footer("A clone brings .dsm/config.yaml, which names endpoints; dsm sends credentials only to\n"
+                "remotes trusted in this clone (recorded in .git/config, never committed). The trust\n"
+                "covers the URL and endpoint as configured now: if a pull changes them, trust again.\n"
+                "Directory remotes need no trust (no credentials are sent).\n\n" +
+                exit_status_help());
+  trust->callback([&ctx, o] { run_remote_trust(ctx, *o); });
+
+  CLI::App* untrust = sub->add_subcommand("untrust", "Stop contacting a remote with credentials from this clone");
+  untrust->add_option("NAME", o->name, "Name of the remote")->required();
+  untrust->footer(exit_status_help());
+  untrust->callback([&ctx, o] { run_remote_untrust(ctx, *o); });
 
   CLI::App* list = sub->add_subcommand("list", "List the remotes: NAME  URL  [endpoint=..] [region=..] [(default)]");
   list->add_flag("--json", o->json, "Print a JSON array");

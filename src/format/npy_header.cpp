@@ -913,6 +913,17 @@ ParsedHeader parse_header(const uint8_t* data, size_t size, uint64_t total_size)
   if (encoding == HeaderEncoding::utf8 && !valid_utf8(text)) {
     throw Error("header: invalid UTF-8 in a 3.0 header");
   }
+  // NumPy cannot parse a header whose last line break is a lone '\r'
+  // followed only by blanks (Python's tokenizer then sees an indented
+  // empty line at the end): "{...}\r  " loads nowhere, so it is refused
+  // here too. After '\n' or "\r\n", or with nothing after the '\r', it
+  // loads (checked against NumPy 1.24; tests/unit/test_core_npy.cpp).
+  if (size_t brk = text.find_last_of("\r\n"); brk != std::string_view::npos && text[brk] == '\r') {
+    std::string_view rest = text.substr(brk + 1);
+    if (!rest.empty() && rest.find_first_not_of(" \t\f") == std::string_view::npos) {
+      fail("ends with a carriage return followed by blanks and no newline, which NumPy cannot parse");
+    }
+  }
   PyValue dict = parse_py_literal(text, encoding);
   if (dict.type != PyValue::Type::dict) {
     fail("not a dict literal");
@@ -958,11 +969,9 @@ ParsedHeader parse_header(const uint8_t* data, size_t size, uint64_t total_size)
     fail("shape has more than " + std::to_string(k_max_ndim) + " dimensions");
   }
   for (const auto& d : shape->items) {
-    // NumPy checks isinstance(x, int), which a bool passes.
-    if (d.type == PyValue::Type::boolean) {
-      info.shape.push_back(d.boolean ? 1 : 0);
-      continue;
-    }
+    // A bool passes the header check (isinstance(True, int)) but NumPy
+    // then refuses to build the array ("an integer is required", NumPy
+    // 1.24): a file NumPy cannot load is not accepted (issue #15, item 13).
     if (d.type != PyValue::Type::integer || d.negative) {
       fail("shape is not a tuple of non-negative integers");
     }

@@ -239,7 +239,7 @@ bool looks_like_array_bytes(std::string_view bytes) noexcept {
 }
 
 ArrayKind sniff_file(const char* path) noexcept {
-  int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  int fd = ::open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC); // a FIFO must not block
   if (fd < 0) {
     return ArrayKind::none;
   }

@@ -297,6 +297,23 @@ std::optional<std::string> Repo::config_string(const std::string& key) const {
   return std::string(value);
 }
 
+void Repo::set_local_config(const std::string& key, const std::optional<std::string>& value) const {
+  git_config* raw = nullptr;
+  check(git_repository_config(&raw, m_repo), "cannot open git config");
+  ConfigPtr all(raw);
+  git_config* local_raw = nullptr;
+  check(git_config_open_level(&local_raw, all.get(), GIT_CONFIG_LEVEL_LOCAL), "cannot open .git/config");
+  ConfigPtr local(local_raw);
+  if (value) {
+    check(git_config_set_string(local.get(), key.c_str(), value->c_str()), "cannot write git config " + key);
+    return;
+  }
+  int rc = git_config_delete_entry(local.get(), key.c_str());
+  if (rc != GIT_ENOTFOUND) {
+    check(rc, "cannot write git config " + key);
+  }
+}
+
 std::optional<Identity> Repo::identity() const {
   auto name = config_string("user.name");
   auto email = config_string("user.email");
@@ -564,6 +581,12 @@ std::vector<std::string> Repo::differ_from_head(
       if (!racy) {
         continue;
       }
+    }
+    if (!S_ISREG(st.st_mode)) {
+      // A FIFO would block the hash forever, a symlink is not the file HEAD
+      // holds: either way not what HEAD has (issue #15).
+      out.push_back(f.path);
+      continue;
     }
     git_oid now{};
     if (git_repository_hashfile(&now, m_repo, f.path.c_str(), GIT_OBJECT_BLOB, nullptr) != 0) {

@@ -90,6 +90,9 @@ public:
   fs::path hooks_dir() const;
   // A config value (string), nullopt when unset.
   std::optional<std::string> config_string(const std::string& key) const;
+  // Writes `key` in the repository's own config (.git/config: local, never
+  // committed); nullopt removes it.
+  void set_local_config(const std::string& key, const std::optional<std::string>& value) const;
   // Entries of the index, read fresh from disk.
   std::vector<IndexEntry> index_entries() const;
   // Paths (relative, '/'-separated) of tracked files under `prefix` (a

@@ -17,6 +17,7 @@
 #include "repo/repository.hpp"
 #include "repo/statcache.hpp"
 #include "git/git.hpp"
+#include "util/beneath.hpp"
 #include "util/file.hpp"
 #include "util/sha256.hpp"
 
@@ -224,17 +225,32 @@ void stage_copy(const Repository& repo, Pending& p, const AddRequest& request, i
 
 void stage(const Repository& repo, Pending& p, const AddRequest& request) {
   check_interrupted();
-  util::Fd src = util::open_read(p.source);
-  struct stat st {};
-  if (::fstat(src.get(), &st) != 0) {
-    throw Error("cannot stat " + quote(p.source.string()) + ": " + util::errno_message(errno));
+  if (request.transfer == Transfer::move) {
+    // --move takes the file itself (a hard link, then unlink): a symlink
+    // would be stored as the link, its target chmodded, and the version
+    // lost with the link. Copying what it points to is what plain add does.
+    struct stat lst {};
+    if (::lstat(p.source.c_str(), &lst) == 0 && S_ISLNK(lst.st_mode)) {
+      throw Error("refusing --move of " + quote(p.source.string()) +
+                  ": it is a symlink (add it without --move to store a copy of its target)");
+    }
   }
-  if (!S_ISREG(st.st_mode)) {
-    throw Error("cannot add " + quote(p.source.string()) + ": not a regular file");
-  }
-  stage_copy(repo, p, request, src.get(), st);
-  if (!p.linked_source) {
-    require_unchanged(p.source, src.get(), st);
+  // Opened without blocking, then checked: a FIFO or a device is refused
+  // at once, like a directory, instead of waiting for a writer.
+  util::RegularFile f = util::open_regular(p.source, "cannot add");
+  int src = f.fd.get();
+  const struct stat& st = f.st;
+  stage_copy(repo, p, request, src, st);
+  if (p.linked_source) {
+    // The link is of the path: it must be the file that was opened.
+    struct stat linked {};
+    if (::fstat(p.staged->fd(), &linked) != 0 || linked.st_dev != st.st_dev || linked.st_ino != st.st_ino ||
+        !S_ISREG(linked.st_mode)) {
+      throw Error("cannot add " + quote(p.source.string()) +
+                  ": it was replaced while being added; nothing was stored (add it again)");
+    }
+  } else {
+    require_unchanged(p.source, src, st);
   }
 }
 
@@ -252,13 +268,14 @@ AddResult add_files(const Repository& repo, const AddRequest& request) {
     p.source = request.files[i];
     if (request.name) {
       p.name = *request.name;
-      validate_name(p.name);
+      validate_name(p.name, repo.config());
     } else {
       p.name = stem_of(p.source);
       if (!name_ok(p.name)) {
         throw Error("cannot derive a dataset name from " + quote(p.source.filename().string()) +
                     " (a name is '/'-separated segments of [A-Za-z0-9][A-Za-z0-9._-]*); use --name");
       }
+      validate_name(p.name, repo.config());
     }
     if (request.transfer == Transfer::move && repo.data_relative(p.source)) {
       throw Error("refusing --move of " + quote(p.source.string()) +
@@ -280,8 +297,15 @@ AddResult add_files(const Repository& repo, const AddRequest& request) {
 
   // 1. Stage: copy + hash + parse in one pass, outside the lock.
   std::vector<StagedFile*> staged;
+  // Many files: each is closed as soon as it is staged (sync_staged and
+  // chmod reopen it by name), so an add of 100,000 files holds a handful of
+  // descriptors, not one per file (RLIMIT_NOFILE is often 1,024).
+  const bool close_early = pending.size() >= k_syncfs_threshold;
   for (Pending& p : pending) {
     stage(repo, p, request);
+    if (close_early && p.staged) {
+      p.staged->close();
+    }
     std::string added_sha = p.original ? p.original->sha256 : p.info.sha256;
     if (request.expect_sha256 && added_sha != *request.expect_sha256) {
       throw Error(quote(p.source.string()) + " does not match its recorded sha256 (" + *request.expect_sha256 +
@@ -406,6 +430,9 @@ AddResult add_files(const Repository& repo, const AddRequest& request) {
     auto f = std::make_unique<StagedFile>(p.final_path.parent_path(), s.file + k_sidecar_suffix);
     f->write(s.to_yaml());
     f->chmod(0644);
+    if (close_early) {
+      f->close();
+    }
     sidecar_ptrs.push_back(f.get());
     sidecars.push_back(std::move(f));
   }

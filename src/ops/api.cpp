@@ -162,7 +162,7 @@ static Saved add_temp(const Repository& repo, const std::string& name, const std
 
 Saved Repo::save(const std::string& name, const ArrayRef& array, const SaveOptions& options) {
   const Repository& repo = *m_impl->repo;
-  validate_name(name);
+  validate_name(name, repo.config());
   bool structured = is_structured(array.descr);
   if (array.descr.empty() || (!structured && array.descr.find('\'') != std::string::npos)) {
     throw Error("invalid dtype " + quote(array.descr) + ": give NumPy's type string, e.g. <f8");
@@ -195,7 +195,7 @@ Saved Repo::save(const std::string& name, const ArrayRef& array, const SaveOptio
 }
 
 Saved Repo::save_file(const std::string& name, std::span<const std::byte> file, const SaveOptions& options) {
-  validate_name(name);
+  validate_name(name, m_impl->repo->config());
   bool npy = file.size() >= 6 && std::memcmp(file.data(), "\x93NUMPY", 6) == 0;
   bool zip = file.size() >= 4 && std::memcmp(file.data(), "PK", 2) == 0;
   if (!npy && !zip) {

@@ -149,6 +149,30 @@ ExportResult export_original(const ExportSource& source, const fs::path& out, Ov
   return r;
 }
 
+void check_export_target(const Repository& repo, const fs::path& out) {
+  // Resolved as the kernel would (weakly_canonical follows symlinks of the
+  // parts that exist): a symlink out of the data dir into it is caught too.
+  std::error_code ec;
+  fs::path real = fs::weakly_canonical(out, ec);
+  if (ec) {
+    real = out;
+  }
+  auto inside = [&](const fs::path& dir) {
+    std::error_code ec2;
+    fs::path d = fs::weakly_canonical(dir, ec2);
+    if (ec2) {
+      d = dir;
+    }
+    fs::path rel = real.lexically_relative(d);
+    return !rel.empty() && *rel.begin() != "..";
+  };
+  if (inside(repo.data_dir()) || inside(repo.root() / k_dsm_dir)) {
+    throw Error("refusing to export to " + quote(out.string()) + ": it is inside " +
+                (inside(repo.data_dir()) ? "the data directory" : std::string("the .dsm directory")) +
+                ", where stored versions and dsm's own files live; export elsewhere (or 'dsm add' the result)");
+  }
+}
+
 ExportSource export_source_for(const Sidecar& sidecar, const fs::path& payload) {
   ExportSource src;
   src.payload = payload;

@@ -12,6 +12,8 @@
 
 namespace dsm {
 
+class Repository;
+
 namespace fs = std::filesystem;
 
 struct ExportSource {
@@ -46,5 +48,10 @@ struct ExportResult {
 // (exit 1) when the rebuilt bytes do not hash to original_sha256: nothing is
 // left at `out` then.
 ExportResult export_original(const ExportSource& source, const fs::path& out, Overwrite overwrite);
+
+// `dsm export --out`: refuses a path inside the data directory or .dsm/
+// (symlinks resolved), where a write, --force or not, could replace a
+// stored version or dsm's own state. Throws Error naming the path.
+void check_export_target(const Repository& repo, const fs::path& out);
 
 } // namespace dsm

@@ -3,12 +3,16 @@
 
 #include "dsm/error.hpp"
 #include "format/file_hash.hpp"
+#include "remote/hashing_io.hpp"
 #include "remote/store.hpp"
 #include "remote/transfer.hpp"
 #include "repo/datasets.hpp"
 #include "repo/manifest.hpp"
 #include "repo/repository.hpp"
 #include "repo/sidecar.hpp"
+#include "git/git.hpp"
+#include "repo/lock.hpp"
+#include "util/beneath.hpp"
 #include "util/file.hpp"
 #include "util/interrupt.hpp"
 
@@ -63,30 +67,75 @@ std::vector<Selected> select(const Repository& repo, const SyncOptions& o) {
   return out;
 }
 
-// `size` from a payload's sidecar, when it has a valid one. A chunk has
-// none of its own: its size is in the version's sidecar, which the local
-// file answers first anyway.
-std::optional<uint64_t> sidecar_size(const fs::path& payload) {
-  fs::path side = Repository::sidecar_path(payload);
-  struct stat st {};
-  if (::lstat(side.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
-    return std::nullopt;
-  }
+// `size` from a payload's sidecar, when it has a valid one (read below the
+// data dir, through no symlink). A chunk has none of its own: its size is
+// in the version's sidecar, which the local file answers first anyway.
+std::optional<uint64_t> sidecar_size(const Repository& repo, const Selected& e) {
   try {
-    return Sidecar::load(side).size;
+    std::optional<util::RegularFile> f =
+      util::open_regular_beneath(repo.data_dir(), e.rel + k_sidecar_suffix);
+    if (!f) {
+      return std::nullopt;
+    }
+    return Sidecar::load_fd(f->fd.get(), Repository::sidecar_path(e.path)).size;
   } catch (const Error&) {
     return std::nullopt;
   }
 }
 
-// Size of a regular file at `p` (not following a symlink), else nullopt.
-std::optional<uint64_t> regular_size(const fs::path& p) {
-  struct stat st {};
-  if (::lstat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
-    return static_cast<uint64_t>(st.st_size);
+// What is at a payload's path, never following a symlink below the data
+// dir: nullopt when nothing; throws when a parent directory is a symlink.
+std::optional<struct stat> payload_stat(const Repository& repo, const Selected& e) {
+  return util::lstat_beneath(repo.data_dir(), e.rel);
+}
+
+// Size of a regular file at the payload's path, else nullopt (a symlink,
+// a FIFO, a symlinked parent directory: none is ever read).
+std::optional<uint64_t> regular_size(const Repository& repo, const Selected& e) {
+  try {
+    std::optional<struct stat> st = payload_stat(repo, e);
+    if (st && S_ISREG(st->st_mode)) {
+      return static_cast<uint64_t>(st->st_size);
+    }
+  } catch (const Error&) {
   }
   return std::nullopt;
 }
+
+// The payload opened for reading under util/beneath.hpp's rule; throws
+// naming the path when it is missing, a symlink or not a regular file.
+util::RegularFile open_payload(const Repository& repo, const Selected& e) {
+  std::optional<util::RegularFile> f = util::open_regular_beneath(repo.data_dir(), e.rel);
+  if (!f) {
+    throw Error("cannot open " + quote(e.path.string()) + ": " + util::errno_message(ENOENT));
+  }
+  return std::move(*f);
+}
+
+bool is_loopback(const std::string& host) {
+  return host == "localhost" || host == "::1" || host == "[::1]" || host.rfind("127.", 0) == 0;
+}
+
+// The host of "http://host:port/path" (userinfo dropped).
+std::string url_host(const std::string& url) {
+  size_t start = url.find("://");
+  start = start == std::string::npos ? 0 : start + 3;
+  size_t end = url.find_first_of("/?#", start);
+  std::string auth = url.substr(start, end == std::string::npos ? std::string::npos : end - start);
+  if (size_t at = auth.rfind('@'); at != std::string::npos) {
+    auth = auth.substr(at + 1);
+  }
+  if (!auth.empty() && auth.front() == '[') {
+    size_t close = auth.find(']');
+    return auth.substr(0, close == std::string::npos ? auth.size() : close + 1);
+  }
+  return auth.substr(0, auth.find(':'));
+}
+
+// What trust is given to: the remote as configured now.
+std::string trust_identity(const RemoteConfig& rc) { return rc.url + " " + rc.endpoint.value_or(""); }
+std::string trust_key(const std::string& name) { return "dsm.remote." + name + ".trusted"; }
+std::string allow_http_key(const std::string& name) { return "dsm.remote." + name + ".allowhttp"; }
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -119,7 +168,40 @@ const RemoteConfig& choose_remote(const Repository& repo, const std::string& nam
   return *r;
 }
 
+std::optional<std::string> untrusted_reason(const Repository& repo, const RemoteConfig& rc) {
+  // A directory remote is reached without credentials: nothing to leak.
+  if (rc.url.rfind("s3://", 0) != 0) {
+    return std::nullopt;
+  }
+  std::optional<std::string> trusted = repo.git().config_string(trust_key(rc.name));
+  if (!trusted || *trusted != trust_identity(rc)) {
+    return "remote " + quote(rc.name) + " is not trusted here (dsm remote trust " + rc.name + ")" +
+           (trusted ? ": its URL or endpoint changed since it was trusted" : "");
+  }
+  if (rc.endpoint && rc.endpoint->rfind("http://", 0) == 0 && !is_loopback(url_host(*rc.endpoint)) &&
+      repo.git().config_string(allow_http_key(rc.name)) != "true") {
+    return "remote " + quote(rc.name) + ": refusing to send credentials over plain http to " +
+           quote(url_host(*rc.endpoint)) + " (use an https:// endpoint, or 'dsm remote trust " + rc.name +
+           " --allow-http')";
+  }
+  return std::nullopt;
+}
+
+void trust_remote(const Repository& repo, const RemoteConfig& rc, bool allow_http) {
+  repo.git().set_local_config(trust_key(rc.name), trust_identity(rc));
+  repo.git().set_local_config(allow_http_key(rc.name),
+                              allow_http ? std::optional<std::string>("true") : std::nullopt);
+}
+
+void untrust_remote(const Repository& repo, const std::string& name) {
+  repo.git().set_local_config(trust_key(name), std::nullopt);
+  repo.git().set_local_config(allow_http_key(name), std::nullopt);
+}
+
 std::unique_ptr<remote::ObjectStore> open_remote(const Repository& repo, const RemoteConfig& rc) {
+  if (std::optional<std::string> why = untrusted_reason(repo, rc)) {
+    throw Error(*why);
+  }
   remote::RemoteSpec spec{rc.name, rc.url, rc.endpoint.value_or(""), rc.region.value_or("")};
   remote::StoreOptions options;
   options.state_dir = repo.local_dir() / "remotes" / rc.name;
@@ -170,9 +252,29 @@ TransferReport push(const Repository& repo, const SyncOptions& o) {
   };
   std::map<std::string, Upload> by_sha;
   std::map<std::string, fs::path> absent; // sha -> a path that should hold it
+  std::map<std::string, const Selected*> source; // sha -> the entry uploaded
   for (const Selected& e : entries) {
-    if (std::optional<uint64_t> size = regular_size(e.path)) {
-      by_sha.try_emplace(e.sha256, Upload{e.sha256, e.path, *size});
+    std::optional<struct stat> st;
+    try {
+      st = payload_stat(repo, e);
+    } catch (const Error& err) {
+      record(report, "cannot push: " + std::string(err.what()), k_exit_problems);
+      continue;
+    }
+    if (st && !S_ISREG(st->st_mode)) {
+      // A symlink (perhaps committed by someone else) is never followed:
+      // its target may be any file of this machine.
+      record(report,
+             "cannot push " + quote(e.path.string()) + ": " +
+               (S_ISLNK(st->st_mode) ? "it is a symlink, and dsm never follows symlinks inside the repository"
+                                     : "not a regular file"),
+             k_exit_problems);
+      continue;
+    }
+    if (st) {
+      if (by_sha.try_emplace(e.sha256, Upload{e.sha256, e.path, static_cast<uint64_t>(st->st_size)}).second) {
+        source[e.sha256] = &e;
+      }
     } else {
       absent.try_emplace(e.sha256, e.path);
     }
@@ -196,10 +298,34 @@ TransferReport push(const Repository& repo, const SyncOptions& o) {
 
   std::vector<Upload> todo;
   uint64_t todo_bytes = 0;
+  std::vector<bool> replace;
+  std::vector<bool> bad_remote(candidates.size(), false);
+  if (o.force) {
+    // --force: every object present with the right size is hashed where
+    // the store can (a directory); where it cannot (S3), sent again.
+    auto check = remote::run_parallel(candidates.size(), o.jobs, [&](size_t i) {
+      if (have[i] && *have[i] == candidates[i].size) {
+        std::optional<std::string> h = store->hash_object(candidates[i].sha);
+        bad_remote[i] = !h || *h != candidates[i].sha;
+      }
+    });
+    for (const auto& f : check) {
+      record(report, f.message, f.exit_code);
+    }
+  }
   for (size_t i = 0; i < candidates.size(); ++i) {
     const Upload& u = candidates[i];
     if (!have[i]) {
       todo.push_back(u);
+      replace.push_back(false);
+      todo_bytes += u.size;
+    } else if (bad_remote[i]) {
+      if (o.note) {
+        o.note("replacing object " + quote(remote::object_key(u.sha)) + " on " + report.store +
+               " (--force: it does not hash to its name, or the store cannot tell)");
+      }
+      todo.push_back(u);
+      replace.push_back(true);
       todo_bytes += u.size;
     } else if (*have[i] != u.size) {
       // The name fixes the content, so an object of the wrong size is a
@@ -211,6 +337,7 @@ TransferReport push(const Repository& repo, const SyncOptions& o) {
                std::to_string(*have[i]) + " bytes, expected " + std::to_string(u.size) + ")");
       }
       todo.push_back(u);
+      replace.push_back(false);
       todo_bytes += u.size;
     }
   }
@@ -226,7 +353,21 @@ TransferReport push(const Repository& repo, const SyncOptions& o) {
   remote::Progress progress("push", todo.size(), todo_bytes, o.progress);
   remote::ProgressFn on_bytes = [&](int64_t d) { progress.add_bytes(d); };
   auto failures = remote::run_parallel(todo.size(), o.jobs, [&](size_t i) {
-    store->put(todo[i].sha, todo[i].path, todo[i].size, on_bytes);
+    // Opened below the data dir through no symlink, and sent only if it is
+    // still the regular file of the size planned.
+    util::RegularFile f = open_payload(repo, *source.at(todo[i].sha));
+    if (static_cast<uint64_t>(f.st.st_size) != todo[i].size) {
+      throw Error("cannot push " + quote(todo[i].path.string()) + ": it changed while pushing", k_exit_problems);
+    }
+    if (replace[i]) {
+      // The local copy is verified in full before anything is replaced.
+      std::string actual = sha256_fd(f.fd.get(), todo[i].path);
+      if (actual != todo[i].sha) {
+        throw Error(remote::local_corrupt_message(todo[i].path, todo[i].sha, actual), k_exit_problems);
+      }
+    }
+    store->put(todo[i].sha, f.fd.get(), todo[i].path, todo[i].size, on_bytes,
+               replace[i] ? remote::ObjectStore::Replace::yes : remote::ObjectStore::Replace::no);
     progress.item_done();
   });
   progress.finish();
@@ -249,16 +390,28 @@ TransferReport pull(const Repository& repo, const SyncOptions& o) {
   std::vector<Selected> entries = select(repo, o);
   TransferReport report;
   report.store = store->describe();
+  // Held until pull returns, as add holds it: `dsm repair` waits, so it
+  // never takes this pull's temp files for leftovers of a crash.
+  repo.ensure_local_dir();
+  ActivityLock activity(repo, ActivityLock::Mode::shared, lock_timeout_from_env());
 
   std::vector<Selected> present;
   std::vector<Selected> todo;
+  std::vector<std::optional<uint64_t>> todo_sizes;
   uint64_t todo_bytes = 0;
   for (Selected& e : entries) {
-    struct stat st {};
-    if (::lstat(e.path.c_str(), &st) == 0) {
+    std::optional<struct stat> st;
+    try {
+      st = payload_stat(repo, e);
+    } catch (const Error& err) {
+      record(report, "cannot pull: " + std::string(err.what()), k_exit_problems);
+      continue;
+    }
+    if (st) {
       present.push_back(std::move(e));
     } else {
-      todo_bytes += sidecar_size(e.path).value_or(0);
+      todo_sizes.push_back(sidecar_size(repo, e));
+      todo_bytes += todo_sizes.back().value_or(0);
       todo.push_back(std::move(e));
     }
   }
@@ -267,7 +420,7 @@ TransferReport pull(const Repository& repo, const SyncOptions& o) {
   // so say so when one differs from the manifest.
   auto check_failures = remote::run_parallel(present.size(), o.jobs, [&](size_t i) {
     const fs::path& p = present[i].path;
-    std::string actual = sha256_file(p);
+    std::string actual = sha256_fd(open_payload(repo, present[i]).fd.get(), p);
     if (actual != present[i].sha256) {
       throw Error("local payload " + quote(p.string()) + " does not match the manifest (its SHA-256 is " + actual +
                       "); not replaced: move it away and pull again",
@@ -288,14 +441,23 @@ TransferReport pull(const Repository& repo, const SyncOptions& o) {
       util::make_dirs_below(repo.data_dir(), dest.parent_path());
       util::AtomicFile out(dest, 0444);
       try {
-        store->get(todo[i].sha256, out, on_bytes);
+        store->get(todo[i].sha256, out, on_bytes, todo_sizes[i]);
       } catch (const Error& e) {
         if (e.exit_code() == k_exit_interrupted) {
           throw;
         }
         throw Error(std::string(e.what()) + " (for " + quote(dest.string()) + ")", e.exit_code());
       }
-      out.commit(util::AtomicFile::Replace::no);
+      try {
+        out.commit(util::AtomicFile::Replace::no);
+      } catch (const Error&) {
+        // Another pull (or an add of the same bytes) put it there first:
+        // fine when it holds the right content.
+        std::optional<util::RegularFile> there = util::open_regular_beneath(repo.data_dir(), todo[i].rel);
+        if (!there || sha256_fd(there->fd.get(), dest) != todo[i].sha256) {
+          throw;
+        }
+      }
       progress.item_done();
     });
     progress.finish();
@@ -307,7 +469,7 @@ TransferReport pull(const Repository& repo, const SyncOptions& o) {
   }
   for (size_t i = 0; i < todo.size(); ++i) {
     if (!failed[i]) {
-      report.bytes += regular_size(todo[i].path).value_or(0);
+      report.bytes += regular_size(repo, todo[i]).value_or(0);
     }
   }
   report.done = todo.size() - failures.size();
@@ -352,9 +514,9 @@ RemoteCheckReport verify_remote(const Repository& repo, const SyncOptions& o) {
   std::vector<std::optional<uint64_t>> expected(entries.size());
   std::vector<std::string> shas(entries.size());
   for (size_t i = 0; i < entries.size(); ++i) {
-    expected[i] = regular_size(entries[i].path);
+    expected[i] = regular_size(repo, entries[i]);
     if (!expected[i]) {
-      expected[i] = sidecar_size(entries[i].path);
+      expected[i] = sidecar_size(repo, entries[i]);
     }
     shas[i] = entries[i].sha256;
   }

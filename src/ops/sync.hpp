@@ -35,7 +35,20 @@ inline constexpr unsigned k_default_transfer_jobs = 8;
 const RemoteConfig& choose_remote(const Repository& repo, const std::string& name);
 
 // Opens the store of a configured remote (credentials from the environment).
+// Trust is local (docs/guarantees.md, "Threat model"): .dsm/config.yaml
+// comes with a clone, so an s3:// remote is contacted with credentials only
+// once this clone trusts it (trust_remote, recorded in .git/config, never
+// committed), and never over plain http to a host other than loopback
+// without the opt-in. Otherwise throws "remote 'x' is not trusted here".
 std::unique_ptr<remote::ObjectStore> open_remote(const Repository& repo, const RemoteConfig& remote);
+
+// `dsm remote trust NAME [--allow-http]`: trusts the remote as configured
+// now (its URL and endpoint: a later pull that changes either needs a new
+// trust). `dsm remote add` calls it for what it adds. nullopt untrusts.
+void trust_remote(const Repository& repo, const RemoteConfig& remote, bool allow_http);
+void untrust_remote(const Repository& repo, const std::string& name);
+// Whether open_remote would refuse `remote` (the message), or nullopt.
+std::optional<std::string> untrusted_reason(const Repository& repo, const RemoteConfig& remote);
 
 // What push, pull and verify --remote act on.
 struct SyncOptions {
@@ -44,6 +57,10 @@ struct SyncOptions {
   unsigned jobs = k_default_transfer_jobs;
   fs::path work_dir;                // relative TARGET paths resolve against it
   bool progress = false;            // a progress bar on stderr (a terminal)
+  // push --force: objects the remote holds are checked (hashed where the
+  // store can tell, otherwise assumed bad) and those that fail are
+  // uploaded again, from a local copy verified as it is sent.
+  bool force = false;
   // Called before a damaged remote object is replaced (push), with a
   // one-line note for stderr; may be empty.
   std::function<void(const std::string&)> note;

@@ -28,7 +28,7 @@ std::optional<std::string> read_optional(const fs::path& p) {
   if (!fs::is_regular_file(p, ec)) {
     return std::nullopt;
   }
-  return util::read_file(p, 1u << 20);
+  return util::read_user_file(p, 1u << 20);
 }
 
 fs::path aws_file(const EnvFn& env, const char* override_var, const char* name) {

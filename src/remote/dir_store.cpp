@@ -5,12 +5,14 @@
 #include "dsm/error.hpp"
 #include "remote/hashing_io.hpp"
 #include "remote/store.hpp"
+#include "util/beneath.hpp"
 #include "util/file.hpp"
 #include "util/sha256.hpp"
 
 #include <cerrno>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <vector>
 
 namespace dsm::remote {
@@ -49,37 +51,33 @@ public:
     }
   }
 
+  // Below the root nothing is followed (util/beneath.hpp): an object or a
+  // fan-out directory replaced by a symlink is refused, never read or
+  // written through; a FIFO is refused without blocking.
   std::optional<uint64_t> stat(const std::string& sha) override {
-    struct stat st {};
-    fs::path p = m_root / object_key(sha);
-    if (::stat(p.c_str(), &st) != 0) {
-      if (errno == ENOENT || errno == ENOTDIR) {
-        return std::nullopt;
-      }
-      throw Error(describe() + ": cannot stat " + quote(p.string()) + ": " + util::errno_message(errno));
-    }
-    if (!S_ISREG(st.st_mode)) {
+    std::optional<struct stat> st = util::lstat_beneath(m_root, object_key(sha));
+    if (!st || !S_ISREG(st->st_mode)) {
       return std::nullopt;
     }
-    return static_cast<uint64_t>(st.st_size);
+    return static_cast<uint64_t>(st->st_size);
   }
 
   std::unordered_map<std::string, uint64_t> list() override {
     std::unordered_map<std::string, uint64_t> out;
     fs::path base = m_root / "objects" / "sha256";
     std::error_code ec;
-    if (!fs::is_directory(base, ec)) {
+    if (!util::lstat_beneath(m_root, "objects/sha256") || !fs::is_directory(fs::symlink_status(base, ec))) {
       return out;
     }
     for (const auto& fan : fs::directory_iterator(base)) {
       std::string two = fan.path().filename().string();
-      if (!is_hex(two, 2) || !fan.is_directory()) {
+      if (!is_hex(two, 2) || !fan.is_directory() || fan.is_symlink()) {
         continue;
       }
       for (const auto& obj : fs::directory_iterator(fan.path())) {
         std::string rest = obj.path().filename().string();
         // Hidden temp files of uploads in flight are not objects yet.
-        if (!is_hex(rest, 62) || !obj.is_regular_file()) {
+        if (!is_hex(rest, 62) || obj.is_symlink() || !obj.is_regular_file()) {
           continue;
         }
         out.emplace(two + rest, obj.file_size());
@@ -88,14 +86,12 @@ public:
     return out;
   }
 
-  void put(const std::string& sha, const fs::path& source, uint64_t size, const ProgressFn& progress) override {
-    fs::path target = m_root / object_key(sha);
-    std::error_code ec;
-    fs::create_directories(target.parent_path(), ec);
-    if (ec) {
-      throw Error(describe() + ": cannot create " + quote(target.parent_path().string()) + ": " + ec.message());
-    }
-    HashingSource src(source, size, sha);
+  void put(const std::string& sha, int fd, const fs::path& source, uint64_t size, const ProgressFn& progress,
+           Replace replace) override {
+    std::string key = object_key(sha);
+    fs::path target = m_root / key;
+    make_fanout(key.substr(0, key.rfind('/')));
+    HashingSource src(fd, source, size, sha);
     util::AtomicFile out(target, 0444);
     std::vector<char> buf(k_chunk);
     uint64_t off = 0;
@@ -107,12 +103,13 @@ public:
         progress(static_cast<int64_t>(n));
       }
     }
-    // Never replace an object, except one whose size shows it is damaged:
+    // Never replace an object, except one whose size shows it is damaged,
+    // or when asked to (push --force: its content failed verification):
     // its name fixes its content, and these bytes were just verified.
-    std::optional<uint64_t> existing = stat(sha);
-    auto replace = existing && *existing != size ? util::AtomicFile::Replace::yes : util::AtomicFile::Replace::no;
+    std::optional<struct stat> existing = util::lstat_beneath(m_root, key);
+    bool damaged = existing && (!S_ISREG(existing->st_mode) || static_cast<uint64_t>(existing->st_size) != size);
     try {
-      out.commit(replace);
+      out.commit(replace == Replace::yes || damaged ? util::AtomicFile::Replace::yes : util::AtomicFile::Replace::no);
     } catch (const Error&) {
       // Another push stored the same content first: same name, same bytes.
       if (stat(sha) == size) {
@@ -122,24 +119,26 @@ public:
     }
   }
 
-  void get(const std::string& sha, util::AtomicFile& dest, const ProgressFn& progress) override {
+  void get(const std::string& sha, util::AtomicFile& dest, const ProgressFn& progress,
+           std::optional<uint64_t> size) override {
     fs::path p = m_root / object_key(sha);
-    util::Fd fd;
-    {
-      int raw = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
-      if (raw < 0) {
-        if (errno == ENOENT) {
-          throw Error("object " + quote(object_key(sha)) + " is missing on " + describe() + " (" +
-                      quote(m_root.string()) + "); push it from a clone that has the payload");
-        }
-        throw Error(describe() + ": cannot open " + quote(p.string()) + ": " + util::errno_message(errno));
-      }
-      fd = util::Fd(raw);
+    std::optional<util::RegularFile> f = open_object(sha);
+    if (!f) {
+      throw Error("object " + quote(object_key(sha)) + " is missing on " + describe() + " (" +
+                  quote(m_root.string()) + "); push it from a clone that has the payload");
     }
-    HashingSink sink(dest);
+    uint64_t have = static_cast<uint64_t>(f->st.st_size);
+    if (size && have != *size) {
+      throw Error("object " + quote(object_key(sha)) + " on " + describe() + " has " + std::to_string(have) +
+                      " bytes, expected " + std::to_string(*size) + "; nothing was written",
+                  k_exit_problems);
+    }
+    // Bounded by the size it had when opened: a file that grows while read
+    // (or anything else posing as one) is refused, never copied on and on.
+    HashingSink sink(dest, have);
     std::vector<char> buf(k_chunk);
     while (true) {
-      size_t n = util::read_some(fd.get(), buf.data(), buf.size(), p);
+      size_t n = util::read_some(f->fd.get(), buf.data(), buf.size(), p);
       if (n == 0) {
         break;
       }
@@ -156,16 +155,56 @@ public:
 
   std::optional<std::string> hash_object(const std::string& sha) override {
     fs::path p = m_root / object_key(sha);
-    util::Fd fd = util::open_read(p);
+    std::optional<util::RegularFile> f = open_object(sha);
+    if (!f) {
+      throw Error("cannot open " + quote(p.string()) + ": " + util::errno_message(ENOENT));
+    }
     util::Sha256 h;
     std::vector<char> buf(k_chunk);
-    while (size_t n = util::read_some(fd.get(), buf.data(), buf.size(), p)) {
+    while (size_t n = util::read_some(f->fd.get(), buf.data(), buf.size(), p)) {
       h.update(buf.data(), n);
     }
     return h.hex_digest();
   }
 
 private:
+  // An object opened for reading (util/beneath.hpp). A symlink, a FIFO or
+  // a device in its place is a damaged object (exit 1, like a corrupt
+  // one), reported for that object alone.
+  std::optional<util::RegularFile> open_object(const std::string& sha) {
+    try {
+      return util::open_regular_beneath(m_root, object_key(sha));
+    } catch (const Error& e) {
+      throw Error(describe() + ": " + e.what(), k_exit_problems);
+    }
+  }
+
+  // Creates `dir` ("objects/sha256/ab") and its parents below the root, one
+  // component at a time, each checked to be a real directory before the
+  // next is made inside it: a fan-out directory symlinked elsewhere is
+  // refused, so a push never writes outside the remote.
+  void make_fanout(const std::string& dir) {
+    util::Fd root = util::open_directory(m_root);
+    size_t pos = 0;
+    while (pos != std::string::npos) {
+      pos = dir.find('/', pos + 1);
+      std::string part = dir.substr(0, pos);
+      if (::mkdirat(root.get(), part.c_str(), 0755) != 0 && errno != EEXIST) {
+        throw Error(describe() + ": cannot create " + quote((m_root / part).string()) + ": " +
+                    util::errno_message(errno));
+      }
+      int fd = util::openat_beneath(root.get(), part, O_PATH | O_DIRECTORY);
+      if (fd < 0) {
+        if (errno == ELOOP || errno == EXDEV) {
+          throw Error(describe() + ": " + util::symlink_refusal(m_root / part));
+        }
+        throw Error(describe() + ": cannot open " + quote((m_root / part).string()) + ": " +
+                    util::errno_message(errno));
+      }
+      ::close(fd);
+    }
+  }
+
   std::string m_name;
   fs::path m_root;
 };

@@ -9,9 +9,9 @@
 
 namespace dsm::remote {
 
-HashingSource::HashingSource(const fs::path& path, uint64_t size, std::string expected_sha)
-  : m_path(path), m_fd(util::open_read(path)), m_size(size), m_expected(std::move(expected_sha)) {
-  ::posix_fadvise(m_fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
+HashingSource::HashingSource(int fd, const fs::path& path, uint64_t size, std::string expected_sha)
+  : m_path(path), m_fd(fd), m_size(size), m_expected(std::move(expected_sha)) {
+  ::posix_fadvise(m_fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   if (m_size == 0) {
     std::string actual = m_sha.hex_digest();
     if (actual != m_expected) {
@@ -30,7 +30,7 @@ size_t HashingSource::read_at(uint64_t offset, char* buf, size_t n) {
   }
   size_t total = 0;
   while (total < n) {
-    ssize_t got = ::pread(m_fd.get(), buf + total, n - total, static_cast<off_t>(offset + total));
+    ssize_t got = ::pread(m_fd, buf + total, n - total, static_cast<off_t>(offset + total));
     if (got < 0) {
       if (errno == EINTR) {
         continue;
@@ -69,6 +69,11 @@ void HashingSource::hash_new_bytes(uint64_t offset, const char* buf, size_t n) {
 }
 
 void HashingSink::write(const char* data, size_t n) {
+  if (m_max && m_bytes + n > *m_max) {
+    throw Error("the object is larger than the " + std::to_string(*m_max) +
+                    " bytes recorded for it (a damaged or tampered remote); nothing was written",
+                k_exit_problems);
+  }
   util::write_all(m_dest.fd(), data, n, m_dest.temp_path());
   m_sha.update(data, n);
   m_bytes += n;

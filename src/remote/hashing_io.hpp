@@ -7,6 +7,7 @@
 #include "util/sha256.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace dsm::remote {
@@ -20,7 +21,9 @@ namespace fs = std::filesystem;
 // the receiving side never sees a complete, wrong object.
 class HashingSource {
 public:
-  HashingSource(const fs::path& path, uint64_t size, std::string expected_sha);
+  // `fd` is the open payload (borrowed: the caller keeps it open while this
+  // lives); `path` names it in messages.
+  HashingSource(int fd, const fs::path& path, uint64_t size, std::string expected_sha);
   // Reads up to n bytes at offset (offset + n <= size); returns the count.
   size_t read_at(uint64_t offset, char* buf, size_t n);
   uint64_t size() const { return m_size; }
@@ -30,7 +33,7 @@ private:
   void hash_new_bytes(uint64_t offset, const char* buf, size_t n);
 
   fs::path m_path;
-  util::Fd m_fd;
+  int m_fd;
   uint64_t m_size;
   std::string m_expected;
   util::Sha256 m_sha;
@@ -40,9 +43,12 @@ private:
 
 // Writes a download into an AtomicFile's descriptor while hashing it.
 // reset() starts over (a retried GET).
+// More than `max_bytes` is refused (a tampered remote serving /dev/zero for
+// a 200-byte object must not fill the disk).
 class HashingSink {
 public:
-  explicit HashingSink(util::AtomicFile& dest) : m_dest(dest) {}
+  explicit HashingSink(util::AtomicFile& dest, std::optional<uint64_t> max_bytes = std::nullopt)
+    : m_dest(dest), m_max(max_bytes) {}
   void write(const char* data, size_t n);
   void reset();
   std::string hex_digest() { return m_sha.hex_digest(); }
@@ -50,6 +56,7 @@ public:
 
 private:
   util::AtomicFile& m_dest;
+  std::optional<uint64_t> m_max;
   util::Sha256 m_sha;
   uint64_t m_bytes = 0;
 };

@@ -378,8 +378,10 @@ public:
     return out;
   }
 
-  void put(const std::string& sha, const fs::path& source, uint64_t size, const ProgressFn& progress) override {
-    HashingSource src(source, size, sha);
+  // S3 PUT replaces an object anyway: Replace::yes needs nothing more.
+  void put(const std::string& sha, int fd, const fs::path& source, uint64_t size, const ProgressFn& progress,
+           Replace /*replace*/) override {
+    HashingSource src(fd, source, size, sha);
     if (size <= detail::k_multipart_threshold) {
       Request r;
       r.method = Method::put;
@@ -398,8 +400,9 @@ public:
     put_multipart(sha, src, progress);
   }
 
-  void get(const std::string& sha, util::AtomicFile& dest, const ProgressFn& progress) override {
-    HashingSink sink(dest);
+  void get(const std::string& sha, util::AtomicFile& dest, const ProgressFn& progress,
+           std::optional<uint64_t> size) override {
+    HashingSink sink(dest, size);
     Request r;
     r.method = Method::get;
     r.key = m_prefix + object_key(sha);

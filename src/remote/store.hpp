@@ -51,16 +51,22 @@ public:
   // thousands of stat() calls on S3 (1,000 keys per request).
   virtual std::unordered_map<std::string, uint64_t> list() = 0;
 
-  // Uploads the file at `source` (size bytes) as object `sha`. The bytes are
-  // hashed as they are sent and the upload is abandoned before it becomes
-  // visible if they do not hash to `sha`: a corrupt payload is never stored.
-  virtual void put(const std::string& sha, const fs::path& source, uint64_t size,
-                   const ProgressFn& progress) = 0;
+  // Uploads the open file `fd` (size bytes; `source` names it in messages)
+  // as object `sha`. The caller opened it (util/beneath.hpp: never through
+  // a symlink) and keeps it open. The bytes are hashed as they are sent and
+  // the upload is abandoned before it becomes visible if they do not hash
+  // to `sha`: a corrupt payload is never stored. With Replace::yes an
+  // existing object is replaced (push --force, after verifying the bytes).
+  enum class Replace { no, yes };
+  virtual void put(const std::string& sha, int fd, const fs::path& source, uint64_t size,
+                   const ProgressFn& progress, Replace replace = Replace::no) = 0;
 
   // Streams object `sha` into dest (not committed), verifying its SHA-256 on
   // arrival. Throws, naming the remote and the object, when the object is
-  // missing or its bytes do not hash to `sha`; the caller then drops dest.
-  virtual void get(const std::string& sha, util::AtomicFile& dest, const ProgressFn& progress) = 0;
+  // missing, larger than `size` (what the sidecar records, when known) or
+  // its bytes do not hash to `sha`; the caller then drops dest.
+  virtual void get(const std::string& sha, util::AtomicFile& dest, const ProgressFn& progress,
+                   std::optional<uint64_t> size = std::nullopt) = 0;
 
   // The SHA-256 of the stored bytes, for `dsm verify --remote`: a directory
   // store re-reads the object; S3 cannot tell without a download (its ETag

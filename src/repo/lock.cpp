@@ -59,7 +59,9 @@ bool holder_dead(const Holder& h) {
 }
 
 std::optional<std::string> read_lock(const fs::path& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // Never through a symlink, never blocking on a FIFO (a committed
+  // .dsm/local/lock of either kind).
+  int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT) {
       return std::nullopt;
@@ -212,9 +214,22 @@ std::string seconds_text(std::chrono::milliseconds ms) {
 ActivityLock::ActivityLock(const Repository& repo, Mode mode, std::chrono::milliseconds timeout) {
   repo.ensure_local_dir();
   fs::path path = repo.local_dir() / "active";
-  m_fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  // O_NOFOLLOW: a committed .dsm/local/active symlink must not make this
+  // create (or open for writing) a file elsewhere; O_NONBLOCK: nor a FIFO
+  // hang it.
+  m_fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
   if (m_fd < 0) {
+    if (errno == ELOOP) {
+      throw Error("refusing " + quote(path.string()) +
+                  ": it is a symlink, and dsm never follows symlinks for its own files (remove it)");
+    }
     throw Error("cannot open " + quote(path.string()) + ": " + util::errno_message(errno));
+  }
+  struct stat st {};
+  if (::fstat(m_fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(m_fd);
+    m_fd = -1;
+    throw Error("refusing " + quote(path.string()) + ": not a regular file (remove it)");
   }
   const int op = (mode == Mode::shared ? LOCK_SH : LOCK_EX) | LOCK_NB;
   auto deadline = std::chrono::steady_clock::now() + timeout;

@@ -70,6 +70,23 @@ void validate_name(const std::string& name) {
   }
 }
 
+void validate_name(const std::string& name, const Config& config) {
+  validate_name(name);
+  size_t start = 0;
+  while (start <= name.size()) {
+    size_t slash = name.find('/', start);
+    std::string seg = name.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+    if (config.is_payload_name(seg)) {
+      throw Error("invalid dataset name " + quote(name) + ": " + quote(seg) +
+                  " ends in a payload extension, which the managed .gitignore ignores (drop the extension)");
+    }
+    if (slash == std::string::npos) {
+      break;
+    }
+    start = slash + 1;
+  }
+}
+
 std::string last_segment(const std::string& name) {
   size_t slash = name.rfind('/');
   return slash == std::string::npos ? name : name.substr(slash + 1);

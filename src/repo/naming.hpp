@@ -19,6 +19,11 @@ struct Config;
 
 // Throws Error (exit 2) saying what is wrong with `name`.
 void validate_name(const std::string& name);
+// The same, and no segment may end in one of the config's payload
+// extensions: the managed .gitignore ignores payloads by extension, so a
+// dataset directory or sidecar named "scores.npy..." could never be
+// committed (issue #15, item 10).
+void validate_name(const std::string& name, const Config& config);
 bool name_ok(const std::string& name);
 std::string last_segment(const std::string& name);
 

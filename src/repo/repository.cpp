@@ -4,6 +4,9 @@
 #include "repo/manifest.hpp"
 #include "git/git.hpp"
 
+#include "util/file.hpp"
+
+#include <sys/stat.h>
 #include <system_error>
 
 namespace dsm {
@@ -62,6 +65,18 @@ Repository::Repository(git::Repo git, Config config)
   : m_git(std::make_unique<git::Repo>(std::move(git))), m_config(std::move(config)) {
   m_root = m_git->work_tree();
   m_data_dir = resolve_data_dir(m_root, m_config);
+  // .dsm/ and .dsm/local/ can come with a clone (git add -f): as symlinks
+  // they would send the lock, the stat cache and every local write
+  // elsewhere. Refused before anything is read or written through them.
+  for (const char* rel : {k_dsm_dir, k_local_dir}) {
+    struct stat st {};
+    fs::path p = m_root / rel;
+    if (::lstat(p.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) {
+      throw Error("refusing " + quote(p.string()) + ": it is " +
+                  (S_ISLNK(st.st_mode) ? std::string("a symlink") : std::string("not a directory")) +
+                  ", and dsm never follows symlinks for its own files (remove it; dsm recreates .dsm/local)");
+    }
+  }
 }
 
 Repository::~Repository() = default;
@@ -101,11 +116,8 @@ std::optional<std::string> Repository::data_relative(const fs::path& abs) const 
 std::string Repository::data_dir_relative() const { return *relative_under(m_root, m_data_dir); }
 
 void Repository::ensure_local_dir() const {
-  std::error_code ec;
-  fs::create_directories(local_dir(), ec);
-  if (ec) {
-    throw Error("cannot create " + quote(local_dir().string()) + ": " + ec.message());
-  }
+  // Component by component, refusing a symlink (util/file.hpp).
+  util::make_dirs_below(m_root, local_dir());
 }
 
 } // namespace dsm

@@ -8,7 +8,9 @@
 #include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cmath>
+#include <sys/stat.h>
 #include <regex>
 #include <set>
 
@@ -366,7 +368,39 @@ std::string Sidecar::to_yaml() const {
   return out;
 }
 
+namespace {
+
+// The caps every reader of a sidecar gets (ls, log, show, push, pull, the
+// hook, verify, status, the C++ API all parse through Sidecar::parse):
+// yaml-cpp holds about 500 bytes per node, so an 8.8 MB sidecar of a flat
+// list (4.4 million nodes) took 2 GB and 21 s to list. The size cap is the
+// one verify always had; the node cap counts, before any parsing, what
+// could become a node (every ',' ':' '-' '[' '{' and line), which bounds
+// yaml-cpp at about 130 MB and 1.5 s whatever the file holds. dsm's own
+// sidecars stay far below (a chunked version takes about 12 per chunk; the
+// metadata is capped at 100,000 nodes anyway).
+constexpr size_t k_max_sidecar_bytes = 16u << 20;
+constexpr size_t k_max_sidecar_nodes = 1u << 18;
+
+void check_sidecar_caps(const std::string& text, const std::string& file) {
+  if (text.size() > k_max_sidecar_bytes) {
+    throw Error(quote(file) + ": sidecar too large (" + std::to_string(text.size()) + " bytes; the limit is " +
+                std::to_string(k_max_sidecar_bytes) + ")");
+  }
+  size_t nodes = 0;
+  for (char c : text) {
+    nodes += c == ',' || c == ':' || c == '-' || c == '[' || c == '{' || c == '\n' ? 1 : 0;
+  }
+  if (nodes > k_max_sidecar_nodes) {
+    throw Error(quote(file) + ": sidecar has too many YAML values (about " + std::to_string(nodes) +
+                "; the limit is " + std::to_string(k_max_sidecar_nodes) + ")");
+  }
+}
+
+} // namespace
+
 Sidecar Sidecar::parse(const std::string& text, const std::string& file) {
+  check_sidecar_caps(text, file);
   YAML::Node root;
   try {
     root = YAML::Load(text);
@@ -554,6 +588,23 @@ Sidecar Sidecar::parse(const std::string& text, const std::string& file) {
 
 Sidecar Sidecar::load(const fs::path& path) { return parse(util::read_file(path, 16u << 20), path.string()); }
 
+Sidecar Sidecar::load_fd(int fd, const fs::path& path) {
+  constexpr size_t k_max = 16u << 20;
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    throw Error("cannot stat " + quote(path.string()) + ": " + util::errno_message(errno));
+  }
+  // Read one byte more than fstat says, bounded: a file that grew is seen.
+  std::string text(std::min<size_t>(static_cast<size_t>(st.st_size), k_max) + 1, '\0');
+  size_t n = util::read_some(fd, text.data(), text.size(), path);
+  if (n > k_max || static_cast<uint64_t>(st.st_size) > k_max) {
+    throw Error("cannot read " + quote(path.string()) + ": file too large (more than " + std::to_string(k_max) +
+                " bytes)");
+  }
+  text.resize(n);
+  return parse(text, path.string());
+}
+
 nlohmann::json Sidecar::to_json() const {
   using nlohmann::json;
   auto opt = [](const std::optional<std::string>& s) { return s ? json(*s) : json(nullptr); };
@@ -740,7 +791,7 @@ nlohmann::json yaml_to_json(const YAML::Node& node) {
 std::string build_meta(const std::optional<fs::path>& meta_file, const std::vector<std::string>& pairs) {
   YAML::Node meta(YAML::NodeType::Map);
   if (meta_file) {
-    std::string text = util::read_file(*meta_file, 16u << 20);
+    std::string text = util::read_user_file(*meta_file, 16u << 20);
     YAML::Node loaded;
     try {
       loaded = YAML::Load(text);

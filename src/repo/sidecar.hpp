@@ -134,6 +134,8 @@ struct Sidecar {
   // Throws Error("'<file>':<line>: ...") on anything malformed.
   static Sidecar parse(const std::string& text, const std::string& file);
   static Sidecar load(const fs::path& path);
+  // From an open file (util/beneath.hpp); `path` names it in messages.
+  static Sidecar load_fd(int fd, const fs::path& path);
   nlohmann::json to_json() const;
 };
 

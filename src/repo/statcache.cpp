@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <vector>
 
@@ -44,9 +45,15 @@ StatCache StatCache::load(const fs::path& file) {
   StatCache c;
   struct stat st {};
   try {
-    util::Fd fd = util::open_read(file);
-    if (::fstat(fd.get(), &st) != 0) {
+    // Only a regular file, never through a symlink, never blocking on a
+    // FIFO: the cache is an optimisation, anything else is no cache.
+    int raw = ::open(file.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (raw < 0) {
       return c;
+    }
+    util::Fd fd(raw);
+    if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+      return StatCache();
     }
     c.m_text.resize(static_cast<size_t>(st.st_size));
     c.m_text.resize(util::read_some(fd.get(), c.m_text.data(), c.m_text.size(), file));

@@ -37,11 +37,22 @@ Fd& Fd::operator=(Fd&& o) noexcept {
 }
 
 Fd open_read(const fs::path& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // Non-blocking, then fstat: a FIFO or a device (planted where a payload or
+  // a sidecar belongs) is refused at once, never waited on or read forever.
+  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
   if (fd < 0) {
     throw Error("cannot open " + quote(path.string()) + ": " + errno_message(errno));
   }
-  return Fd(fd);
+  Fd out(fd);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    throw Error("cannot stat " + quote(path.string()) + ": " + errno_message(errno));
+  }
+  if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) || S_ISSOCK(st.st_mode)) {
+    throw Error("cannot read " + quote(path.string()) + ": not a regular file");
+  }
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  return out;
 }
 
 void write_all(int fd, const void* data, size_t size, const fs::path& path) {
@@ -203,8 +214,32 @@ void AtomicFile::commit(Replace replace) {
   fsync_dir(m_target.parent_path());
 }
 
+std::string read_user_file(const fs::path& path, uint64_t max_size) {
+  int raw = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (raw < 0) {
+    throw Error("cannot open " + quote(path.string()) + ": " + errno_message(errno));
+  }
+  Fd fd(raw);
+  std::string out;
+  std::string buf(64 * 1024, '\0');
+  while (size_t n = read_some(fd.get(), buf.data(), buf.size(), path)) {
+    if (out.size() + n > max_size) {
+      throw Error("cannot read " + quote(path.string()) + ": file too large (more than " + std::to_string(max_size) +
+                  " bytes)");
+    }
+    out.append(buf.data(), n);
+  }
+  return out;
+}
+
 std::string read_file(const fs::path& path, uint64_t max_size) {
-  Fd fd = open_read(path);
+  // Non-blocking open, then fstat: a FIFO (or device) where a small file
+  // belongs is refused at once instead of waiting for a writer forever.
+  int raw = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (raw < 0) {
+    throw Error("cannot open " + quote(path.string()) + ": " + errno_message(errno));
+  }
+  Fd fd(raw);
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) {
     throw Error("cannot stat " + quote(path.string()) + ": " + errno_message(errno));
@@ -212,6 +247,10 @@ std::string read_file(const fs::path& path, uint64_t max_size) {
   if (S_ISDIR(st.st_mode)) {
     throw Error("cannot read " + quote(path.string()) + ": is a directory");
   }
+  if (!S_ISREG(st.st_mode)) {
+    throw Error("cannot read " + quote(path.string()) + ": not a regular file");
+  }
+  ::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) & ~O_NONBLOCK);
   if (static_cast<uint64_t>(st.st_size) > max_size) {
     throw Error("cannot read " + quote(path.string()) + ": file too large (" + std::to_string(st.st_size) +
                 " bytes)");

@@ -46,8 +46,13 @@ private:
 // Prefix of every temp file dsm creates; `dsm repair` and verify know it.
 inline constexpr std::string_view k_temp_prefix = ".dsm-tmp-";
 
-// Reads a whole (small) file. Throws if larger than max_size.
+// Reads a whole (small) file. Throws if larger than max_size, and if it is
+// not a regular file: a FIFO or device is refused at once (opened
+// non-blocking), never waited on. For files of the repository.
 std::string read_file(const fs::path& path, uint64_t max_size = 256u << 20);
+// The same for a file the user named (--meta FILE, ~/.aws/credentials):
+// a pipe (--meta <(...)) is read to its end.
+std::string read_user_file(const fs::path& path, uint64_t max_size);
 // Writes a small file atomically (AtomicFile + commit).
 void write_file_atomic(const fs::path& path, std::string_view content, unsigned mode = 0644);
 void fsync_dir(const fs::path& dir);
@@ -81,7 +86,8 @@ private:
   int m_fd = -1;
 };
 
-// Opens for reading (O_RDONLY|O_CLOEXEC); throws "cannot open 'p': ...".
+// Opens for reading; throws "cannot open 'p': ...", and refuses a FIFO, device or
+// socket at once (opened non-blocking, then fstat), so nothing hangs on one.
 Fd open_read(const fs::path& path);
 
 } // namespace dsm::util

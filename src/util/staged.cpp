@@ -30,8 +30,6 @@ fs::path temp_name(const fs::path& dir, const std::string& hint) {
 
 // Threshold above which one syncfs beats an fsync per file (each fsync of a
 // fresh file costs a journal commit on ext4).
-constexpr size_t k_syncfs_threshold = 4;
-
 } // namespace
 
 StagedFile::StagedFile(const fs::path& dir, const std::string& hint) {
@@ -86,14 +84,34 @@ StagedFile::~StagedFile() {
 
 void StagedFile::write(const void* data, size_t size) { util::write_all(m_fd, data, size, m_temp); }
 
+util::Fd StagedFile::reopen() const {
+  int fd = ::open(m_temp.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    throw Error("cannot open " + quote(m_temp.string()) + ": " + util::errno_message(errno));
+  }
+  return util::Fd(fd);
+}
+
 void StagedFile::chmod(unsigned mode) {
-  if (::fchmod(m_fd, mode) != 0) {
+  util::Fd reopened;
+  int fd = m_fd;
+  if (fd < 0) {
+    reopened = reopen();
+    fd = reopened.get();
+  }
+  if (::fchmod(fd, mode) != 0) {
     throw Error("cannot set permissions of " + quote(m_temp.string()) + ": " + util::errno_message(errno));
   }
 }
 
 void StagedFile::fsync() {
-  if (m_fd >= 0 && ::fsync(m_fd) != 0) {
+  util::Fd reopened;
+  int fd = m_fd;
+  if (fd < 0 && !m_published && !m_temp.empty()) {
+    reopened = reopen();
+    fd = reopened.get();
+  }
+  if (fd >= 0 && ::fsync(fd) != 0) {
     throw Error("cannot sync " + quote(m_temp.string()) + ": " + util::errno_message(errno));
   }
 }
@@ -132,9 +150,17 @@ void sync_staged(const std::vector<StagedFile*>& files) {
   }
   // One syncfs per distinct filesystem.
   std::vector<dev_t> done;
+  // A file closed early (dsm add of many files keeps no descriptor per
+  // file) is reopened, one at a time, for its device.
   for (StagedFile* f : files) {
+    util::Fd reopened;
+    int fd = f->fd();
+    if (fd < 0) {
+      reopened = f->reopen();
+      fd = reopened.get();
+    }
     struct stat st {};
-    if (f->fd() < 0 || ::fstat(f->fd(), &st) != 0) {
+    if (::fstat(fd, &st) != 0) {
       f->fsync();
       continue;
     }
@@ -142,7 +168,7 @@ void sync_staged(const std::vector<StagedFile*>& files) {
       continue;
     }
     done.push_back(st.st_dev);
-    if (::syncfs(f->fd()) != 0) {
+    if (::syncfs(fd) != 0) {
       throw Error("cannot sync the filesystem of " + quote(f->temp_path().string()) + ": " +
                   util::errno_message(errno));
     }

@@ -4,6 +4,8 @@
 // files into one (sync_staged) instead of paying an fsync per file.
 #pragma once
 
+#include "util/file.hpp"
+
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -13,6 +15,11 @@
 namespace dsm {
 
 namespace fs = std::filesystem;
+
+// From this many files on, sync_staged makes them durable with one syncfs
+// per filesystem (one journal commit instead of N), and a caller may close
+// each file as soon as it is written.
+inline constexpr size_t k_syncfs_threshold = 4;
 
 class StagedFile {
 public:
@@ -29,6 +36,10 @@ public:
   void write(const std::string& s) { write(s.data(), s.size()); }
   int fd() const { return m_fd; }
   const fs::path& temp_path() const { return m_temp; }
+  // chmod, fsync and sync_staged work on a closed file too (reopened by its
+  // temp name, never through a symlink), so `dsm add` of many files can
+  // close each as soon as it is written and hold a bounded number of
+  // descriptors however many files it takes.
   void chmod(unsigned mode);
   // fsync now (for one file; many files use sync_staged).
   void fsync();
@@ -38,6 +49,9 @@ public:
   // `target` exists (the caller picks another name).
   bool publish_noreplace(const fs::path& target);
   bool published() const { return m_published; }
+
+  // The temp file opened again for reading (O_NOFOLLOW).
+  util::Fd reopen() const;
 
 private:
   StagedFile() = default;

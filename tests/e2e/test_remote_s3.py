@@ -67,6 +67,13 @@ class RemoteS3Test(RemoteScenario, DsmTestCase):
             args.append("--default")
         self.dsm(*args, cwd=repo, expect=0)
 
+    def clone(self, repo, name="clone"):
+        # A clone brings the remote in .dsm/config.yaml but not the trust
+        # (issue #15): the user gives it, once per clone.
+        dest = super().clone(repo, name)
+        self.dsm("remote", "trust", "origin", cwd=dest, expect=0)
+        return dest
+
     def object_path(self, sha):
         return SERVER.object_file(BUCKET, f"{self.prefix}/{object_key(sha)}")
 

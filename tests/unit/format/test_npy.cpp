@@ -220,12 +220,25 @@ TEST(NpyHeader, RejectsMalformedHeaders) {
     {"", "unexpected end"},
     {"{1: 2}", "is not a string"},
     {"{'descr': b'<f8', 'fortran_order': False, 'shape': (1,)}", "prefix"},
+    // Issue #15, item 13: headers NumPy 1.24 refuses.
+    {"{'descr': '<f8', 'fortran_order': False, 'shape': (True,)}", "non-negative"},
+    {"{'descr': '<f8', 'fortran_order': False, 'shape': (1,)}\r  ", "carriage return"},
+    {"{'descr': '<f8', 'fortran_order': False, 'shape': (1,)} \r\t", "carriage return"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.header);
     std::string err = error_of(npy(c.header, 1, f8(1)));
     EXPECT_NE(err, "(accepted)");
     EXPECT_NE(err.find(c.expect), std::string::npos) << err;
+  }
+}
+
+// The line endings NumPy 1.24 does load (checked with np.load).
+TEST(NpyHeader, AcceptsTrailingLineEndingsNumpyLoads) {
+  for (const char* tail : {"\n", "\r", "\n  ", "\r\n  ", " \r", "\r \r", "\r  \n", ""}) {
+    SCOPED_TRACE(tail);
+    EXPECT_EQ(error_of(npy(std::string("{'descr': '<f8', 'fortran_order': False, 'shape': (1,)}") + tail, 1, f8(1))),
+              "(accepted)");
   }
 }
 

@@ -20,6 +20,12 @@ using namespace dsm::remote;
 
 namespace {
 
+// put() takes an open file (the caller opens it below the data dir).
+void put_file(ObjectStore& store, const std::string& sha, const fs::path& p, uint64_t size, const ProgressFn& progress) {
+  util::Fd fd = util::open_read(p);
+  store.put(sha, fd.get(), p, size, progress);
+}
+
 class RemoteStoreTest : public dsm::testing::TempDirTest {
 protected:
   void SetUp() override {
@@ -83,7 +89,7 @@ TEST_F(RemoteStoreTest, DirectoryStoreRoundTrip) {
   std::string sha = make_file(m_dir / "a.npy", "hello payload");
   EXPECT_FALSE(store->stat(sha).has_value());
   int64_t moved = 0;
-  store->put(sha, m_dir / "a.npy", 13, [&](int64_t d) { moved += d; });
+  put_file(*store, sha, m_dir / "a.npy", 13, [&](int64_t d) { moved += d; });
   EXPECT_EQ(moved, 13);
   EXPECT_EQ(store->stat(sha), 13u);
   fs::path obj = m_store_root / object_key(sha);
@@ -91,7 +97,7 @@ TEST_F(RemoteStoreTest, DirectoryStoreRoundTrip) {
   ASSERT_EQ(::stat(obj.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0444u) << "objects are read-only";
   // A second put of the same content is harmless.
-  store->put(sha, m_dir / "a.npy", 13, nullptr);
+  put_file(*store, sha, m_dir / "a.npy", 13, nullptr);
   auto all = store->list();
   ASSERT_EQ(all.size(), 1u);
   EXPECT_EQ(all.at(sha), 13u);
@@ -109,7 +115,7 @@ TEST_F(RemoteStoreTest, DirectoryStoreRefusesCorruptLocalPayload) {
   std::string sha = make_file(m_dir / "a.npy", "original");
   util::write_file_atomic(m_dir / "a.npy", "0riginal"); // same size, one byte changed
   try {
-    store->put(sha, m_dir / "a.npy", 8, nullptr);
+    put_file(*store, sha, m_dir / "a.npy", 8, nullptr);
     FAIL() << "a corrupt payload was uploaded";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("a.npy"), std::string::npos) << e.what();
@@ -121,7 +127,7 @@ TEST_F(RemoteStoreTest, DirectoryStoreRefusesCorruptLocalPayload) {
 TEST_F(RemoteStoreTest, DirectoryStoreRefusesCorruptObject) {
   auto store = open_dir_store("team", m_store_root);
   std::string sha = make_file(m_dir / "a.npy", "good bytes");
-  store->put(sha, m_dir / "a.npy", 10, nullptr);
+  put_file(*store, sha, m_dir / "a.npy", 10, nullptr);
   fs::path obj = m_store_root / object_key(sha);
   fs::permissions(obj, fs::perms::owner_write, fs::perm_options::add);
   util::write_file_atomic(obj, "evil bytes");

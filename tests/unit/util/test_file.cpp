@@ -1,11 +1,15 @@
 #include "temp_dir.hpp"
 #include "dsm/error.hpp"
+#include "util/beneath.hpp"
 #include "util/file.hpp"
 #include "util/sha256.hpp"
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
+#include <fcntl.h>
 #include <filesystem>
+#include <unistd.h>
 #include <sys/stat.h>
 
 namespace fs = std::filesystem;
@@ -67,3 +71,72 @@ TEST(Sha256Test, KnownVectors) {
   EXPECT_TRUE(is_sha256_hex("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
   EXPECT_FALSE(is_sha256_hex("BA7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
 }
+
+// util/beneath.hpp, with openat2 and with the per-component walk.
+class Beneath : public TempDir, public ::testing::WithParamInterface<bool> {
+protected:
+  void SetUp() override {
+    TempDir::SetUp();
+    use_openat2(GetParam());
+    fs::create_directories("base/sub");
+    fs::create_directories("outside");
+    write_file_atomic("base/sub/f.txt", "inside");
+    write_file_atomic("outside/secret.txt", "outside");
+    fs::create_symlink(m_dir / "outside/secret.txt", "base/sub/link.txt");
+    fs::create_directory_symlink(m_dir / "outside", "base/dirlink");
+    ::mkfifo("base/sub/fifo", 0644);
+  }
+  void TearDown() override {
+    use_openat2(true);
+    TempDir::TearDown();
+  }
+};
+
+TEST_P(Beneath, OpensRegularFilesBelowOnly) {
+  auto f = open_regular_beneath(fs::path("base"), "sub/f.txt");
+  ASSERT_TRUE(f);
+  char buf[16] = {};
+  EXPECT_EQ(::read(f->fd.get(), buf, sizeof buf), 6);
+  EXPECT_FALSE(open_regular_beneath(fs::path("base"), "sub/absent"));
+  for (const char* rel : {"sub/link.txt", "dirlink/secret.txt", "../outside/secret.txt", "/etc/hostname"}) {
+    SCOPED_TRACE(rel);
+    try {
+      open_regular_beneath(fs::path("base"), rel);
+      ADD_FAILURE() << "opened";
+    } catch (const dsm::Error& e) {
+      EXPECT_NE(std::string(e.what()).find("symlink"), std::string::npos) << e.what();
+    }
+  }
+  // A FIFO is refused at once (no writer: a blocking open would hang).
+  try {
+    open_regular_beneath(fs::path("base"), "sub/fifo");
+    ADD_FAILURE() << "opened a FIFO";
+  } catch (const dsm::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("not a regular file"), std::string::npos) << e.what();
+  }
+}
+
+TEST_P(Beneath, RawCallSaysWhy) {
+  Fd base = open_directory("base");
+  errno = 0;
+  EXPECT_LT(openat_beneath(base.get(), "sub/link.txt", O_RDONLY), 0);
+  EXPECT_EQ(errno, ELOOP);
+  EXPECT_LT(openat_beneath(base.get(), "dirlink/secret.txt", O_RDONLY), 0);
+  EXPECT_EQ(errno, ELOOP);
+  EXPECT_LT(openat_beneath(base.get(), "../outside/secret.txt", O_RDONLY), 0);
+  EXPECT_EQ(errno, EXDEV);
+  int created = openat_beneath(base.get(), "sub/new.txt", O_WRONLY | O_CREAT | O_EXCL, 0600);
+  ASSERT_GE(created, 0);
+  ::close(created);
+  EXPECT_TRUE(fs::exists("base/sub/new.txt"));
+}
+
+TEST_P(Beneath, LstatNeverFollows) {
+  auto link = lstat_beneath(fs::path("base"), "sub/link.txt");
+  ASSERT_TRUE(link);
+  EXPECT_TRUE(S_ISLNK(link->st_mode));
+  EXPECT_FALSE(lstat_beneath(fs::path("base"), "sub/absent"));
+  EXPECT_THROW(lstat_beneath(fs::path("base"), "dirlink/secret.txt"), dsm::Error);
+}
+
+INSTANTIATE_TEST_SUITE_P(Openat2AndWalk, Beneath, ::testing::Values(true, false));
