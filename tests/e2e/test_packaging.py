@@ -153,7 +153,7 @@ class PackagingTest(DsmTestCase):
         self.assertEqual(self.complete(bash_completion, ["dsm", "push", "--remote", ""], repo, path),
                          ["backup", "origin"])
         self.assertEqual(self.complete(bash_completion, ["dsm", "remote", ""], repo, path),
-                         ["add", "list", "remove"])
+                         ["add", "list", "remove", "trust", "untrust"])
         self.assertEqual(self.complete(bash_completion, ["dsm", "remote", "remove", "b"], repo, path), ["backup"])
         self.assertEqual(self.complete(bash_completion, ["dsm", "remote", "add", "--d"], repo, path), ["--default"])
         # -C DIR: datasets of the repository it names, from elsewhere
