@@ -224,6 +224,13 @@ public:
 
   // `dsm verify [--fast]` of everything.
   VerifyResult verify(bool fast = false) const;
+
+  // Like `dsm diff A B --json` (B empty: the version before A): what changed
+  // between two versions or .npy/.npz files, as one JSON object whose keys
+  // docs/formats.md lists ("equal", "a", "b", "header", "meta", "stats",
+  // "elements", "members"). Tolerance as numpy.isclose.
+  std::string diff_json(const std::string& a, const std::string& b = "", double rtol = 0, double atol = 0,
+                        bool equal_nan = false) const;
   // Like `dsm push` and `dsm pull`: content-addressed, every byte verified
   // against the manifest's SHA-256. When any payload fails, throws Error
   // (problems() lists each) after the others were transferred.

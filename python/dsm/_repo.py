@@ -403,6 +403,14 @@ class Repo:
         ok, problems, checked = self._r.verify(fast, _main_thread())
         return VerifyResult(ok, problems, checked)
 
+    def diff(self, a, b=None, rtol=0, atol=0, equal_nan=False):
+        """``dsm diff A [B] --json``: what changed between two versions (or
+        .npy/.npz files), as the same dict. ``b`` None: the version before
+        ``a``. Tolerance as ``numpy.isclose``; ``d["equal"]`` is the answer."""
+        b = "" if b is None else os.fspath(b)
+        return json.loads(self._r.diff(os.fspath(a), b, float(rtol), float(atol), bool(equal_nan),
+                                       _main_thread()))
+
 
 def _read_file(path):
     with open(path, "rb") as f:

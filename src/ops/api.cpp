@@ -6,6 +6,7 @@
 #include "ops/export.hpp"
 #include "ops/add.hpp"
 #include "ops/verify.hpp"
+#include "ops/diff.hpp"
 #include "ops/sync.hpp"
 #include "repo/datasets.hpp"
 #include "format/format.hpp"
@@ -484,6 +485,18 @@ std::vector<std::string> Repo::datasets() const {
     names.push_back(name);
   }
   return names;
+}
+
+std::string Repo::diff_json(const std::string& a, const std::string& b, double rtol, double atol,
+                            bool equal_nan) const {
+  DiffOptions options;
+  options.a = a;
+  options.b = b;
+  options.work_dir = m_impl->work_dir;
+  options.rtol = rtol;
+  options.atol = atol;
+  options.equal_nan = equal_nan;
+  return to_json(dsm::diff(options)).dump();
 }
 
 VerifyResult Repo::verify(bool fast) const {

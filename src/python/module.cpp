@@ -189,6 +189,11 @@ public:
     return unlocked(false, [&] { return m_repo.datasets(); });
   }
 
+  std::string diff(const std::string& a, const std::string& b, double rtol, double atol, bool equal_nan,
+                   bool catch_sigint) const {
+    return unlocked(catch_sigint, [&] { return m_repo.diff_json(a, b, rtol, atol, equal_nan); });
+  }
+
   py::tuple verify(bool fast, bool catch_sigint) const {
     VerifyResult r = unlocked(catch_sigint, [&] { return m_repo.verify(fast); });
     py::list problems;
@@ -228,6 +233,8 @@ PYBIND11_MODULE(_dsm, m) {
     .def("check", &PyRepo::check, py::arg("target"), py::arg("catch_sigint"))
     .def("versions", &PyRepo::versions, py::arg("name"))
     .def("datasets", &PyRepo::datasets)
-    .def("verify", &PyRepo::verify, py::arg("fast"), py::arg("catch_sigint"));
+    .def("verify", &PyRepo::verify, py::arg("fast"), py::arg("catch_sigint"))
+    .def("diff", &PyRepo::diff, py::arg("a"), py::arg("b"), py::arg("rtol"), py::arg("atol"), py::arg("equal_nan"),
+         py::arg("catch_sigint"));
   m.def("parse_size", [](const std::string& text) { return parse_size(text); }, py::arg("text"));
 }

@@ -202,3 +202,29 @@ def test_repr_of_repo_and_stubs_exist(repo):
     for f in (dsm.Repo.save, dsm.Repo.load, dsm.Repo.info, dsm.Repo.versions, dsm.Repo.datasets, dsm.Repo.path,
               dsm.Repo.verify, dsm.save, dsm.load, dsm.path, dsm.import_pickle):
         assert f.__doc__
+
+
+def test_diff_returns_what_dsm_diff_json_prints(repo, repo_dir):
+    # Issue 19: repo.diff(a, b, rtol, atol, equal_nan) is `dsm diff --json`.
+    a = np.linspace(0.0, 1.0, 1000)
+    b = a.copy()
+    b[[3, 500]] += 1e-3
+    b[7] = np.nan
+    repo.save("d", a)
+    repo.save("d", b)
+    d = repo.diff("d@2")  # B defaults to the version before
+    assert d["equal"] is False
+    assert d["a"]["target"] == "d@2" and d["b"]["target"] == "d@1"
+    e = d["elements"]
+    assert e["compared"] == 1000
+    assert e["differ"] == int(np.count_nonzero(~np.isclose(b, a, rtol=0, atol=0)))
+    assert e["nan_appeared"] == 1
+    assert [x["index"] for x in e["first"]] == [[3], [7], [500]]
+    cli = json.loads(dsm_cli("diff", "d@2", "d@1", "--json", cwd=repo_dir, env=dict(os.environ), check=False).stdout)
+    assert cli == d
+    # Within tolerance, NaN against NaN counted equal: only the NaN remains.
+    d2 = repo.diff("d@2", "d@1", atol=1e-2, equal_nan=True)
+    assert d2["elements"]["differ"] == 1
+    assert repo.diff("d@1", "d@1")["equal"] is True
+    with pytest.raises(dsm.Error):
+        repo.diff("d@1")  # the first version has none before it
