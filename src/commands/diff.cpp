@@ -1,6 +1,7 @@
 // dsm diff A [B]: what changed between two versions of an array (or two
 // .npy/.npz files anywhere). Options and printing; the work is ops/diff.cpp.
 #include "commands/commands.hpp"
+#include "util/text.hpp"
 #include "dsm/error.hpp"
 #include "ops/diff.hpp"
 
@@ -27,17 +28,6 @@ struct DiffCliOptions {
   bool json = false;
 };
 
-std::string num(double v) {
-  if (std::isnan(v)) {
-    return "nan";
-  }
-  if (std::isinf(v)) {
-    return v > 0 ? "inf" : "-inf";
-  }
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.6g", v);
-  return buf;
-}
 
 // JSON text as people read it: strings without their quotes.
 std::string plain(const std::string& json_text) {
@@ -102,7 +92,7 @@ std::string delta(const std::string& a, const std::string& b) {
       return "";
     }
     double d = x - y;
-    return (d > 0 ? "+" : "") + num(d);
+    return (d > 0 ? "+" : "") + util::short_number(d);
   } catch (const std::exception&) {
     return "";
   }
@@ -135,7 +125,7 @@ void print_array(std::ostream& out, const ArrayDiff& d, const std::string& inden
   }
   out << indent << "elements      " << e.compared << " compared, " << e.differ << " differ" << pct << "\n";
   if (e.any_finite && (e.max_abs_diff != 0 || e.differ > 0)) {
-    out << indent << "  max diff    " << num(e.max_abs_diff) << " absolute, " << num(e.max_rel_diff) << " relative\n";
+    out << indent << "  max diff    " << util::short_number(e.max_abs_diff) << " absolute, " << util::short_number(e.max_rel_diff) << " relative\n";
   }
   if (e.nan_appeared > 0 || e.nan_vanished > 0) {
     out << indent << "  nan         " << e.nan_appeared << " appeared, " << e.nan_vanished << " vanished\n";
@@ -192,7 +182,7 @@ void print_report(std::ostream& out, const DiffReport& r, const DiffCliOptions& 
   }
   std::string tol;
   if (o.rtol != 0 || o.atol != 0 || o.equal_nan) {
-    tol = " (rtol " + num(o.rtol) + ", atol " + num(o.atol) + (o.equal_nan ? ", NaN equals NaN" : "") + ")";
+    tol = " (rtol " + util::short_number(o.rtol) + ", atol " + util::short_number(o.atol) + (o.equal_nan ? ", NaN equals NaN" : "") + ")";
   }
   out << (r.equal ? "equal" : "differ") << tol << "\n";
 }

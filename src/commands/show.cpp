@@ -1,6 +1,7 @@
 // dsm show FILE [--json]: describe a .npy/.npz file, anywhere on disk.
 
 #include "commands/commands.hpp"
+#include "util/text.hpp"
 #include "dsm/error.hpp"
 #include "repo/datasets.hpp"
 #include "format/format.hpp"
@@ -25,17 +26,6 @@ struct ShowOptions {
   bool json = false;
 };
 
-std::string fmt_double(double v) {
-  if (std::isnan(v)) {
-    return "nan";
-  }
-  if (std::isinf(v)) {
-    return v > 0 ? "inf" : "-inf";
-  }
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.6g", v);
-  return buf;
-}
 
 
 std::string stats_text(const NpyInfo& npy) {
@@ -55,11 +45,11 @@ std::string stats_text(const NpyInfo& npy) {
     max = std::to_string(s.max_uint);
     break;
   case Stats::Kind::floating:
-    min = fmt_double(s.min);
-    max = fmt_double(s.max);
+    min = util::short_number(s.min);
+    max = util::short_number(s.max);
     break;
   }
-  std::string out = "min " + min + "  max " + max + "  mean " + fmt_double(s.mean);
+  std::string out = "min " + min + "  max " + max + "  mean " + util::short_number(s.mean);
   if (s.nan > 0 || s.inf > 0 || s.kind == Stats::Kind::floating) {
     out += "  nan " + std::to_string(s.nan) + "  inf " + std::to_string(s.inf);
   }

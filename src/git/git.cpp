@@ -3,6 +3,8 @@
 #include "dsm/error.hpp"
 #include "git/index_file.hpp"
 
+#include "git/git_ptr.hpp"
+
 #include <git2.h>
 
 #include <algorithm>
@@ -17,24 +19,6 @@ namespace dsm::git {
 
 namespace {
 
-template <typename T, void (*F)(T*)>
-struct Deleter {
-  void operator()(T* p) const { F(p); }
-};
-template <typename T, void (*F)(T*)>
-using Ptr = std::unique_ptr<T, Deleter<T, F>>;
-
-using ConfigPtr = Ptr<git_config, git_config_free>;
-using RefPtr = Ptr<git_reference, git_reference_free>;
-using IndexPtr = Ptr<git_index, git_index_free>;
-using BlobPtr = Ptr<git_blob, git_blob_free>;
-using ObjectPtr = Ptr<git_object, git_object_free>;
-using RevwalkPtr = Ptr<git_revwalk, git_revwalk_free>;
-using CommitPtr = Ptr<git_commit, git_commit_free>;
-using TreePtr = Ptr<git_tree, git_tree_free>;
-using OdbPtr = Ptr<git_odb, git_odb_free>;
-using OdbObjectPtr = Ptr<git_odb_object, git_odb_object_free>;
-using OdbStreamPtr = Ptr<git_odb_stream, git_odb_stream_free>;
 
 void init_once() {
   static std::once_flag flag;

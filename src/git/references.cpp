@@ -4,6 +4,8 @@
 #include "dsm/error.hpp"
 #include "git/git.hpp"
 
+#include "git/git_ptr.hpp"
+
 #include <git2.h>
 
 #include <memory>
@@ -14,23 +16,6 @@ namespace dsm::git {
 
 namespace {
 
-template <typename T, void (*F)(T*)>
-struct Deleter {
-  void operator()(T* p) const { F(p); }
-};
-template <typename T, void (*F)(T*)>
-using Ptr = std::unique_ptr<T, Deleter<T, F>>;
-
-using RefPtr = Ptr<git_reference, git_reference_free>;
-using RefIterPtr = Ptr<git_reference_iterator, git_reference_iterator_free>;
-using ObjectPtr = Ptr<git_object, git_object_free>;
-using CommitPtr = Ptr<git_commit, git_commit_free>;
-using TreePtr = Ptr<git_tree, git_tree_free>;
-using TreeEntryPtr = Ptr<git_tree_entry, git_tree_entry_free>;
-using IndexPtr = Ptr<git_index, git_index_free>;
-using ConflictIterPtr = Ptr<git_index_conflict_iterator, git_index_conflict_iterator_free>;
-using ReflogPtr = Ptr<git_reflog, git_reflog_free>;
-using ConfigPtr = Ptr<git_config, git_config_free>;
 
 // The blob id of `path` in commit `id`'s tree, or nullopt.
 std::optional<std::string> blob_in_commit(git_repository* repo, const git_oid& id, const std::string& path) {

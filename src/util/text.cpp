@@ -1,5 +1,6 @@
 #include "util/text.hpp"
 
+#include <cmath>
 #include <cstdio>
 
 namespace dsm::util {
@@ -18,6 +19,18 @@ std::string human_size(uint64_t bytes) {
   } else {
     std::snprintf(buf, sizeof buf, "%.1f %s", v, units[u]);
   }
+  return buf;
+}
+
+std::string short_number(double v) {
+  if (std::isnan(v)) {
+    return "nan";
+  }
+  if (std::isinf(v)) {
+    return v > 0 ? "inf" : "-inf";
+  }
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
   return buf;
 }
 
