@@ -21,6 +21,22 @@ import numpy as np  # noqa: F401  (tests import np from here)
 
 DSM = os.environ.get("DSM_BIN") or os.path.join(os.path.dirname(__file__), "..", "..", "build", "dsm")
 DSM = os.path.abspath(DSM)
+
+
+def sanitized_build():
+    """True when DSM was built with ASan+UBSan or TSan (CI's second and
+    third runs): its memory figures include the sanitizer's shadow and
+    quarantine, and it reserves terabytes of address space, so memory
+    limits and RSS floors are checked on the plain build only."""
+    cache = os.path.join(os.path.dirname(DSM), "CMakeCache.txt")
+    try:
+        with open(cache) as f:
+            text = f.read()
+    except OSError:
+        return False
+    return "DSM_SANITIZE:BOOL=ON" in text or "DSM_TSAN:BOOL=ON" in text
+
+
 SOURCE_DIR = os.environ.get("DSM_SOURCE_DIR") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 DATA_DIR = os.path.join(SOURCE_DIR, "tests", "data")
 
