@@ -58,20 +58,6 @@ struct ExitWith {
 // The EXIT STATUS paragraph every command's help ends with.
 std::string exit_status_help();
 
-struct SyncOptions;
-struct TransferReport;
-
-// The options push and pull share: TARGET..., --remote NAME, --jobs N,
-// --json. `direction` is "to" or "from" (the remote), for --remote's help.
-void add_transfer_options(CLI::App* sub, SyncOptions& options, bool& json, const std::string& verb,
-                          const std::string& direction);
-
-// The line push and pull end with ("pushed 3 payloads (1.0 MiB) to remote
-// 'team' in 0.20 s; 2 already there"), or with --json one object (keys:
-// store, transferred, bytes, skipped, seconds, problems); then the report's
-// Error, if any.
-void finish_transfer(const TransferReport& report, const std::string& verb, bool json);
-
 // Declarations of every register_<name>, in table order (alphabetical).
 void register_add(CLI::App& app, Context& ctx);
 void register_compress(CLI::App& app, Context& ctx);

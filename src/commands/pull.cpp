@@ -1,7 +1,7 @@
 // dsm pull [TARGET...] [--remote NAME] [--jobs N]: options and output; the
 // work is ops/sync.cpp (pull).
 #include "commands/commands.hpp"
-#include "ops/sync.hpp"
+#include "commands/transfer.hpp"
 #include "repo/repository.hpp"
 
 #include <CLI/CLI.hpp>
@@ -10,24 +10,17 @@ namespace dsm {
 
 namespace {
 
-struct PullCliOptions {
-  SyncOptions sync;
-  bool json = false;
-};
-
-void run_pull(Context& ctx, const PullCliOptions& cli) {
-  SyncOptions o = cli.sync;
-  o.work_dir = ctx.work_dir;
-  o.progress = ctx.stderr_is_tty && !ctx.quiet;
+void run_pull(Context& ctx, const TransferCliOptions& cli) {
+  SyncOptions o = sync_options(ctx, cli);
   finish_transfer(pull(*ctx.repo, o), "pull", cli.json);
 }
 
 } // namespace
 
 void register_pull(CLI::App& app, Context& ctx) {
-  auto o = std::make_shared<PullCliOptions>();
+  auto o = std::make_shared<TransferCliOptions>();
   CLI::App* sub = app.add_subcommand("pull", "Download payloads that are missing locally");
-  add_transfer_options(sub, o->sync, o->json, "pull", "from");
+  add_transfer_options(sub, *o, "pull", "from");
   sub->footer("Every download is checked against its SHA-256 before it is renamed into place (read-only);\n"
               "a corrupt object is refused and nothing is written. Payloads already present are checked\n"
               "and kept, so an interrupted pull resumes. See docs/sharing.md.\n\n" +

@@ -1,7 +1,7 @@
 // dsm push [TARGET...] [--remote NAME] [--jobs N]: options and output; the
 // work is ops/sync.cpp (push).
 #include "commands/commands.hpp"
-#include "ops/sync.hpp"
+#include "commands/transfer.hpp"
 #include "repo/repository.hpp"
 
 #include <CLI/CLI.hpp>
@@ -12,15 +12,8 @@ namespace dsm {
 
 namespace {
 
-struct PushCliOptions {
-  SyncOptions sync;
-  bool json = false;
-};
-
-void run_push(Context& ctx, const PushCliOptions& cli) {
-  SyncOptions o = cli.sync;
-  o.work_dir = ctx.work_dir;
-  o.progress = ctx.stderr_is_tty && !ctx.quiet;
+void run_push(Context& ctx, const TransferCliOptions& cli) {
+  SyncOptions o = sync_options(ctx, cli);
   if (!ctx.quiet) {
     o.note = [](const std::string& note) { std::cerr << "dsm: " << note << "\n"; };
   }
@@ -30,9 +23,9 @@ void run_push(Context& ctx, const PushCliOptions& cli) {
 } // namespace
 
 void register_push(CLI::App& app, Context& ctx) {
-  auto o = std::make_shared<PushCliOptions>();
+  auto o = std::make_shared<TransferCliOptions>();
   CLI::App* sub = app.add_subcommand("push", "Upload payloads the remote does not hold yet");
-  add_transfer_options(sub, o->sync, o->json, "push", "to");
+  add_transfer_options(sub, *o, "push", "to");
   sub->add_flag("--force", o->sync.force,
                 "Also replace objects the remote holds that fail verification (a directory remote re-hashes\n"
                 "each; an S3 remote cannot, so every selected object is sent again), from a local copy\n"

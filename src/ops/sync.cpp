@@ -208,6 +208,23 @@ std::unique_ptr<remote::ObjectStore> open_remote(const Repository& repo, const R
   return remote::open_store(spec, options);
 }
 
+namespace {
+
+// What push, pull and verify --remote start from: the chosen remote, opened
+// (trust checked), and the manifest entries the TARGETs select.
+struct Session {
+  std::unique_ptr<remote::ObjectStore> store;
+  std::vector<Selected> entries;
+};
+
+Session open_session(const Repository& repo, const SyncOptions& o) {
+  const RemoteConfig& rc = choose_remote(repo, o.remote);
+  std::unique_ptr<remote::ObjectStore> store = open_remote(repo, rc);
+  return Session{std::move(store), select(repo, o)};
+}
+
+} // namespace
+
 std::optional<RemoteAvailability> remote_availability(const Repository& repo, const std::string& name,
                                                       const std::vector<std::string>& shas) {
   const Config& config = repo.config();
@@ -238,9 +255,7 @@ std::optional<RemoteAvailability> remote_availability(const Repository& repo, co
 
 TransferReport push(const Repository& repo, const SyncOptions& o) {
   auto start = std::chrono::steady_clock::now();
-  const RemoteConfig& rc = choose_remote(repo, o.remote);
-  std::unique_ptr<remote::ObjectStore> store = open_remote(repo, rc);
-  std::vector<Selected> entries = select(repo, o);
+  auto [store, entries] = open_session(repo, o);
   TransferReport report;
   report.store = store->describe();
 
@@ -385,9 +400,7 @@ TransferReport push(const Repository& repo, const SyncOptions& o) {
 
 TransferReport pull(const Repository& repo, const SyncOptions& o) {
   auto start = std::chrono::steady_clock::now();
-  const RemoteConfig& rc = choose_remote(repo, o.remote);
-  std::unique_ptr<remote::ObjectStore> store = open_remote(repo, rc);
-  std::vector<Selected> entries = select(repo, o);
+  auto [store, entries] = open_session(repo, o);
   TransferReport report;
   report.store = store->describe();
   // Held until pull returns, as add holds it: `dsm repair` waits, so it
@@ -501,9 +514,7 @@ void throw_if_failed(const TransferReport& report, const std::string& verb) {
 }
 
 RemoteCheckReport verify_remote(const Repository& repo, const SyncOptions& o) {
-  const RemoteConfig& rc = choose_remote(repo, o.remote);
-  std::unique_ptr<remote::ObjectStore> store = open_remote(repo, rc);
-  std::vector<Selected> entries = select(repo, o);
+  auto [store, entries] = open_session(repo, o);
   store->check_access();
   RemoteCheckReport report;
   report.store = store->describe();

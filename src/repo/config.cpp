@@ -1,4 +1,5 @@
 #include "repo/config.hpp"
+#include "repo/yaml_load.hpp"
 
 #include "util/yaml_text.hpp"
 #include "dsm/error.hpp"
@@ -208,12 +209,7 @@ void validate_naming(const std::string& naming) {
 }
 
 Config Config::parse(const std::string& text, const std::string& file) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(text);
-  } catch (const YAML::Exception& e) {
-    throw Error(quote(file) + ":" + std::to_string(e.mark.line + 1) + ": invalid YAML: " + e.msg);
-  }
+  YAML::Node root = load_yaml(text, file);
   if (!root.IsMap()) {
     throw Error(quote(file) + ": expected a YAML mapping of settings");
   }

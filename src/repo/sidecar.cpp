@@ -1,4 +1,5 @@
 #include "repo/sidecar.hpp"
+#include "repo/yaml_load.hpp"
 
 #include "util/yaml_text.hpp"
 #include "dsm/error.hpp"
@@ -401,12 +402,7 @@ void check_sidecar_caps(const std::string& text, const std::string& file) {
 
 Sidecar Sidecar::parse(const std::string& text, const std::string& file) {
   check_sidecar_caps(text, file);
-  YAML::Node root;
-  try {
-    root = YAML::Load(text);
-  } catch (const YAML::Exception& e) {
-    throw Error(quote(file) + ":" + std::to_string(e.mark.line + 1) + ": invalid YAML: " + e.msg);
-  }
+  YAML::Node root = load_yaml(text, file);
   if (!root.IsMap()) {
     throw Error(quote(file) + ":1: a sidecar must be a YAML mapping");
   }
@@ -792,12 +788,7 @@ std::string build_meta(const std::optional<fs::path>& meta_file, const std::vect
   YAML::Node meta(YAML::NodeType::Map);
   if (meta_file) {
     std::string text = util::read_user_file(*meta_file, 16u << 20);
-    YAML::Node loaded;
-    try {
-      loaded = YAML::Load(text);
-    } catch (const YAML::Exception& e) {
-      throw Error(quote(meta_file->string()) + ":" + std::to_string(e.mark.line + 1) + ": invalid YAML: " + e.msg);
-    }
+    YAML::Node loaded = load_yaml(text, meta_file->string());
     if (!loaded.IsMap() && !loaded.IsNull()) {
       throw Error(quote(meta_file->string()) + ": --meta needs a YAML mapping of KEY: VALUE");
     }
