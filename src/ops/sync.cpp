@@ -211,7 +211,9 @@ std::unique_ptr<remote::ObjectStore> open_remote(const Repository& repo, const R
 namespace {
 
 // What push, pull and verify --remote start from: the chosen remote, opened
-// (trust checked), and the manifest entries the TARGETs select.
+// (trust checked), and the manifest entries the TARGETs select. Callers bind
+// its members by name, not with a structured binding: their lambdas capture
+// them, which clang before 16 refuses for structured bindings.
 struct Session {
   std::unique_ptr<remote::ObjectStore> store;
   std::vector<Selected> entries;
@@ -255,7 +257,9 @@ std::optional<RemoteAvailability> remote_availability(const Repository& repo, co
 
 TransferReport push(const Repository& repo, const SyncOptions& o) {
   auto start = std::chrono::steady_clock::now();
-  auto [store, entries] = open_session(repo, o);
+  Session session = open_session(repo, o);
+  const std::unique_ptr<remote::ObjectStore>& store = session.store;
+  std::vector<Selected>& entries = session.entries;
   TransferReport report;
   report.store = store->describe();
 
@@ -400,7 +404,9 @@ TransferReport push(const Repository& repo, const SyncOptions& o) {
 
 TransferReport pull(const Repository& repo, const SyncOptions& o) {
   auto start = std::chrono::steady_clock::now();
-  auto [store, entries] = open_session(repo, o);
+  Session session = open_session(repo, o);
+  const std::unique_ptr<remote::ObjectStore>& store = session.store;
+  std::vector<Selected>& entries = session.entries;
   TransferReport report;
   report.store = store->describe();
   // Held until pull returns, as add holds it: `dsm repair` waits, so it
@@ -514,7 +520,9 @@ void throw_if_failed(const TransferReport& report, const std::string& verb) {
 }
 
 RemoteCheckReport verify_remote(const Repository& repo, const SyncOptions& o) {
-  auto [store, entries] = open_session(repo, o);
+  Session session = open_session(repo, o);
+  const std::unique_ptr<remote::ObjectStore>& store = session.store;
+  std::vector<Selected>& entries = session.entries;
   store->check_access();
   RemoteCheckReport report;
   report.store = store->describe();
