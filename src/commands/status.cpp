@@ -103,6 +103,12 @@ void run_status(Context& ctx, const StatusCliOptions& opts) {
         std::cout << "  (could not ask remote " << quote(av->remote) << ": " << av->error << ")\n";
       }
     }
+    if (!r.dropped.empty()) {
+      std::cout << "dropped here, on a remote ('dsm pull' brings them back):\n";
+      for (const auto& [p, remote] : r.dropped) {
+        std::cout << "  " << p.string() << "  (on remote " << quote(remote) << ")\n";
+      }
+    }
     section("changed since added or last verified (run 'dsm verify'):", r.changed);
     section("not committed to git (git add + git commit them):", r.uncommitted);
     section("leftover temporary files of interrupted writes (safe to delete):", r.temp);

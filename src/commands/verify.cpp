@@ -99,13 +99,14 @@ void register_verify(CLI::App& app, Context& ctx) {
               "  FAILED <path>: checksum mismatch       MISSING <path>\n"
               "  MISMATCH <path>: sidecar says X, file says Y\n"
               "  UNTRACKED <path>   ORPHAN <sidecar>   TEMP <path>   WRITABLE <path>\n"
-              "UNTRACKED, TEMP and WRITABLE are reported but only fail the run with --strict.");
+              "  DROPPED <path>: not here, on remote R ('dsm drop' deleted the local copy once R held it)\n"
+              "UNTRACKED, TEMP, WRITABLE and DROPPED are reported but only fail the run with --strict.");
   sub->add_option("TARGET", opts->targets, "Dataset NAME, NAME@VERSION, or a path in the data directory");
   sub->add_option("-j,--jobs", opts->jobs, "Files hashed in parallel (default: number of cores)")->type_name("N");
   sub->add_flag("--fast", opts->fast,
                 "Skip re-hashing payloads whose size, mtime, ctime and inode match the state cached when they "
                 "were last verified (.dsm/local/statcache)");
-  sub->add_flag("--strict", opts->strict, "Untracked payloads, leftover temp files and writable payloads fail too");
+  sub->add_flag("--strict", opts->strict, "Untracked payloads, leftover temp files, writable payloads and dropped payloads (presence required) fail too");
   sub->add_flag("--json", opts->json, "Print one JSON object");
   sub->add_option("--remote", opts->remote,
                   "Check the remote NAME instead: every manifest entry exists there with the right size\n"

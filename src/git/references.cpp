@@ -130,6 +130,66 @@ std::vector<RefBlob> blobs_at_refs(const Repo& repo, const std::string& path) {
   return out;
 }
 
+std::vector<std::string> blobs_in_history(const Repo& repo, const std::string& path) {
+  git_repository* r = repo.raw();
+  git_revwalk* walk_raw = nullptr;
+  check(git_revwalk_new(&walk_raw, r), "cannot walk the git history");
+  RevwalkPtr walk(walk_raw);
+  git_revwalk_sorting(walk.get(), GIT_SORT_NONE);
+  // Every ref (refs/stash too: its commit's parents are the stashed index
+  // and untracked files); a ref to a tree or blob is skipped by the glob.
+  if (git_revwalk_push_glob(walk.get(), "*") != 0) {
+    git_error_clear();
+  }
+  for (const char* head : {"HEAD", "MERGE_HEAD", "CHERRY_PICK_HEAD", "REBASE_HEAD", "REVERT_HEAD"}) {
+    git_object* obj = nullptr;
+    std::string spec = std::string(head) + "^{commit}";
+    if (git_revparse_single(&obj, r, spec.c_str()) == 0) {
+      ObjectPtr commit(obj);
+      check(git_revwalk_push(walk.get(), git_object_id(commit.get())), "cannot walk from " + std::string(head));
+    } else {
+      git_error_clear();
+    }
+  }
+  // Older stash entries live only in the stash's reflog.
+  git_reflog* log_raw = nullptr;
+  if (git_reflog_read(&log_raw, r, "refs/stash") == 0) {
+    ReflogPtr log(log_raw);
+    size_t n = git_reflog_entrycount(log.get());
+    for (size_t i = 0; i < n; ++i) {
+      const git_reflog_entry* e = git_reflog_entry_byindex(log.get(), i);
+      if (git_revwalk_push(walk.get(), git_reflog_entry_id_new(e)) != 0) {
+        git_error_clear();
+      }
+    }
+  }
+  std::set<std::string> seen;
+  std::vector<std::string> out;
+  auto keep = [&](const std::string& oid) {
+    if (seen.insert(oid).second) {
+      out.push_back(oid);
+    }
+  };
+  git_oid id;
+  while (true) {
+    int rc = git_revwalk_next(&id, walk.get());
+    if (rc == GIT_ITEROVER) {
+      break;
+    }
+    check(rc, "cannot walk the git history");
+    if (auto oid = blob_in_commit(r, id, path)) {
+      keep(*oid);
+    }
+  }
+  IndexPtr index = open_index(repo);
+  for (int stage = 0; stage <= 3; ++stage) {
+    if (const git_index_entry* e = git_index_get_bypath(index.get(), path.c_str(), stage)) {
+      keep(git_oid_tostr_s(&e->id));
+    }
+  }
+  return out;
+}
+
 std::vector<IndexConflict> index_conflicts(const Repo& repo) {
   IndexPtr index = open_index(repo);
   std::vector<IndexConflict> out;
@@ -193,6 +253,23 @@ void stage_paths(const Repo& repo, const std::vector<std::string>& paths) {
       check(git_index_remove_bypath(index.get(), p.c_str()), "cannot unstage " + quote(p));
     }
   }
+  check(git_index_write(index.get()), "cannot write the git index");
+}
+
+void stage_content(const Repo& repo, const std::string& path, const std::string& content) {
+  git_index* raw = nullptr;
+  check(git_repository_index(&raw, repo.raw()), "cannot open the git index");
+  IndexPtr index(raw);
+  check(git_index_read(index.get(), 1), "cannot read the git index");
+  // No stat facts: they describe no file, so git compares the work tree's
+  // file by content (a copied entry's facts could make git take an edited
+  // file for the staged one).
+  git_index_entry entry{};
+  const git_index_entry* old = git_index_get_bypath(index.get(), path.c_str(), 0);
+  entry.mode = old ? old->mode : static_cast<uint32_t>(GIT_FILEMODE_BLOB);
+  entry.path = path.c_str();
+  check(git_index_add_from_buffer(index.get(), &entry, content.data(), content.size()),
+        "cannot stage " + quote(path));
   check(git_index_write(index.get()), "cannot write the git index");
 }
 

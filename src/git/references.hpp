@@ -29,6 +29,15 @@ struct RefBlob {
 // tree lookup per path component per ref.
 std::vector<RefBlob> blobs_at_refs(const Repo& repo, const std::string& path);
 
+// The distinct blob ids of `path` in every commit reachable from any ref
+// (branches, tags, remote-tracking refs, every stash entry and its parents),
+// from HEAD and the heads of an operation in progress, and in the index.
+// What `dsm gc` keeps without --history, what `dsm gc --remote` keeps, and
+// where `dsm add` finds the highest sequence number ever committed. Walks the
+// whole history: one tree lookup per path component per commit (about 10 ms
+// per 1,000 commits), each distinct blob reported once.
+std::vector<std::string> blobs_in_history(const Repo& repo, const std::string& path);
+
 // An unmerged path of the index (a merge, rebase, cherry-pick or stash pop
 // in progress): the blob of each stage, nullopt where the stage is absent.
 struct IndexConflict {
@@ -53,5 +62,11 @@ void set_local_config(const Repo& repo, const std::string& key, const std::strin
 // Stages the work-tree state of `paths` as `git add` would (a missing file
 // is removed from the index), resolving any conflict they had.
 void stage_paths(const Repo& repo, const std::vector<std::string>& paths);
+
+// Stages `content` as the blob of `path` (relative to the work tree), as
+// `git add` of a file holding it would, leaving the work tree alone: `dsm rm`
+// stages the manifest without the lines it removed, and nothing else of the
+// working manifest (an add not yet staged stays unstaged, as with `git rm`).
+void stage_content(const Repo& repo, const std::string& path, const std::string& content);
 
 } // namespace dsm::git

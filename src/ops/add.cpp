@@ -14,6 +14,7 @@
 #include "repo/manifest.hpp"
 #include "repo/naming.hpp"
 #include "repo/lock.hpp"
+#include "repo/referenced.hpp"
 #include "repo/repository.hpp"
 #include "repo/statcache.hpp"
 #include "git/git.hpp"
@@ -69,11 +70,13 @@ Manifest read_manifest(const Repository& repo) {
   return Manifest::parse(util::read_file(p), p.string());
 }
 
-// Highest sequence number of `name` in use anywhere: manifest lines, and
+// Highest sequence number of `name` in use anywhere: manifest lines, every
+// manifest in history (a version `dsm rm` removed and a commit forgot), and
 // every file on disk (payloads, sidecars, leftovers of crashed adds), so a
 // number is never reused.
-uint64_t max_seq(const Repository& repo, const Manifest& manifest, const std::string& name, const fs::path& dir) {
-  uint64_t best = 0;
+uint64_t max_seq(const Repository& repo, const Manifest& manifest, const History& history, const std::string& name,
+                 const fs::path& dir) {
+  uint64_t best = history.max_seq(repo, name);
   std::string prefix = name + "/";
   for (auto it = manifest.map().lower_bound(prefix); it != manifest.map().end(); ++it) {
     if (it->first.compare(0, prefix.size(), prefix) != 0) {
@@ -353,6 +356,8 @@ AddResult add_files(const Repository& repo, const AddRequest& request) {
   std::optional<std::string> head = repo.git().head_commit();
   std::optional<std::string> branch = repo.git().branch();
   std::string host = host_name();
+  // Outside the lock: a walk of the whole history (references.hpp).
+  const History history = History::load(repo);
 
   // 2-4. Under the lock: numbers, payload names, sidecars, manifest.
   repo.ensure_local_dir();
@@ -367,7 +372,7 @@ AddResult add_files(const Repository& repo, const AddRequest& request) {
     auto it = next.find(p.name);
     if (it == next.end()) {
       dirs.push_back(dir); // once per name: one path per file adds up over 10,000 files
-      it = next.emplace(p.name, max_seq(repo, manifest, p.name, dir) + 1).first;
+      it = next.emplace(p.name, max_seq(repo, manifest, history, p.name, dir) + 1).first;
     }
     // A chunked version is a directory named by the stem alone.
     std::string ext = p.staged_dir ? "" : p.info.format == Format::npy ? ".npy" : ".npz";

@@ -2,6 +2,7 @@
 #include "ops/doctor.hpp"
 #include "git/references.hpp"
 #include "repo/datasets.hpp"
+#include "repo/dropped.hpp"
 #include "repo/gitattributes.hpp"
 
 #include "format/chunk.hpp"
@@ -196,7 +197,8 @@ DoctorCheck check_gitignore(const Repository& repo) {
 
 // A chunked version's sidecar against the manifest lines of its chunks and
 // their sizes on disk; marks the chunks `seen`.
-void check_chunked_sidecar(DoctorCheck& c, const Repository& repo, const Manifest& manifest, const fs::path& sidecar,
+void check_chunked_sidecar(DoctorCheck& c, const Repository& repo, const Manifest& manifest,
+                           const DroppedRecord& dropped, const fs::path& sidecar,
                            const fs::path& dir, std::set<std::string>& seen) {
   std::string data_rel = repo.data_dir_relative();
   std::string manifest_rel = data_rel + "/" + k_manifest_name;
@@ -225,6 +227,9 @@ void check_chunked_sidecar(DoctorCheck& c, const Repository& repo, const Manifes
     struct stat st {};
     fs::path path = dir / ch.file;
     if (::stat(path.c_str(), &st) != 0) {
+      if (sha && dropped.remote_of(*sha)) {
+        continue; // `dsm drop` deleted it once a remote held it: not a problem
+      }
       add(c, payload_rel, "'" + payload_rel + "': described by '" + sidecar_rel +
                               "' but missing from the work tree; restore it (e.g. 'dsm pull'); see 'dsm verify'");
     } else if (static_cast<uint64_t>(st.st_size) != ch.size) {
@@ -298,6 +303,7 @@ DoctorCheck check_consistency(const Repository& repo) {
   }
   size_t sidecars = 0;
   std::set<std::string> seen;
+  const DroppedRecord dropped = DroppedRecord::load(repo);
   if (fs::is_directory(repo.data_dir(), ec)) {
     for (auto it = fs::recursive_directory_iterator(repo.data_dir(), ec); !ec && it != fs::end(it);
          it.increment(ec)) {
@@ -308,7 +314,7 @@ DoctorCheck check_consistency(const Repository& repo) {
       if (payload && !is_payload_extension(repo.config(), payload->string()) &&
           lists_chunks_under(manifest, repo.data_relative(*payload).value_or(""))) {
         ++sidecars;
-        check_chunked_sidecar(c, repo, manifest, it->path(), *payload, seen);
+        check_chunked_sidecar(c, repo, manifest, dropped, it->path(), *payload, seen);
         continue;
       }
       if (!payload || !is_payload_extension(repo.config(), payload->string())) {
@@ -337,6 +343,9 @@ DoctorCheck check_consistency(const Repository& repo) {
       }
       struct stat st {};
       if (::stat(payload->c_str(), &st) != 0) {
+        if (sha && dropped.remote_of(*sha)) {
+          continue; // `dsm drop` deleted it once a remote held it: not a problem
+        }
         add(c, payload_rel, "'" + payload_rel + "': described by '" + sidecar_rel +
                                 "' but missing from the work tree; restore it (e.g. 'dsm pull') or remove the "
                                 "dataset; see 'dsm verify'");

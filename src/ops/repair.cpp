@@ -288,6 +288,10 @@ RepairReport repair(const Repository& repo, const RepairOptions& options) {
                  : "git tracks its sidecar but the manifest has no line for it: run 'dsm resolve'");
         continue;
       }
+      if (referenced.history().lists_path(*rel)) {
+        act(RepairAction::Kind::kept, p, k_removed_note);
+        continue;
+      }
     }
     if (auto dir = chunk_dir_of(repo, *rel, p);
         dir && (kind == Leftover::unfinished_add || kind == Leftover::unsidecared_add)) {

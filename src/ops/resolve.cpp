@@ -9,6 +9,7 @@
 #include "repo/leftovers.hpp"
 #include "repo/lock.hpp"
 #include "repo/naming.hpp"
+#include "repo/referenced.hpp"
 #include "repo/repository.hpp"
 #include "repo/sidecar.hpp"
 #include "util/file.hpp"
@@ -134,12 +135,16 @@ private:
     }
   }
 
-  // The next number no version of `name` uses: not in the manifest, not on
-  // disk (payloads and sidecars, listed or not), not given out already.
+  // The next number no version of `name` uses: not in the manifest, not in
+  // any manifest of the history (a number `dsm rm` removed), not on disk
+  // (payloads and sidecars, listed or not), not given out already.
   uint64_t next_free(const std::string& name) {
     auto it = m_next.find(name);
     if (it == m_next.end()) {
-      uint64_t top = 0;
+      if (!m_history) {
+        m_history = History::load(m_repo);
+      }
+      uint64_t top = m_history->max_seq(m_repo, name);
       for (const auto& [rel, sha] : m_manifest.map()) {
         auto [n, file] = split_data_rel(rel);
         if (n == name) {
@@ -323,6 +328,7 @@ private:
   std::optional<Manifest> m_ours;
   bool m_manifest_changed = false;
   std::map<std::string, uint64_t> m_next;
+  std::optional<History> m_history; // loaded when a number is first needed
   std::set<std::string> m_touched;
   ResolveReport m_report;
 };

@@ -5,6 +5,7 @@
 #include "dsm/error.hpp"
 #include "format/format.hpp"
 #include "util/interrupt.hpp"
+#include "repo/dropped.hpp"
 #include "repo/leftovers.hpp"
 #include "repo/referenced.hpp"
 #include "repo/repository.hpp"
@@ -64,6 +65,7 @@ StatusReport status(const Repository& repo) {
   StatusReport r;
   LazyReferenced referenced(repo);
   Manifest manifest = load_manifest(repo);
+  const DroppedRecord dropped = DroppedRecord::load(repo);
   StatCache cache = cache_future.get();
   r.payloads = manifest.size();
   auto exists = [&](const std::string& rel) {
@@ -74,7 +76,11 @@ StatusReport status(const Repository& repo) {
     util::FileStat st;
     if (int err = stat_listed(listed ? &listing : nullptr, rel, p, st); err != 0) {
       if (err == ENOENT) {
-        r.missing.push_back(p);
+        if (std::optional<std::string> remote = dropped.remote_of(sha)) {
+          r.dropped.emplace_back(p, *remote);
+        } else {
+          r.missing.push_back(p);
+        }
         continue;
       }
       throw Error("cannot stat " + quote(p.string()) + ": " + util::errno_message(err));
@@ -125,6 +131,8 @@ StatusReport status(const Repository& repo) {
         r.referenced.emplace_back(p, *from);
       } else if (refs.sidecar_tracked(sidecar_rel)) {
         r.referenced.emplace_back(p, "a committed sidecar (no manifest line: run 'dsm resolve')");
+      } else if (referenced.history().lists_path(e.rel)) {
+        r.referenced.emplace_back(p, k_removed_note);
       } else {
         r.untracked.push_back(p);
       }
@@ -200,6 +208,7 @@ StatusReport status(const Repository& repo) {
     cache.save(repo.statcache_path());
   }
   std::sort(r.referenced.begin(), r.referenced.end());
+  std::sort(r.dropped.begin(), r.dropped.end());
   for (auto* v : {&r.untracked, &r.missing, &r.changed, &r.uncommitted, &r.temp, &r.set_aside}) {
     std::sort(v->begin(), v->end());
   }
@@ -218,7 +227,11 @@ nlohmann::json to_json(const StatusReport& r) {
   for (const auto& [p, from] : r.referenced) {
     refs.push_back({{"path", p.string()}, {"from", from}});
   }
-  return {{"clean", r.clean()},         {"payloads", r.payloads},      {"hashed", r.hashed},
+  nlohmann::json dropped = nlohmann::json::array();
+  for (const auto& [p, remote] : r.dropped) {
+    dropped.push_back({{"path", p.string()}, {"remote", remote}});
+  }
+  return {{"clean", r.clean()},         {"dropped", dropped},         {"payloads", r.payloads},      {"hashed", r.hashed},
           {"untracked", list(r.untracked)}, {"missing", list(r.missing)}, {"changed", list(r.changed)},
           {"uncommitted", list(r.uncommitted)}, {"temp", list(r.temp)}, {"referenced", refs},
           {"set_aside", list(r.set_aside)}};

@@ -19,7 +19,10 @@ namespace fs = std::filesystem;
 
 struct StatusReport {
   std::vector<fs::path> untracked;   // payloads no manifest line covers
-  std::vector<fs::path> missing;     // manifest entries without a payload
+  std::vector<fs::path> missing;     // manifest entries without a payload (and not dropped)
+  // Manifest entries absent because `dsm drop` deleted them once a remote
+  // verifiably held them (repo/dropped.hpp), with that remote: not a change.
+  std::vector<std::pair<fs::path, std::string>> dropped;
   std::vector<fs::path> changed;     // stat changed since added/verified (content differs or unknown)
   std::vector<fs::path> uncommitted; // sidecars/manifest not as committed in HEAD
   std::vector<fs::path> temp;        // leftover temp files

@@ -569,4 +569,73 @@ RemoteCheckReport verify_remote(const Repository& repo, const SyncOptions& o) {
   return report;
 }
 
+RemoteCopies verify_remote_copies(const Repository& repo, const std::string& name,
+                                  const std::map<std::string, uint64_t>& sizes, unsigned jobs) {
+  const RemoteConfig& rc = choose_remote(repo, name);
+  std::unique_ptr<remote::ObjectStore> store = open_remote(repo, rc);
+  store->check_access();
+  RemoteCopies out;
+  out.remote = rc.name;
+  out.store = store->describe();
+  std::vector<std::string> shas;
+  for (const auto& [sha, size] : sizes) {
+    shas.push_back(sha);
+  }
+  std::vector<std::optional<uint64_t>> have = remote_sizes(*store, shas, jobs);
+  std::vector<std::string> problems(shas.size());
+  repo.ensure_local_dir();
+  auto failures = remote::run_parallel(shas.size(), jobs, [&](size_t i) {
+    const std::string& sha = shas[i];
+    const std::string key = quote(remote::object_key(sha));
+    uint64_t expected = sizes.at(sha);
+    if (!have[i]) {
+      problems[i] = out.store + " has no object " + key;
+      return;
+    }
+    if (*have[i] != expected) {
+      problems[i] = "object " + key + " on " + out.store + " has " + std::to_string(*have[i]) + " bytes, expected " +
+                    std::to_string(expected);
+      return;
+    }
+    std::optional<std::string> h;
+    try {
+      h = store->hash_object(sha);
+    } catch (const Error& e) {
+      if (e.exit_code() == k_exit_interrupted) {
+        throw;
+      }
+      problems[i] = e.what();
+      return;
+    }
+    if (!h) {
+      // The store cannot hash in place: download, hash on arrival, discard.
+      util::AtomicFile scratch(repo.local_dir() / (".verify-" + sha), 0600);
+      try {
+        store->get(sha, scratch, remote::ProgressFn(), expected);
+        h = sha; // get() refuses bytes that do not hash to the name
+      } catch (const Error& e) {
+        if (e.exit_code() == k_exit_interrupted) {
+          throw;
+        }
+        problems[i] = e.what();
+        return;
+      }
+    }
+    if (*h != sha) {
+      problems[i] = "object " + key + " on " + out.store + " is corrupt (its content hashes to " + *h + ")";
+    }
+  });
+  if (!failures.empty()) {
+    throw Error(failures.front().message, failures.front().exit_code);
+  }
+  for (size_t i = 0; i < shas.size(); ++i) {
+    if (problems[i].empty()) {
+      out.verified.insert(shas[i]);
+    } else {
+      out.why_not[shas[i]] = problems[i];
+    }
+  }
+  return out;
+}
+
 } // namespace dsm

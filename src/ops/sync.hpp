@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -114,5 +115,21 @@ struct RemoteAvailability {
 };
 std::optional<RemoteAvailability> remote_availability(const Repository& repo, const std::string& name,
                                                       const std::vector<std::string>& shas);
+
+// For `dsm drop` and `dsm gc --history`: which of `sizes` (SHA-256 ->
+// expected size) the remote `name` (empty: the default) verifiably holds.
+// An object counts when it has the expected size and its bytes hash to its
+// name: by the store's own hash where it can tell (a directory), otherwise
+// by downloading it into a temp file under .dsm/local, hashed on arrival
+// and discarded (S3). Never trusts a listing alone. Throws when the remote
+// cannot be chosen, opened or reached: nothing can be verified then.
+struct RemoteCopies {
+  std::string remote;                         // its name
+  std::string store;                          // "remote 'team'"
+  std::set<std::string> verified;             // held, right size, right hash
+  std::map<std::string, std::string> why_not; // sha -> why it does not count
+};
+RemoteCopies verify_remote_copies(const Repository& repo, const std::string& name,
+                                  const std::map<std::string, uint64_t>& sizes, unsigned jobs);
 
 } // namespace dsm

@@ -1,5 +1,6 @@
 #include "util/text.hpp"
 #include "ops/verify.hpp"
+#include "repo/dropped.hpp"
 #include "repo/referenced.hpp"
 
 #include "format/chunk.hpp"
@@ -61,6 +62,7 @@ bool counts(Problem p, bool strict) {
   case Problem::untracked:
   case Problem::temp:
   case Problem::writable:
+  case Problem::dropped:
     return strict;
   case Problem::referenced:
     return false;
@@ -96,7 +98,8 @@ std::string agreed_pair_digest(const std::string& payload_sha256, const std::str
 
 class Verifier {
 public:
-  Verifier(const Repository& repo, const VerifyOptions& opts) : m_repo(repo), m_opts(opts) {
+  Verifier(const Repository& repo, const VerifyOptions& opts)
+      : m_repo(repo), m_opts(opts), m_dropped(DroppedRecord::load(repo)) {
     m_cache = StatCache::load(repo.statcache_path());
   }
 
@@ -229,7 +232,11 @@ private:
 
   void check(const Job& j) {
     if (j.stat_errno == ENOENT) {
-      add(Problem::missing, j.path);
+      if (std::optional<std::string> remote = m_dropped.remote_of(j.sha256)) {
+        add(Problem::dropped, j.path, "not here, on remote " + quote(*remote) + " ('dsm drop'; 'dsm pull' brings it back)");
+      } else {
+        add(Problem::missing, j.path);
+      }
       check_sidecar_only(j);
       return;
     }
@@ -501,6 +508,10 @@ private:
           add(Problem::referenced, p, "a version from " + *from + " (not in this checkout's manifest; kept)");
           continue;
         }
+        if (m_referenced.history().lists_path(rel)) {
+          add(Problem::referenced, p, k_removed_note);
+          continue;
+        }
         // Say what it is: a crashed add (and what repair does) or a stray.
         add(Problem::untracked, p, explain_leftover(classify_leftover(m_repo, p)));
         continue;
@@ -509,6 +520,9 @@ private:
         std::string payload_rel = rel.substr(0, rel.size() - std::strlen(k_sidecar_suffix));
         if (manifest.find(payload_rel) && !m_missing.count(payload_rel)) {
           continue; // a listed payload that was there when checked
+        }
+        if (const std::string* sha = manifest.find(payload_rel); sha && m_dropped.remote_of(*sha)) {
+          continue; // the sidecar of a dropped payload: the version exists, on a remote
         }
         size_t pslash = payload_rel.rfind('/');
         std::string pname = pslash == std::string::npos ? payload_rel : payload_rel.substr(pslash + 1);
@@ -527,6 +541,7 @@ private:
   const Repository& m_repo;
   LazyReferenced m_referenced{m_repo};
   const VerifyOptions& m_opts;
+  DroppedRecord m_dropped; // payloads `dsm drop` deleted: absent is not lost
   StatCache m_cache;
   std::mutex m_mutex;
   std::vector<Finding> m_findings;
@@ -567,6 +582,8 @@ const char* problem_tag(Problem p) {
     return "WRITABLE";
   case Problem::referenced:
     return "REFERENCED";
+  case Problem::dropped:
+    return "DROPPED";
   }
   return "?";
 }
@@ -580,7 +597,7 @@ std::string format_finding(const Finding& f) {
 }
 
 std::string summary_line(const VerifyReport& r, bool fast) {
-  size_t n[8] = {};
+  size_t n[9] = {};
   for (const auto& f : r.findings) {
     ++n[static_cast<int>(f.kind)];
   }
@@ -595,8 +612,8 @@ std::string summary_line(const VerifyReport& r, bool fast) {
   }
   std::vector<std::string> parts;
   const char* names[] = {"failed", "missing", "mismatched", "untracked", "orphaned sidecars", "temp files",
-                         "writable", "versions from other refs"};
-  for (int k = 0; k < 8; ++k) {
+                         "writable", "versions from other refs", "dropped (on a remote)"};
+  for (int k = 0; k < 9; ++k) {
     if (n[k]) {
       parts.push_back(std::to_string(n[k]) + " " + names[k]);
     }

@@ -25,6 +25,8 @@ enum class Problem {
   writable,  // WRITABLE: a payload whose permissions were widened
   referenced, // REFERENCED: not in the working manifest, but a ref, the stash or the
               // index lists it (repo/referenced.hpp): information, never a problem
+  dropped,    // DROPPED: absent here because `dsm drop` deleted it once a remote
+              // verifiably held it (repo/dropped.hpp): a problem only with --strict
 };
 
 struct Finding {
@@ -38,7 +40,7 @@ struct VerifyOptions {
   fs::path work_dir;
   unsigned jobs = 0;   // 0: hardware_concurrency
   bool fast = false;   // trust the stat cache
-  bool strict = false; // untracked, temp and writable count as problems
+  bool strict = false; // untracked, temp, writable and dropped count as problems
   // Called from the main thread about every 200 ms with (bytes done, total).
   std::function<void(uint64_t, uint64_t)> progress;
 };

@@ -336,13 +336,18 @@ class CollidingVersionsTest(Team, DsmTestCase):
             f.write("".join(f"{h}  {p}\n" for p, h in sorted(entries.items())))
         self.commit(repo, "other v2")
         self.git("checkout", "-q", "main", cwd=repo)
-        # As in another clone: the other branch's payload is not here
-        # when main adds its version 2 (it is pulled afterwards).
+        # As in another clone: neither the other branch nor its payload is
+        # here when main adds its version 2 (both are fetched afterwards).
+        # With the branch visible, add would number after it (issue #14:
+        # numbers any commit used are never reused).
+        other_tip = self.git("rev-parse", "other", cwd=repo).out.strip()
+        self.git("update-ref", "-d", "refs/heads/other", cwd=repo)
         aside = os.path.join(self.tmp, "aside.npy")
         os.rename(os.path.join(data, new), aside)
         self.add(repo, "feat", np.arange(20))
         self.commit(repo, "main v2")
         os.rename(aside, os.path.join(data, new))
+        self.git("update-ref", "refs/heads/other", other_tip, cwd=repo)
         r = self.git("merge", "--no-edit", "other", cwd=repo, check=False)
         self.assertEqual(r.rc, 0, r.out + r.err)
         r = self.dsm("verify", cwd=repo, expect=1)

@@ -1,0 +1,224 @@
+"""Issue #14: freeing disk safely (dsm rm, dsm drop, dsm gc, dsm du).
+
+Every scenario runs the real binary in a real git repository and checks what
+a user would: exit codes, what is on disk, what verify and status say.
+"""
+import os
+import signal
+
+from harness import SOURCE_DIR, InitializedRepoTestCase, main, np, sha256_file
+from remote_util import manifest_entries, object_key
+
+
+class FreeingBase(InitializedRepoTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.src = os.path.join(self.tmp, "src")
+        os.makedirs(self.src)
+        self.n = 0
+
+    def add(self, name, array, expect=0):
+        self.n += 1
+        p = self.save(os.path.join(self.src, f"{name}_{self.n}.npy"), array)
+        return self.dsm("add", p, "--name", name, cwd=self.repo, expect=expect)
+
+    def commit(self, message="data"):
+        self.git("add", "-A", cwd=self.repo)
+        self.git("commit", "-q", "-m", message, cwd=self.repo)
+
+    def version_path(self, name, seq):
+        return self.dsm("path", f"{name}@{seq}", cwd=self.repo, expect=0).out.strip()
+
+    def payloads_on_disk(self, name):
+        d = self.data(name)
+        return sorted(f for f in os.listdir(d) if f.endswith(".npy")) if os.path.isdir(d) else []
+
+    def add_store(self, name="team"):
+        store = os.path.join(self.tmp, "store-" + name)
+        os.makedirs(store)
+        self.dsm("remote", "add", name, store, "--default", cwd=self.repo, expect=0)
+        return store
+
+
+class RmTest(FreeingBase):
+
+    def test_rm_one_version_stages_it_and_keeps_the_payload(self):
+        self.add("scores", np.arange(10))
+        self.add("scores", np.arange(20))
+        self.commit()
+        p2 = self.version_path("scores", 2)
+        r = self.dsm("rm", "scores@2", cwd=self.repo, expect=0)
+        self.assertIn("removed scores@2", r.out)
+        self.assertNotIn("scores/" + os.path.basename(p2), manifest_entries(self.repo))
+        self.assertFalse(os.path.exists(p2 + ".yaml"), "the sidecar is deleted, as git rm does")
+        self.assertTrue(os.path.exists(p2), "the payload stays until dsm gc")
+        # Staged, like git rm: the commit needs no git add.
+        staged = self.git("diff", "--cached", "--name-status", cwd=self.repo).out
+        self.assertIn("D\tdata/scores/" + os.path.basename(p2) + ".yaml", staged)
+        self.assertIn("M\tdata/manifest-sha256.txt", staged)
+        self.assertEqual(self.git("diff", "--name-only", cwd=self.repo).out, "", "nothing left unstaged")
+        self.git("commit", "-q", "-m", "rm scores@2", cwd=self.repo)
+        # Only an older commit lists it now: kept, and neither verify nor
+        # status --check call it a problem.
+        r = self.dsm("verify", cwd=self.repo, expect=0)
+        self.assertIn("REFERENCED " + p2, r.out)
+        self.assertIn("dsm gc --history", r.out)
+        self.dsm("status", "--check", cwd=self.repo, expect=0)
+        r = self.dsm("repair", cwd=self.repo, expect=0)
+        self.assertTrue(os.path.exists(p2), "repair keeps a payload an older commit lists")
+        self.assertEqual(self.dsm("ls", "--json", cwd=self.repo).rc, 0)
+
+    def test_sequence_numbers_are_never_reused(self):
+        self.add("scores", np.arange(10))
+        self.add("scores", np.arange(20))
+        self.add("scores", np.arange(30))
+        self.commit()
+        self.dsm("rm", "scores@3", cwd=self.repo, expect=0)
+        self.commit("rm")
+        os.chmod(self.data("scores"), 0o755)
+        for f in self.payloads_on_disk("scores"):
+            if f.endswith("_003.npy"):
+                os.unlink(self.data("scores", f))  # as if gc had run: no file of number 3 anywhere
+        self.add("scores", np.arange(40))
+        out = self.dsm("path", "scores@latest", cwd=self.repo, expect=0).out.strip()
+        self.assertTrue(out.endswith("_004.npy"), f"after removing @3 the next add is @4, not @3: {out}")
+
+    def test_bare_name_needs_all(self):
+        self.add("scores", np.arange(10))
+        self.add("scores", np.arange(20))
+        r = self.dsm("rm", "scores", cwd=self.repo, expect=2)
+        self.assertIn("--all", r.err)
+        self.assertEqual(len(manifest_entries(self.repo)), 2, "nothing removed")
+        r = self.dsm("rm", "scores", "--all", "--dry-run", "--json", cwd=self.repo, expect=0)
+        j = r.json()
+        self.assertTrue(j["dry_run"])
+        self.assertEqual([v["version"] for v in j["removed"]], ["scores@1", "scores@2"])
+        self.assertEqual(len(manifest_entries(self.repo)), 2, "a dry run changes nothing")
+        self.dsm("rm", "scores", "--all", cwd=self.repo, expect=0)
+        self.assertEqual(manifest_entries(self.repo), {})
+        self.assertEqual(len(self.payloads_on_disk("scores")), 2, "payloads stay until gc")
+
+    def test_rm_leaves_an_unstaged_add_unstaged(self):
+        self.add("scores", np.arange(10))
+        self.commit()
+        self.add("other", np.arange(5))  # not staged
+        self.dsm("rm", "scores@1", cwd=self.repo, expect=0)
+        staged = self.git("show", ":data/manifest-sha256.txt", cwd=self.repo).out
+        self.assertEqual(staged, "", "the index's manifest lost scores@1 and gained nothing")
+        with open(self.data("manifest-sha256.txt")) as f:
+            self.assertIn("other/", f.read())
+
+    def test_rm_unknown_version_fails_cleanly(self):
+        self.add("scores", np.arange(10))
+        r = self.dsm("rm", "scores@7", cwd=self.repo, expect=2)
+        self.assertIn("no version 7", r.err)
+
+
+class DropTest(FreeingBase):
+
+    def test_drop_refused_without_a_remote_copy(self):
+        self.add("scores", np.arange(1000))
+        p = self.version_path("scores", 1)
+        self.commit()
+        r = self.dsm("drop", "scores@1", cwd=self.repo, expect=2)
+        self.assertIn("no remote configured", r.err)
+        self.assertTrue(os.path.exists(p))
+        self.add_store()
+        r = self.dsm("drop", "scores@1", cwd=self.repo, expect=1)
+        self.assertIn(p, r.err, "names what would be lost")
+        self.assertIn("nothing was deleted", r.err)
+        self.assertTrue(os.path.exists(p))
+
+    def test_drop_verify_status_pull(self):
+        self.add("scores", np.arange(1000))
+        self.add("labels", np.arange(7))
+        store = self.add_store()
+        self.commit()
+        self.dsm("push", cwd=self.repo, expect=0)
+        p = self.version_path("scores", 1)
+        sha = sha256_file(p)
+        r = self.dsm("drop", "scores", "--dry-run", cwd=self.repo, expect=0)
+        self.assertIn("would drop " + p, r.out)
+        self.assertTrue(os.path.exists(p))
+        r = self.dsm("drop", "scores", "--json", cwd=self.repo, expect=0)
+        j = r.json()
+        self.assertEqual([d["path"] for d in j["dropped"]], [p])
+        self.assertTrue(j["dropped"][0]["verified"])
+        self.assertEqual(j["remote"], "team")
+        self.assertFalse(os.path.exists(p))
+        self.assertTrue(os.path.exists(p + ".yaml"), "the version still exists: its sidecar stays")
+        self.assertTrue(os.path.exists(os.path.join(store, object_key(sha))), "the remote copy is untouched")
+        r = self.dsm("verify", cwd=self.repo, expect=0)
+        self.assertIn("DROPPED " + p, r.out)
+        self.assertIn("remote 'team'", r.out)
+        r = self.dsm("verify", "--strict", cwd=self.repo, expect=1)
+        self.dsm("status", "--check", cwd=self.repo, expect=0)
+        j = self.dsm("status", "--json", cwd=self.repo, expect=0).json()
+        self.assertEqual(j["dropped"], [{"path": p, "remote": "team"}])
+        self.assertEqual(j["missing"], [])
+        self.dsm("doctor", cwd=self.repo, expect=0)
+        # Dropping again: nothing here to drop.
+        r = self.dsm("drop", "scores", cwd=self.repo, expect=0)
+        self.assertIn("1 already absent", r.out)
+        # pull brings it back.
+        self.dsm("pull", cwd=self.repo, expect=0)
+        self.assertEqual(sha256_file(p), sha)
+        self.dsm("verify", "--strict", cwd=self.repo, expect=0)
+
+    def test_hand_deleted_payload_stays_missing(self):
+        self.add("scores", np.arange(1000))
+        self.add_store()
+        self.commit()
+        self.dsm("push", cwd=self.repo, expect=0)
+        p = self.version_path("scores", 1)
+        os.chmod(os.path.dirname(p), 0o755)
+        os.unlink(p)
+        r = self.dsm("verify", cwd=self.repo, expect=1)
+        self.assertIn("MISSING " + p, r.out, "only dsm drop, which checked the remote, makes absence fine")
+
+    def test_drop_refuses_a_damaged_remote_copy(self):
+        self.add("scores", np.arange(1000))
+        store = self.add_store()
+        self.commit()
+        self.dsm("push", cwd=self.repo, expect=0)
+        p = self.version_path("scores", 1)
+        obj = os.path.join(store, object_key(sha256_file(p)))
+        os.chmod(obj, 0o644)
+        with open(obj, "r+b") as f:
+            f.seek(200)
+            f.write(b"\xff\xff\xff\xff")
+        r = self.dsm("drop", "--all", cwd=self.repo, expect=1)
+        self.assertIn("corrupt", r.err)
+        self.assertTrue(os.path.exists(p))
+        # --force deletes anyway, and does not pretend the remote has it.
+        self.dsm("drop", "--all", "--force", cwd=self.repo, expect=0)
+        self.assertFalse(os.path.exists(p))
+        r = self.dsm("verify", cwd=self.repo, expect=1)
+        self.assertIn("MISSING " + p, r.out)
+
+    def test_kill_during_drop_loses_nothing(self):
+        self.add("scores", np.arange(1000))
+        self.add("scores", np.arange(2000))
+        self.add_store()
+        self.commit()
+        self.dsm("push", cwd=self.repo, expect=0)
+        paths = [self.version_path("scores", 1), self.version_path("scores", 2)]
+        with open(os.path.join(SOURCE_DIR, "src", "ops", "drop.cpp")) as f:
+            src = f.read()
+        for point in ("drop-recorded", "drop-payload"):
+            self.assertIn(f'crash_point("{point}")', src)
+            r = self.dsm("drop", "scores", cwd=self.repo, env={"DSM_TEST_CRASH_AT": point})
+            self.assertEqual(r.rc, -signal.SIGKILL, r)
+            # Every payload is here or dropped (on the remote): verify is clean.
+            r = self.dsm("verify", cwd=self.repo, expect=0)
+            self.assertNotIn("MISSING", r.out)
+            self.dsm("status", "--check", cwd=self.repo, expect=0)
+            self.dsm("pull", cwd=self.repo, expect=0)
+            for p in paths:
+                self.assertTrue(os.path.exists(p))
+            self.dsm("verify", "--strict", cwd=self.repo, expect=0)
+
+
+if __name__ == "__main__":
+    main()
