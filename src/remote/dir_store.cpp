@@ -167,6 +167,34 @@ public:
     return h.hex_digest();
   }
 
+  std::optional<int64_t> modified(const std::string& sha) override {
+    std::optional<struct stat> st = util::lstat_beneath(m_root, object_key(sha));
+    if (!st || !S_ISREG(st->st_mode)) {
+      return std::nullopt;
+    }
+    return static_cast<int64_t>(st->st_mtim.tv_sec);
+  }
+
+  // Unlinked through the fan-out directory opened below the root without
+  // following a symlink: never a file outside the remote.
+  void remove(const std::string& sha) override {
+    std::string key = object_key(sha);
+    std::string dir = key.substr(0, key.rfind('/'));
+    util::Fd root = util::open_directory(m_root);
+    int fd = util::openat_beneath(root.get(), dir, O_RDONLY | O_DIRECTORY);
+    if (fd < 0) {
+      if (errno == ENOENT) {
+        return;
+      }
+      throw Error(describe() + ": cannot open " + quote((m_root / dir).string()) + ": " + util::errno_message(errno));
+    }
+    util::Fd d(fd);
+    if (::unlinkat(d.get(), key.substr(dir.size() + 1).c_str(), 0) != 0 && errno != ENOENT) {
+      throw Error(describe() + ": cannot delete " + quote((m_root / key).string()) + ": " + util::errno_message(errno));
+    }
+    ::fsync(d.get());
+  }
+
 private:
   // An object opened for reading (util/beneath.hpp). A symlink, a FIFO or
   // a device in its place is a damaged object (exit 1, like a corrupt

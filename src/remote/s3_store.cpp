@@ -422,6 +422,39 @@ public:
 
   std::optional<std::string> hash_object(const std::string& /*sha*/) override { return std::nullopt; }
 
+  std::optional<int64_t> modified(const std::string& sha) override {
+    Request r;
+    r.method = Method::head;
+    r.key = m_prefix + object_key(sha);
+    r.payload_sha = k_empty_sha;
+    r.what = "object " + quote(object_key(sha));
+    uint64_t length = 0;
+    int64_t filetime = -1;
+    Response resp = perform(r, &length, &filetime);
+    if (resp.status == 404) {
+      return std::nullopt;
+    }
+    if (resp.status != 200) {
+      fail(resp, r);
+    }
+    if (filetime < 0) {
+      throw Error(describe() + ": " + r.what + ": the server sent no Last-Modified");
+    }
+    return filetime;
+  }
+
+  void remove(const std::string& sha) override {
+    Request r;
+    r.method = Method::del;
+    r.key = m_prefix + object_key(sha);
+    r.payload_sha = k_empty_sha;
+    r.what = "object " + quote(object_key(sha));
+    Response resp = perform(r);
+    if (resp.status != 204 && resp.status != 200 && resp.status != 404) {
+      fail(resp, r);
+    }
+  }
+
 private:
   // --- multipart ------------------------------------------------------
   fs::path upload_state_path(const std::string& sha) const {
@@ -577,7 +610,8 @@ private:
   // Runs one request with retries. Returns the final response (any status
   // that is not transient); throws on exhausted retries or local errors.
   // content_length receives the Content-Length of a HEAD.
-  Response perform(Request& r, uint64_t* content_length = nullptr) {
+  // filetime receives the Last-Modified of a HEAD (seconds, -1 if none).
+  Response perform(Request& r, uint64_t* content_length = nullptr, int64_t* filetime = nullptr) {
     CurlPtr curl = acquire();
     std::string last_problem;
     for (int attempt = 1; attempt <= k_max_attempts; ++attempt) {
@@ -604,6 +638,11 @@ private:
             curl_off_t len = 0;
             curl_easy_getinfo(curl.get(), CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &len);
             *content_length = len > 0 ? static_cast<uint64_t>(len) : 0;
+          }
+          if (filetime != nullptr) {
+            curl_off_t ft = -1;
+            curl_easy_getinfo(curl.get(), CURLINFO_FILETIME_T, &ft);
+            *filetime = static_cast<int64_t>(ft);
           }
           release(std::move(curl));
           return resp;
@@ -652,6 +691,7 @@ private:
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, &t);
     curl_easy_setopt(c, CURLOPT_BUFFERSIZE, 256L * 1024);
+    curl_easy_setopt(c, CURLOPT_FILETIME, 1L); // Last-Modified, for modified()
 
     curl_slist* raw = nullptr;
     raw = curl_slist_append(raw, ("x-amz-content-sha256: " + r.payload_sha).c_str());

@@ -73,6 +73,15 @@ public:
   // is not a SHA-256), so nullopt there.
   virtual std::optional<std::string> hash_object(const std::string& sha) = 0;
 
+  // When object `sha` was stored (seconds since the epoch; the file's mtime,
+  // S3's Last-Modified), for `dsm gc --remote`'s grace period; nullopt when
+  // the store does not hold it.
+  virtual std::optional<int64_t> modified(const std::string& sha) = 0;
+
+  // Deletes object `sha` (`dsm gc --remote --yes`); one already gone is no
+  // error. The only call that removes data from a store.
+  virtual void remove(const std::string& sha) = 0;
+
   // "remote 'origin'": how messages name this store.
   virtual std::string describe() const = 0;
   // True when stat() is cheap (local filesystem): no need to list.

@@ -220,5 +220,203 @@ class DropTest(FreeingBase):
             self.dsm("verify", "--strict", cwd=self.repo, expect=0)
 
 
+class GcTest(FreeingBase):
+
+    def gc(self, *args, expect=0):
+        return self.dsm("gc", *args, "--json", cwd=self.repo, expect=expect).json()
+
+    def test_rm_before_commit_then_gc_respects_the_grace_period(self):
+        self.add("scores", np.arange(10))
+        self.commit()
+        self.add("scores", np.arange(20))  # never committed
+        p2 = self.version_path("scores", 2)
+        self.dsm("rm", "scores@2", cwd=self.repo, expect=0)
+        j = self.gc()  # default grace: 14 days
+        self.assertEqual(j["deleted"], [])
+        self.assertTrue(any(k["path"] == p2 and "grace" in k["why"] for k in j["kept"]), j)
+        j = self.gc("--grace", "1")
+        self.assertEqual(j["deleted"], [])
+        j = self.gc("--grace", "0", "--dry-run")
+        self.assertEqual([d["path"] for d in j["deleted"]], [p2])
+        self.assertTrue(os.path.exists(p2), "a dry run deletes nothing")
+        j = self.gc("--grace", "0")
+        self.assertEqual([d["path"] for d in j["deleted"]], [p2])
+        self.assertGreater(j["bytes_freed"], 0)
+        self.assertFalse(os.path.exists(p2))
+        self.assertTrue(os.path.exists(self.version_path("scores", 1)))
+        self.dsm("verify", "--strict", cwd=self.repo, expect=0)
+
+    def test_rm_commit_then_gc_history_needs_a_remote_copy(self):
+        self.add("scores", np.arange(10))
+        self.add("scores", np.arange(20))
+        self.commit()
+        p2 = self.version_path("scores", 2)
+        self.dsm("rm", "scores@2", cwd=self.repo, expect=0)
+        self.git("commit", "-q", "-m", "rm scores@2", cwd=self.repo)
+        j = self.gc("--grace", "0")
+        self.assertEqual(j["deleted"], [], "an older commit lists it")
+        self.assertTrue(any(k["path"] == p2 and "--history" in k["why"] for k in j["kept"]), j)
+        j = self.gc("--grace", "0", "--history")
+        self.assertEqual(j["deleted"], [], "no remote holds it")
+        self.assertTrue(os.path.exists(p2))
+        self.add_store()
+        j = self.gc("--grace", "0", "--history")
+        self.assertEqual(j["deleted"], [], "the remote does not hold it")
+        self.assertTrue(any(k["path"] == p2 and "has no object" in k["why"] for k in j["kept"]), j)
+        # Push it from the manifest that still listed it.
+        self.git("checkout", "HEAD~1", "--", "data/manifest-sha256.txt", cwd=self.repo)
+        self.dsm("push", "scores@2", cwd=self.repo, expect=0)
+        self.git("checkout", "HEAD", "--", "data/manifest-sha256.txt", cwd=self.repo)
+        j = self.gc("--grace", "0", "--history")
+        self.assertEqual([d["path"] for d in j["deleted"]], [p2])
+        self.assertFalse(os.path.exists(p2))
+        self.dsm("verify", "--strict", cwd=self.repo, expect=0)
+
+    def test_gc_never_deletes_what_a_branch_the_stash_or_the_index_lists(self):
+        self.add("base", np.arange(10))
+        self.commit()
+        # Another branch.
+        self.git("checkout", "-q", "-b", "other", cwd=self.repo)
+        self.add("onbranch", np.arange(11))
+        self.commit("branch data")
+        on_branch = self.version_path("onbranch", 1)
+        self.git("checkout", "-q", "main", cwd=self.repo)
+        # The stash.
+        self.add("stashed", np.arange(12))
+        stashed = self.version_path("stashed", 1)
+        self.git("add", "-A", cwd=self.repo)
+        self.git("stash", "-q", cwd=self.repo)
+        # The index only: staged, then the working manifest put back.
+        self.add("indexed", np.arange(13))
+        indexed = self.version_path("indexed", 1)
+        self.git("add", "-A", cwd=self.repo)
+        head_manifest = self.git("show", "HEAD:data/manifest-sha256.txt", cwd=self.repo).out
+        with open(self.data("manifest-sha256.txt"), "w") as f:
+            f.write(head_manifest)
+        # And one that nothing lists.
+        self.add("junk", np.arange(14))
+        junk = self.version_path("junk", 1)
+        self.dsm("rm", "junk@1", cwd=self.repo, expect=0)
+        j = self.gc("--grace", "0", "--history")
+        self.assertEqual([d["path"] for d in j["deleted"]], [junk])
+        for p in (on_branch, stashed, indexed):
+            self.assertTrue(os.path.exists(p), p)
+        why = {k["path"]: k["why"] for k in j["kept"]}
+        self.assertIn("branch 'other'", why[on_branch])
+        self.assertIn("stash@{0}", why[stashed])
+        self.assertIn("the index", why[indexed])
+
+    def test_gc_deletes_leftovers_and_set_aside_files(self):
+        self.add("scores", np.arange(10))
+        self.commit()
+        # An add killed after its payload was named (no sidecar, no line).
+        p = self.save(os.path.join(self.src, "x.npy"), np.arange(99))
+        r = self.dsm("add", p, "--name", "crashed", cwd=self.repo, env={"DSM_TEST_CRASH_AT": "add-payload"})
+        self.assertEqual(r.rc, -signal.SIGKILL)
+        r = self.dsm("add", p, "--name", "temp", cwd=self.repo, env={"DSM_TEST_CRASH_AT": "add-payload-temp"})
+        self.assertEqual(r.rc, -signal.SIGKILL)
+        self.dsm("repair", cwd=self.repo, expect=0)  # sets the first aside, removes the temp
+        orphans = os.path.join(self.repo, ".dsm", "local", "orphans")
+        self.assertTrue(os.listdir(orphans))
+        r = self.dsm("add", p, "--name", "again", cwd=self.repo, env={"DSM_TEST_CRASH_AT": "add-sidecar"})
+        self.assertEqual(r.rc, -signal.SIGKILL)
+        j = self.gc("--grace", "0")
+        deleted = [d["path"] for d in j["deleted"]]
+        self.assertEqual(len(deleted), 2, j)  # the set-aside file and the unfinished add
+        self.assertTrue(any("orphans" in d for d in deleted))
+        self.assertEqual(os.listdir(self.data("again")), [], "the unfinished add's payload and sidecar")
+        self.dsm("verify", "--strict", cwd=self.repo, expect=0)
+
+    def test_kill_during_gc_loses_nothing(self):
+        self.add("scores", np.arange(10))
+        self.commit()
+        with open(os.path.join(SOURCE_DIR, "src", "ops", "gc.cpp")) as f:
+            src = f.read()
+        for point in ("gc-sidecar", "gc-payload"):
+            self.assertIn(f'crash_point("{point}")', src)
+            p = self.save(os.path.join(self.src, f"{point}.npy"), np.arange(50))
+            for name in ("a", "b"):
+                r = self.dsm("add", p, "--name", name, cwd=self.repo, env={"DSM_TEST_CRASH_AT": "add-sidecar"})
+                self.assertEqual(r.rc, -signal.SIGKILL)
+            r = self.dsm("gc", "--grace", "0", cwd=self.repo, env={"DSM_TEST_CRASH_AT": point})
+            self.assertEqual(r.rc, -signal.SIGKILL, r)
+            # Never a sidecar without its payload; listed data intact.
+            self.dsm("verify", cwd=self.repo, expect=0)
+            self.dsm("gc", "--grace", "0", cwd=self.repo, expect=0)
+            self.dsm("verify", "--strict", cwd=self.repo, expect=0)
+        self.assertEqual(self.payloads_on_disk("a") + self.payloads_on_disk("b"), [])
+        self.assertEqual(len(self.payloads_on_disk("scores")), 1)
+
+    def test_gc_remote_keeps_every_referenced_object(self):
+        store = self.add_store()
+        self.add("kept", np.arange(10))
+        self.commit()
+        self.dsm("push", cwd=self.repo, expect=0)
+        # Referenced only by another branch.
+        self.git("checkout", "-q", "-b", "other", cwd=self.repo)
+        self.add("onbranch", np.arange(11))
+        self.commit("branch")
+        self.dsm("push", cwd=self.repo, expect=0)
+        self.git("checkout", "-q", "main", cwd=self.repo)
+        # Referenced only by an older commit.
+        self.add("old", np.arange(12))
+        self.commit("old")
+        self.dsm("push", cwd=self.repo, expect=0)
+        self.dsm("rm", "old@1", cwd=self.repo, expect=0)
+        self.git("commit", "-q", "-m", "rm old", cwd=self.repo)
+        # Pushed, then removed before any commit: garbage.
+        self.add("junk", np.arange(13))
+        junk_sha = sha256_file(self.version_path("junk", 1))
+        self.dsm("push", cwd=self.repo, expect=0)
+        self.dsm("rm", "junk@1", cwd=self.repo, expect=0)
+        objects = lambda: {two + rest for two in os.listdir(os.path.join(store, "objects", "sha256"))  # noqa: E731
+                           for rest in os.listdir(os.path.join(store, "objects", "sha256", two))}
+        self.assertEqual(len(objects()), 4)
+        r = self.dsm("gc", "--remote", "team", cwd=self.repo, expect=0)
+        self.assertIn("within the grace period", r.out)
+        j = self.dsm("gc", "--remote", "team", "--grace", "0", "--json", cwd=self.repo, expect=0).json()
+        self.assertTrue(j["dry_run"])
+        self.assertEqual([o["sha256"] for o in j["deletable"]], [junk_sha])
+        self.assertEqual(len(objects()), 4, "a dry run unless --yes")
+        r = self.dsm("gc", "--remote", "team", "--grace", "0", cwd=self.repo, expect=0)
+        self.assertIn("--yes", r.out)
+        self.dsm("gc", "--remote", "team", "--grace", "0", "--yes", cwd=self.repo, expect=0)
+        self.assertEqual(len(objects()), 3)
+        self.assertNotIn(junk_sha, objects())
+        self.dsm("verify", "--remote", "team", cwd=self.repo, expect=0)
+        r = self.dsm("help", "gc", cwd=self.repo, expect=0)
+        self.assertIn("another clone may reference objects", r.out.replace("\n", " "))
+
+
+class DuTest(FreeingBase):
+
+    def test_du_per_dataset(self):
+        self.add("scores", np.arange(1000))
+        self.add("scores", np.arange(2000))
+        self.add("labels", np.arange(10))
+        self.commit()
+        j = self.dsm("du", "--json", cwd=self.repo, expect=0).json()
+        by = {d["name"]: d for d in j["datasets"]}
+        s1, s2 = (os.path.getsize(self.version_path("scores", n)) for n in (1, 2))
+        self.assertEqual(by["scores"]["versions"], 2)
+        self.assertEqual(by["scores"]["bytes_here"], s1 + s2)
+        self.assertEqual(by["scores"]["bytes_only_here"], s1 + s2, "no remote: everything is only here")
+        self.assertEqual(by["scores"]["drop_frees"], 0)
+        self.add_store()
+        self.commit("remote")
+        self.dsm("push", "scores@1", cwd=self.repo, expect=0)
+        j = self.dsm("du", "scores", "--json", cwd=self.repo, expect=0).json()
+        self.assertEqual([d["name"] for d in j["datasets"]], ["scores"])
+        d = j["datasets"][0]
+        self.assertEqual(d["bytes_only_here"], s2)
+        self.assertEqual(d["drop_frees"], s1)
+        self.dsm("drop", "scores@1", cwd=self.repo, expect=0)
+        d = self.dsm("du", "scores", "--json", cwd=self.repo, expect=0).json()["datasets"][0]
+        self.assertEqual((d["versions"], d["present"], d["bytes_here"]), (2, 1, s2))
+        r = self.dsm("du", cwd=self.repo, expect=0)
+        self.assertIn("DATASET", r.out)
+        self.assertIn("scores", r.out)
+
+
 if __name__ == "__main__":
     main()
