@@ -156,6 +156,60 @@ class RemoteS3Test(RemoteScenario, DsmTestCase):
             if o != rel:
                 self.assertEqual(sha256_file(os.path.join(clone, "data", o)), entries[o])
 
+    def test_issue_14_drop_downloads_and_hashes(self):
+        # S3 cannot hash in place: drop downloads each object and hashes it
+        # before deleting the local copy, and refuses a corrupt one.
+        repo = self.make_repo_with_data()
+        self.add_remote(repo)
+        self.commit_all(repo)
+        self.dsm("push", cwd=repo, expect=0)
+        entries = manifest_entries(repo)
+        bad, good = sorted(entries)[0], sorted(entries)[1]
+        obj = self.object_path(entries[bad])
+        with open(obj, "r+b") as f:
+            f.seek(300)
+            b = f.read(1)
+            f.seek(300)
+            f.write(bytes([b[0] ^ 0x10]))
+        r = self.dsm("drop", "--all", cwd=repo, expect=1)
+        self.assertIn("is corrupt", r.err)
+        self.assertIn(os.path.join(repo, "data", bad), r.err)
+        for rel in entries:
+            self.assertTrue(os.path.exists(os.path.join(repo, "data", rel)), "nothing deleted")
+        self.dsm("drop", os.path.join(repo, "data", good), cwd=repo, expect=0)
+        self.assertFalse(os.path.exists(os.path.join(repo, "data", good)))
+        self.assertEqual(no_temp_files(repo), [])
+        r = self.dsm("verify", cwd=repo, expect=0)
+        self.assertIn("DROPPED", r.out)
+        self.dsm("pull", cwd=repo, expect=0)
+        self.assertEqual(sha256_file(os.path.join(repo, "data", good)), entries[good])
+
+    def test_issue_14_gc_remote(self):
+        repo = self.make_repo_with_data()
+        self.add_remote(repo)
+        self.commit_all(repo)
+        self.dsm("push", cwd=repo, expect=0)
+        entries = manifest_entries(repo)
+        gone = sorted(entries)[0]
+        # Removed and committed: an older commit still lists it, so kept.
+        self.dsm("rm", os.path.join(repo, "data", gone), cwd=repo, expect=0)
+        self.commit_all(repo, "rm")
+        j = self.dsm("gc", "--remote", "origin", "--grace", "0", "--yes", "--json", cwd=repo, expect=0).json()
+        self.assertEqual(j["deletable"], [])
+        self.assertEqual(self.stored(), set(entries.values()))
+        # An object nothing lists, stored just now: within the grace period,
+        # then deleted with --grace 0 --yes.
+        p = self.save(os.path.join(self.tmp, "junk.npy"), np.arange(77))
+        self.dsm("add", p, "--name", "junk", cwd=repo, expect=0)
+        self.dsm("push", "junk", cwd=repo, expect=0)
+        junk = sha256_file(p)
+        self.dsm("rm", "junk@1", cwd=repo, expect=0)
+        j = self.dsm("gc", "--remote", "origin", "--json", cwd=repo, expect=0).json()
+        self.assertEqual((j["deletable"], j["within_grace"]), ([], 1))
+        j = self.dsm("gc", "--remote", "origin", "--grace", "0", "--yes", "--json", cwd=repo, expect=0).json()
+        self.assertEqual([o["sha256"] for o in j["deletable"]], [junk])
+        self.assertEqual(self.stored(), set(entries.values()))
+
     def test_push_killed_then_resumed(self):
         arrays = {"big": [np.full(256 * 1024, i, dtype=np.float64) for i in range(16)]}  # 16 x 2 MiB
         repo = self.make_repo_with_data(arrays=arrays)
