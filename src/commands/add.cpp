@@ -69,6 +69,9 @@ void run_add(Context& ctx, const AddCliOptions& opts) {
       if (a.sidecar.compression) {
         std::cerr << "dsm: " << a.sidecar.name << "@" << a.sidecar.version << ": " << *a.sidecar.compression << "\n";
       }
+      for (const std::string& note : a.notes) {
+        std::cerr << "dsm: " << a.sidecar.name << "@" << a.sidecar.version << ": " << note << "\n";
+      }
     }
   }
   if (opts.json) {
@@ -79,7 +82,8 @@ void run_add(Context& ctx, const AddCliOptions& opts) {
                      {"version", a.sidecar.version},
                      {"sha256", a.sidecar.sha256},
                      {"size", a.sidecar.size},
-                     {"sidecar", Repository::sidecar_path(a.path).string()}});
+                     {"sidecar", Repository::sidecar_path(a.path).string()},
+                     {"notes", a.notes}});
     }
     std::cout << arr.dump(2) << "\n";
     return;

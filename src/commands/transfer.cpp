@@ -38,7 +38,8 @@ void finish_transfer(const TransferReport& report, const std::string& verb, bool
   if (json) {
     std::cout << nlohmann::json{{"store", report.store},     {"transferred", report.done},
                                 {"bytes", report.bytes},     {"skipped", report.skipped},
-                                {"seconds", report.seconds}, {"problems", report.problems}}
+                                {"seconds", report.seconds}, {"problems", report.problems},
+                                {"linked", report.linked}}
                      .dump(2)
               << "\n";
   } else {
@@ -46,8 +47,11 @@ void finish_transfer(const TransferReport& report, const std::string& verb, bool
     std::snprintf(timing, sizeof timing, "%.2f s", report.seconds);
     std::cout << (push ? "pushed " : "pulled ") << report.done << " payload" << (report.done == 1 ? "" : "s")
               << " (" << remote::human_bytes(report.bytes) << ") " << (push ? "to " : "from ") << report.store
-              << " in " << timing << "; " << report.skipped << (push ? " already there" : " already present")
-              << "\n";
+              << " in " << timing << "; " << report.skipped << (push ? " already there" : " already present");
+    if (report.linked > 0) {
+      std::cout << "; " << report.linked << " stored once, as hard links to identical payloads here";
+    }
+    std::cout << "\n";
   }
   std::cout.flush();
   throw_if_failed(report, push ? "pushing" : "pulling");

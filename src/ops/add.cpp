@@ -14,6 +14,8 @@
 #include "repo/manifest.hpp"
 #include "repo/naming.hpp"
 #include "repo/lock.hpp"
+#include "repo/datasets.hpp"
+#include "repo/dedupe.hpp"
 #include "repo/referenced.hpp"
 #include "repo/repository.hpp"
 #include "repo/statcache.hpp"
@@ -366,7 +368,13 @@ AddResult add_files(const Repository& repo, const AddRequest& request) {
   Manifest manifest = read_manifest(repo);
   std::map<std::string, uint64_t> next; // name -> next free number
   std::vector<fs::path> dirs;
-  for (Pending& p : pending) {
+  // Identical payloads stored once: bytes a listed payload holds already
+  // become another name of that file (found once per distinct hash).
+  IdenticalFinder finder(repo, manifest);
+  std::map<std::string, std::optional<IdenticalPayload>> identical;
+  std::vector<std::optional<std::string>> linked_to(pending.size());
+  for (size_t i = 0; i < pending.size(); ++i) {
+    Pending& p = pending[i];
     fs::path dir = repo.data_dir() / p.name;
     util::make_dirs_below(repo.data_dir(), dir);
     auto it = next.find(p.name);
@@ -384,6 +392,26 @@ AddResult add_files(const Repository& repo, const AddRequest& request) {
       if (fs::exists(Repository::sidecar_path(target))) {
         continue;
       }
+      if (!p.staged_dir) {
+        auto found = identical.find(p.info.sha256);
+        if (found == identical.end()) {
+          found = identical.emplace(p.info.sha256, finder.find(p.info.sha256)).first;
+        }
+        if (found->second) {
+          LinkResult linked = link_payload(found->second->fd, target);
+          if (linked == LinkResult::exists) {
+            continue; // that number is taken: the next one
+          }
+          if (linked == LinkResult::linked) {
+            linked_to[i] = found->second->rel;
+            p.final_path = target;
+            p.staged.reset(); // the copy is not needed: its temp goes
+            p.version = seq;
+            break;
+          }
+          found->second.reset(); // links impossible here: store copies
+        }
+      }
       if (p.staged_dir ? p.staged_dir->publish_noreplace(target) : p.staged->publish_noreplace(target)) {
         p.final_path = target;
         p.staged.reset(); // published: nothing left to clean up, and its path is memory
@@ -400,8 +428,17 @@ AddResult add_files(const Repository& repo, const AddRequest& request) {
   // copy per file (and both lists whole) was most of the memory of an add
   // of 10,000 files.
   result.added.reserve(pending.size());
-  for (Pending& p : pending) {
+  const DatasetIndex before = index_datasets(repo, manifest); // the latest version of each name, for notes
+  for (size_t i = 0; i < pending.size(); ++i) {
+    Pending& p = pending[i];
     AddedPayload& added = result.added.emplace_back(); // its path is moved in at the end
+    if (const auto* versions = before.find(p.name); versions && !versions->empty() && !p.staged_dir &&
+                                                      versions->back().sha256 == p.info.sha256) {
+      added.notes.push_back("same bytes as " + p.name + "@" + std::to_string(versions->back().seq));
+    }
+    if (linked_to[i]) {
+      added.notes.push_back("stored once: a hard link to " + quote(*linked_to[i]) + " (identical bytes)");
+    }
     Sidecar& s = added.sidecar;
     s.version = p.version;
     s.name = p.name;

@@ -6,8 +6,11 @@
 //      hidden temp file in the data dir, made read-only and synced (one
 //      syncfs for many files). Nothing visible yet; a crash leaves temps.
 //   2. under the repository lock: sequence numbers are chosen (1 + max over
-//      the manifest and every file of that name on disk, never reused),
-//      each payload is linked to its final name (never overwriting).
+//      the manifest, every manifest in history and every file of that name
+//      on disk, never reused), each payload is linked to its final name
+//      (never overwriting); when a payload of the manifest holds the same
+//      bytes, the final name is a hard link to it instead and the staged
+//      copy is dropped (identical payloads stored once: repo/dedupe.hpp).
 //      A crash now leaves an untracked payload.
 //   3. sidecars are written (temp, sync, link) beside the payloads.
 //   4. the manifest is rewritten atomically (temp, fsync, rename, fsync dir)
@@ -60,6 +63,10 @@ struct AddRequest {
 struct AddedPayload {
   fs::path path; // absolute
   Sidecar sidecar;
+  // For stderr: "same bytes as NAME@N" (the latest version of the same name
+  // holds these bytes: still a new version, a new event with its own
+  // metadata), "stored once: a hard link to 'REL'" (repo/dedupe.hpp).
+  std::vector<std::string> notes;
 };
 
 struct AddResult {

@@ -12,8 +12,10 @@
 // Order of writes, under the activity lock and the repository lock:
 //   1. the manifest is rewritten atomically (the commit point): a crash
 //      before leaves the old state, after it payload and sidecar without a
-//      manifest line, which HEAD still lists (kept) or, for a version never
-//      committed, an unfinished add that `dsm repair` rolls back;
+//      manifest line: a committed version's tracked sidecar, which `dsm
+//      verify` reports and `dsm resolve` turns back into its line (the old
+//      state), or, for a version never committed, an unfinished add that
+//      `dsm repair` rolls back;
 //   2. sidecars are deleted;
 //   3. the index is updated.
 // No payload is touched, so no kill can lose data.

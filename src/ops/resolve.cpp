@@ -6,6 +6,7 @@
 #include "git/references.hpp"
 #include "ops/merge.hpp"
 #include "repo/datasets.hpp"
+#include "repo/dedupe.hpp"
 #include "repo/leftovers.hpp"
 #include "repo/lock.hpp"
 #include "repo/naming.hpp"
@@ -192,6 +193,17 @@ private:
                     util::errno_message(errno));
       }
       util::fsync_dir(new_payload.parent_path());
+    }
+    // Not here, but the same bytes are (another version, a name merged in
+    // from another branch): stored once, as a link (repo/dedupe.hpp).
+    if (!fs::exists(new_payload, ec)) {
+      IdenticalFinder finder(m_repo, m_manifest);
+      if (std::optional<IdenticalPayload> same = finder.find(sha)) {
+        if (link_payload(same->fd, new_payload) == LinkResult::linked) {
+          m_report.done.push_back("stored " + quote(new_rel) + " once: a hard link to " + quote(same->rel) +
+                                  " (identical bytes)");
+        }
+      }
     }
     if (!keep_old) {
       m_manifest.erase(old_rel);

@@ -7,6 +7,7 @@
 #include "remote/store.hpp"
 #include "remote/transfer.hpp"
 #include "repo/datasets.hpp"
+#include "repo/dedupe.hpp"
 #include "repo/manifest.hpp"
 #include "repo/repository.hpp"
 #include "repo/sidecar.hpp"
@@ -20,6 +21,7 @@
 #include <chrono>
 #include <map>
 #include <sys/stat.h>
+#include <unistd.h>
 
 namespace dsm {
 
@@ -450,6 +452,33 @@ TransferReport pull(const Repository& repo, const SyncOptions& o) {
     record(report, f.message, f.exit_code);
   }
 
+  // Identical payloads stored once: bytes a payload here holds already
+  // become another name of that file (repo/dedupe.hpp); of several missing
+  // names of one content, one is downloaded and the others linked to it.
+  const Manifest manifest = load_manifest(repo);
+  IdenticalFinder finder(repo, manifest);
+  std::vector<Selected> fetch;
+  std::vector<std::optional<uint64_t>> fetch_sizes;
+  std::vector<Selected> link_later;
+  std::set<std::string> fetching;
+  for (size_t i = 0; i < todo.size(); ++i) {
+    if (std::optional<IdenticalPayload> same = finder.find(todo[i].sha256)) {
+      util::make_dirs_below(repo.data_dir(), todo[i].path.parent_path());
+      if (link_payload(same->fd, todo[i].path) == LinkResult::linked) {
+        ++report.linked;
+        continue;
+      }
+    }
+    if (!fetching.insert(todo[i].sha256).second) {
+      link_later.push_back(todo[i]);
+      continue;
+    }
+    fetch.push_back(todo[i]);
+    fetch_sizes.push_back(todo_sizes[i]);
+  }
+  todo = std::move(fetch);
+  todo_sizes = std::move(fetch_sizes);
+
   std::vector<remote::Failure> failures;
   if (!todo.empty()) {
     store->check_access();
@@ -491,7 +520,44 @@ TransferReport pull(const Repository& repo, const SyncOptions& o) {
       report.bytes += regular_size(repo, todo[i]).value_or(0);
     }
   }
-  report.done = todo.size() - failures.size();
+  // The other names of content just downloaded.
+  const Manifest after = load_manifest(repo);
+  IdenticalFinder downloaded(repo, after);
+  for (const Selected& e : link_later) {
+    std::optional<IdenticalPayload> same = downloaded.find(e.sha256, e.rel);
+    if (same && link_payload(same->fd, e.path) == LinkResult::linked) {
+      ++report.linked;
+      continue;
+    }
+    if (!same) {
+      record(report, "cannot pull " + quote(e.path.string()) + ": its content did not arrive (see above)",
+             k_exit_problems);
+      continue;
+    }
+    // Links impossible here: a copy of the verified file.
+    try {
+      util::AtomicFile out(e.path, 0444);
+      std::vector<char> buf(1u << 20);
+      uint64_t off = 0;
+      while (true) {
+        ssize_t n = ::pread(same->fd.get(), buf.data(), buf.size(), static_cast<off_t>(off));
+        if (n < 0) {
+          throw Error("cannot read " + quote((repo.data_dir() / same->rel).string()) + ": " +
+                      util::errno_message(errno));
+        }
+        if (n == 0) {
+          break;
+        }
+        out.write(buf.data(), static_cast<size_t>(n));
+        off += static_cast<uint64_t>(n);
+      }
+      out.commit(util::AtomicFile::Replace::no);
+      ++report.done;
+    } catch (const Error& err) {
+      record(report, err.what(), k_exit_problems);
+    }
+  }
+  report.done += todo.size() - failures.size();
   report.skipped = present.size();
   report.seconds = seconds_since(start);
   return report;

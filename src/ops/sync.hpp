@@ -74,6 +74,7 @@ struct TransferReport {
   size_t done = 0;       // payloads transferred
   uint64_t bytes = 0;    // their bytes
   size_t skipped = 0;    // already there (push) or already present (pull)
+  size_t linked = 0;     // pull: stored as hard links to identical payloads here (nothing downloaded)
   double seconds = 0;
   std::vector<std::string> problems;
   int exit_code = 0;     // 0, 1 (problems found), 2 (error) or 130 (interrupted)

@@ -10,6 +10,13 @@
 //   add-sidecar        sidecars written
 //   add-manifest-temp  manifest rewritten to a temp file, not yet renamed
 //   add-manifest       manifest renamed into place, lock still held
+// and of the commands that free disk (docs/guarantees.md, "Freeing disk"):
+//   rm-manifest        `dsm rm`: manifest rewritten, sidecars not yet deleted
+//   drop-recorded      `dsm drop`: .dsm/local/dropped written, nothing unlinked
+//   drop-payload       `dsm drop`: after each payload is unlinked
+//   gc-sidecar         `dsm gc`: after an unreferenced payload's sidecar is deleted
+//   gc-payload         `dsm gc`: after each unreferenced file is deleted
+//   gc-remote-object   `dsm gc --remote --yes`: after each object is deleted
 #pragma once
 
 namespace dsm {

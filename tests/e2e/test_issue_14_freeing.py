@@ -109,6 +109,24 @@ class RmTest(FreeingBase):
         with open(self.data("manifest-sha256.txt")) as f:
             self.assertIn("other/", f.read())
 
+    def test_kill_during_rm_loses_nothing(self):
+        self.add("scores", np.arange(10))
+        self.add("scores", np.arange(20))
+        self.commit()
+        p2 = self.version_path("scores", 2)
+        r = self.dsm("rm", "scores@2", cwd=self.repo, env={"DSM_TEST_CRASH_AT": "rm-manifest"})
+        self.assertEqual(r.rc, -signal.SIGKILL, r)
+        # Between the manifest and the sidecar: verify names the state and
+        # its remedy; resolve restores the old state; nothing was lost.
+        self.assertTrue(os.path.exists(p2) and os.path.exists(p2 + ".yaml"))
+        r = self.dsm("verify", cwd=self.repo, expect=1)
+        self.assertIn("dsm resolve", r.out)
+        self.dsm("resolve", cwd=self.repo, expect=0)
+        self.dsm("verify", "--strict", cwd=self.repo, expect=0)
+        self.dsm("rm", "scores@2", cwd=self.repo, expect=0)
+        self.assertFalse(os.path.exists(p2 + ".yaml"))
+        self.assertTrue(os.path.exists(p2))
+
     def test_rm_unknown_version_fails_cleanly(self):
         self.add("scores", np.arange(10))
         r = self.dsm("rm", "scores@7", cwd=self.repo, expect=2)
@@ -416,6 +434,81 @@ class DuTest(FreeingBase):
         r = self.dsm("du", cwd=self.repo, expect=0)
         self.assertIn("DATASET", r.out)
         self.assertIn("scores", r.out)
+
+
+class StoredOnceTest(FreeingBase):
+
+    def test_identical_payloads_share_an_inode(self):
+        a = np.arange(5000)
+        self.add("scores", a)
+        r = self.add("features", a)  # same bytes, another name
+        p1 = self.version_path("scores", 1)
+        p2 = self.version_path("features", 1)
+        self.assertIn("hard link", r.err)
+        self.assertEqual(os.stat(p1).st_ino, os.stat(p2).st_ino)
+        self.assertEqual(os.stat(p2).st_mode & 0o777, 0o444)
+        r = self.add("features", a)  # the latest version's bytes again: still a new version
+        p3 = self.version_path("features", 2)
+        self.assertIn("same bytes as features@1", r.err)
+        self.assertEqual(os.stat(p3).st_ino, os.stat(p1).st_ino)
+        self.assertEqual(len(manifest_entries(self.repo)), 3)
+        self.dsm("verify", "--strict", cwd=self.repo, expect=0)
+
+    def test_removing_one_name_leaves_the_other_whole(self):
+        a = np.arange(5000)
+        self.add("scores", a)
+        self.commit()
+        self.add("features", a)  # a hard link, never committed
+        p1 = self.version_path("scores", 1)
+        p2 = self.version_path("features", 1)
+        self.assertEqual(os.stat(p1).st_ino, os.stat(p2).st_ino)
+        self.dsm("rm", "features@1", cwd=self.repo, expect=0)
+        j = self.dsm("gc", "--grace", "0", "--json", cwd=self.repo, expect=0).json()
+        self.assertEqual([(d["path"], d["bytes"]) for d in j["deleted"]], [(p2, 0)],
+                         "another name keeps the inode: nothing is freed")
+        self.assertFalse(os.path.exists(p2))
+        self.assertEqual(sha256_file(p1), manifest_entries(self.repo)[os.path.relpath(p1, self.data())])
+        self.dsm("verify", "--strict", cwd=self.repo, expect=0)
+
+    def test_pull_links_identical_payloads(self):
+        a = np.arange(3000)
+        self.add("scores", a)
+        self.add("copy", a)
+        self.add("other", np.arange(7))
+        self.add_store()
+        self.commit()
+        self.dsm("push", cwd=self.repo, expect=0)
+        clone = os.path.join(self.tmp, "clone")
+        self.git("clone", "-q", self.repo, clone)
+        r = self.dsm("pull", "--json", cwd=clone, expect=0)
+        j = r.json()
+        self.assertEqual((j["transferred"], j["linked"]), (2, 1), j)
+        c1 = self.dsm("path", "scores@1", cwd=clone, expect=0).out.strip()
+        c2 = self.dsm("path", "copy@1", cwd=clone, expect=0).out.strip()
+        self.assertEqual(os.stat(c1).st_ino, os.stat(c2).st_ino)
+        self.dsm("verify", "--strict", cwd=clone, expect=0)
+        # One name dropped and pulled back: linked to the other, nothing downloaded.
+        self.dsm("drop", "copy", cwd=clone, expect=0)
+        j = self.dsm("pull", "--json", cwd=clone, expect=0).json()
+        self.assertEqual((j["transferred"], j["linked"]), (0, 1), j)
+        self.assertEqual(os.stat(c1).st_ino, os.stat(c2).st_ino)
+        self.dsm("verify", "--strict", cwd=clone, expect=0)
+
+    def test_a_damaged_payload_is_never_linked(self):
+        a = np.arange(3000)
+        self.add("scores", a)
+        p1 = self.version_path("scores", 1)
+        os.chmod(p1, 0o644)
+        with open(p1, "r+b") as f:
+            f.seek(500)
+            f.write(b"\x01\x02")
+        os.chmod(p1, 0o444)
+        self.add("copy", a)
+        p2 = self.version_path("copy", 1)
+        self.assertNotEqual(os.stat(p1).st_ino, os.stat(p2).st_ino)
+        r = self.dsm("verify", cwd=self.repo, expect=1)
+        self.assertIn("FAILED " + p1, r.out)
+        self.assertNotIn(p2, r.out)
 
 
 if __name__ == "__main__":
