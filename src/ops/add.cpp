@@ -76,9 +76,9 @@ Manifest read_manifest(const Repository& repo) {
 // manifest in history (a version `dsm rm` removed and a commit forgot), and
 // every file on disk (payloads, sidecars, leftovers of crashed adds), so a
 // number is never reused.
-uint64_t max_seq(const Repository& repo, const Manifest& manifest, const History& history, const std::string& name,
+uint64_t max_seq(const Repository& repo, const Manifest& manifest, const HistorySeq& history, const std::string& name,
                  const fs::path& dir) {
-  uint64_t best = history.max_seq(repo, name);
+  uint64_t best = history.max_seq(name);
   std::string prefix = name + "/";
   for (auto it = manifest.map().lower_bound(prefix); it != manifest.map().end(); ++it) {
     if (it->first.compare(0, prefix.size(), prefix) != 0) {
@@ -358,8 +358,9 @@ AddResult add_files(const Repository& repo, const AddRequest& request) {
   std::optional<std::string> head = repo.git().head_commit();
   std::optional<std::string> branch = repo.git().branch();
   std::string host = host_name();
-  // Outside the lock: a walk of the whole history (references.hpp).
-  const History history = History::load(repo);
+  // Outside the lock: a walk of the whole history (references.hpp), each
+  // manifest read once ever (repo/referenced.hpp, HistorySeq).
+  const HistorySeq history = HistorySeq::load(repo);
 
   // 2-4. Under the lock: numbers, payload names, sidecars, manifest.
   repo.ensure_local_dir();

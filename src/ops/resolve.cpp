@@ -143,9 +143,9 @@ private:
     auto it = m_next.find(name);
     if (it == m_next.end()) {
       if (!m_history) {
-        m_history = History::load(m_repo);
+        m_history = HistorySeq::load(m_repo);
       }
-      uint64_t top = m_history->max_seq(m_repo, name);
+      uint64_t top = m_history->max_seq(name);
       for (const auto& [rel, sha] : m_manifest.map()) {
         auto [n, file] = split_data_rel(rel);
         if (n == name) {
@@ -340,7 +340,7 @@ private:
   std::optional<Manifest> m_ours;
   bool m_manifest_changed = false;
   std::map<std::string, uint64_t> m_next;
-  std::optional<History> m_history; // loaded when a number is first needed
+  std::optional<HistorySeq> m_history; // loaded when a number is first needed
   std::set<std::string> m_touched;
   ResolveReport m_report;
 };

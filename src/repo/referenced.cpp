@@ -6,8 +6,10 @@
 #include "repo/manifest.hpp"
 #include "repo/naming.hpp"
 #include "repo/repository.hpp"
+#include "util/file.hpp"
 #include "util/sha256.hpp"
 
+#include <cstdlib>
 #include <set>
 #include <string_view>
 
@@ -97,18 +99,126 @@ std::set<std::string> History::hashes_at(const std::string& rel) const {
   return out;
 }
 
-uint64_t History::max_seq(const Repository& repo, const std::string& name) const {
-  uint64_t best = 0;
-  const std::string prefix = name + "/";
-  for (auto it = m_paths.lower_bound(prefix); it != m_paths.end() && it->starts_with(prefix); ++it) {
-    // `<stem>.<ext>`, or a chunked version's `<stem>/part-NNNN.npy`.
-    std::string rest = it->substr(prefix.size());
-    std::string first = rest.substr(0, rest.find('/'));
-    if (auto s = match_seq(repo.config(), name, first)) {
-      best = std::max(best, *s);
+namespace {
+
+constexpr const char* k_seqcache_header = "dsm seqcache 1";
+
+// The dataset and number of a manifest path: `<name>/<stem>.<ext>`, or a
+// chunk `<name>/<stem>/part-NNNN.npy`.
+std::optional<std::pair<std::string, uint64_t>> version_of_path(const Config& config, const std::string& path) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos) {
+    return std::nullopt;
+  }
+  std::string dir = path.substr(0, slash);
+  if (auto seq = match_seq(config, dir, path.substr(slash + 1))) {
+    return std::make_pair(dir, *seq);
+  }
+  size_t up = dir.rfind('/');
+  if (up == std::string::npos) {
+    return std::nullopt;
+  }
+  std::string name = dir.substr(0, up);
+  if (auto seq = match_seq(config, name, dir.substr(up + 1))) {
+    return std::make_pair(name, *seq);
+  }
+  return std::nullopt;
+}
+
+} // namespace
+
+HistorySeq HistorySeq::load(const Repository& repo) {
+  HistorySeq h;
+  const fs::path cache_path = repo.local_dir() / "seqcache";
+  std::set<std::string> known;
+  // The cache: trusted only when whole and for this naming pattern.
+  try {
+    std::string text = util::read_file(cache_path, 64u << 20);
+    std::set<std::string> blobs;
+    std::map<std::string, uint64_t> max;
+    size_t pos = 0;
+    size_t line_no = 0;
+    bool ok = true;
+    while (ok && pos < text.size()) {
+      size_t nl = text.find('\n', pos);
+      if (nl == std::string::npos) {
+        ok = false;
+        break;
+      }
+      std::string line = text.substr(pos, nl - pos);
+      pos = nl + 1;
+      ++line_no;
+      if (line_no == 1) {
+        ok = line == k_seqcache_header;
+      } else if (line_no == 2) {
+        ok = line == "naming " + repo.config().naming;
+      } else if (line.starts_with("blob ") && line.size() == 45) {
+        blobs.insert(line.substr(5));
+      } else if (line.starts_with("seq ")) {
+        size_t sp = line.find(' ', 4);
+        ok = sp != std::string::npos && sp > 4;
+        if (ok) {
+          max[line.substr(sp + 1)] = std::strtoull(line.c_str() + 4, nullptr, 10);
+        }
+      } else {
+        ok = false;
+      }
+    }
+    if (ok && line_no >= 2) {
+      known = std::move(blobs);
+      h.m_max = std::move(max);
+    }
+  } catch (const Error&) {
+    // missing or unreadable: rebuilt below
+  }
+  const std::string file = repo.data_dir_relative() + "/" + k_manifest_name;
+  bool changed = false;
+  for (const std::string& oid : git::blobs_in_history(repo.git(), file)) {
+    if (known.count(oid)) {
+      continue;
+    }
+    std::string text = repo.git().read_blob(oid);
+    size_t pos = 0;
+    while (pos < text.size()) {
+      size_t nl = text.find('\n', pos);
+      std::string_view line(text.data() + pos, (nl == std::string::npos ? text.size() : nl) - pos);
+      pos = nl == std::string::npos ? text.size() : nl + 1;
+      if (line.size() < 67 || line.substr(64, 2) != "  ") {
+        continue; // lenient, as History: any line naming a version counts
+      }
+      std::optional<std::string> path = manifest_decode_path(std::string(line.substr(66)));
+      if (!path) {
+        continue;
+      }
+      if (auto v = version_of_path(repo.config(), *path)) {
+        uint64_t& best = h.m_max[v->first];
+        best = std::max(best, v->second);
+      }
+    }
+    known.insert(oid);
+    changed = true;
+  }
+  if (changed) {
+    std::string out = std::string(k_seqcache_header) + "\nnaming " + repo.config().naming + "\n";
+    for (const std::string& oid : known) {
+      out += "blob " + oid + "\n";
+    }
+    for (const auto& [name, seq] : h.m_max) {
+      out += "seq " + std::to_string(seq) + " " + name + "\n";
+    }
+    try {
+      repo.ensure_local_dir();
+      util::write_file_atomic(cache_path, out);
+    } catch (const Error&) {
+      // an optimisation: the next add reads the manifests again
     }
   }
-  return best;
+  return h;
+}
+
+uint64_t HistorySeq::max_seq(const std::string& name) const {
+  auto it = m_max.find(name);
+  return it == m_max.end() ? 0 : it->second;
 }
 
 const Referenced& LazyReferenced::get() {

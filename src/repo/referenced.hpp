@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -47,10 +48,10 @@ private:
 // What the manifests of the whole history list: every commit reachable
 // from any ref (git::blobs_in_history), HEAD and the index. `dsm gc` keeps a
 // payload any of them lists (unless --history and a remote holds it); `dsm
-// gc --remote` keeps every object they list; `dsm add` numbers after the
-// highest sequence number they hold, so a number `dsm rm` removed is never
-// used again. Cost: one tree lookup per commit, one parse per distinct
-// manifest blob.
+// gc --remote` keeps every object they list. Cost: one tree lookup per
+// commit, one parse per distinct manifest blob (seconds for thousands of
+// commits of a manifest of 10,000 lines): for gc and for the rare status or
+// verify that meets a payload no tip lists, never for every add.
 class History {
 public:
   static History load(const Repository& repo);
@@ -60,14 +61,28 @@ public:
   // Every hash a manifest in history lists at `rel` (normally one: a
   // version's name is never reused).
   std::set<std::string> hashes_at(const std::string& rel) const;
-  // The highest sequence number of dataset `name` any of these manifests
-  // lists (a payload or a chunked version's part), 0 when none.
-  uint64_t max_seq(const Repository& repo, const std::string& name) const;
-
 private:
   std::set<std::string> m_paths;                      // data-relative payload paths
   std::set<std::string> m_hashes;
   std::set<std::pair<std::string, std::string>> m_path_hash; // (path, a hash listed there)
+};
+
+// The highest sequence number each dataset name has in any manifest of the
+// history (the commits History reads): `dsm add` and `dsm resolve` number
+// after it, so a number `dsm rm` removed and a commit forgot is never used
+// again. A manifest blob never changes, so what each one holds is
+// remembered in .dsm/local/seqcache ("dsm seqcache 1", the naming pattern,
+// then "blob <oid>" and "seq <n> <name>" lines): an add reads only the
+// manifests committed since the last one (the walk itself is one tree
+// lookup per commit). A damaged or missing cache is rebuilt, never trusted.
+class HistorySeq {
+public:
+  static HistorySeq load(const Repository& repo);
+  // 0 when no manifest in history lists a version of `name`.
+  uint64_t max_seq(const std::string& name) const;
+
+private:
+  std::map<std::string, uint64_t> m_max; // name -> highest number
 };
 
 // How verify, status and repair describe a payload only older commits list.

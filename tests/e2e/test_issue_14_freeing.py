@@ -84,6 +84,25 @@ class RmTest(FreeingBase):
         out = self.dsm("path", "scores@latest", cwd=self.repo, expect=0).out.strip()
         self.assertTrue(out.endswith("_004.npy"), f"after removing @3 the next add is @4, not @3: {out}")
 
+    def test_numbers_survive_a_damaged_number_cache(self):
+        # .dsm/local/seqcache remembers what each committed manifest held;
+        # a damaged one is rebuilt, never trusted.
+        for i in range(3):
+            self.add("scores", np.arange(10 + i))
+        self.commit()
+        self.dsm("rm", "scores@3", cwd=self.repo, expect=0)
+        self.commit("rm")
+        cache = os.path.join(self.repo, ".dsm", "local", "seqcache")
+        self.add("other", np.arange(5))  # writes the cache
+        self.assertTrue(os.path.exists(cache))
+        with open(cache, "w") as f:
+            f.write("dsm seqcache 1\nnaming {name}_{date}_{seq}\nseq 1 scores\ngarbage\n")
+        for f in self.payloads_on_disk("scores"):
+            if f.endswith("_003.npy"):
+                os.unlink(self.data("scores", f))
+        self.add("scores", np.arange(99))
+        self.assertTrue(self.version_path("scores", "latest").endswith("_004.npy"))
+
     def test_bare_name_needs_all(self):
         self.add("scores", np.arange(10))
         self.add("scores", np.arange(20))
