@@ -463,7 +463,9 @@ TransferReport pull(const Repository& repo, const SyncOptions& o) {
   std::set<std::string> fetching;
   for (size_t i = 0; i < todo.size(); ++i) {
     if (std::optional<IdenticalPayload> same = finder.find(todo[i].sha256)) {
-      util::make_dirs_below(repo.data_dir(), todo[i].path.parent_path());
+      for (const fs::path& d : util::make_dirs_below(repo.data_dir(), todo[i].path.parent_path())) {
+        util::fsync_dir(d); // a directory created for the link is durable too
+      }
       if (link_payload(same->fd, todo[i].path) == LinkResult::linked) {
         ++report.linked;
         continue;
