@@ -156,6 +156,15 @@ Plan plan_local(const Repository& repo, const GcOptions& o) {
                             history.hashes_at(e.rel)});
       continue;
     }
+    if (kind == Leftover::unfinished_add) {
+      // As `dsm repair`: an unfinished add whose source no longer holds the
+      // bytes is the only copy of that array, never garbage.
+      std::optional<Sidecar> sc = sidecar_of == p ? matching_sidecar(repo, p) : matching_chunk_sidecar(repo, sidecar_of);
+      if (!sc || !source_still_holds(*sc)) {
+        keep(p, "an unfinished 'dsm add' whose source is gone or changed: the only copy ('dsm repair' completes it)");
+        continue;
+      }
+    }
     if (old_enough(p, st)) {
       candidates.push_back({p, with_sidecar, "no commit, ref, stash or index lists it", {}});
     }

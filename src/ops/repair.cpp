@@ -198,13 +198,7 @@ RepairReport repair(const Repository& repo, const RepairOptions& options) {
           "unfinished chunked 'dsm add' whose chunks do not match its sidecar; check them by hand");
       return;
     }
-    std::optional<std::string> source_digest;
-    struct stat st {};
-    if (!sc->source.empty() && ::stat(sc->source.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
-        static_cast<uint64_t>(st.st_size) == sc->original->size) {
-      source_digest = hash_file(sc->source);
-    }
-    if (source_digest && *source_digest == sc->original->sha256) {
+    if (source_still_holds(*sc)) {
       act(RepairAction::Kind::rolled_back, dir,
           "unfinished chunked 'dsm add' rolled back with its sidecar; the source " + quote(sc->source) +
             " still holds the same data (run 'dsm add' again to store it)");
@@ -330,15 +324,7 @@ RepairReport repair(const Repository& repo, const RepairOptions& options) {
       }
       // A compressed version (`dsm add --compress`) came from the .npy its
       // sidecar records as `original`.
-      uint64_t source_size = sc->original ? sc->original->size : sc->size;
-      const std::string& source_sha = sc->original ? sc->original->sha256 : sc->sha256;
-      std::optional<std::string> source_digest;
-      struct stat st {};
-      if (!sc->source.empty() && ::stat(sc->source.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
-          static_cast<uint64_t>(st.st_size) == source_size) {
-        source_digest = hash_file(sc->source);
-      }
-      if (source_digest && *source_digest == source_sha) {
+      if (source_still_holds(*sc)) {
         act(RepairAction::Kind::rolled_back, p,
             "unfinished 'dsm add' rolled back with its sidecar; the source " + quote(sc->source) +
               " still holds the same data (run 'dsm add' again to store it)");

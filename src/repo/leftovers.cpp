@@ -3,6 +3,7 @@
 
 #include "dsm/error.hpp"
 #include "format/chunk.hpp"
+#include "format/file_hash.hpp"
 #include "repo/naming.hpp"
 #include "repo/repository.hpp"
 #include "util/file.hpp"
@@ -59,6 +60,24 @@ std::optional<Sidecar> matching_chunk_sidecar(const Repository& repo, const fs::
     return std::nullopt;
   }
   return s;
+}
+
+bool source_still_holds(const Sidecar& sc) {
+  uint64_t size = sc.original ? sc.original->size : sc.size;
+  const std::string& sha = sc.original ? sc.original->sha256 : sc.sha256;
+  struct stat st {};
+  if (sc.source.empty() || ::stat(sc.source.c_str(), &st) != 0 || !S_ISREG(st.st_mode) ||
+      static_cast<uint64_t>(st.st_size) != size) {
+    return false;
+  }
+  try {
+    return sha256_file(sc.source) == sha;
+  } catch (const Error& e) {
+    if (e.exit_code() == k_exit_interrupted) {
+      throw;
+    }
+    return false; // unreadable: not a copy anyone can rely on
+  }
 }
 
 Leftover classify_leftover(const Repository& repo, const fs::path& abs) {

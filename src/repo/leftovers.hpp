@@ -41,6 +41,12 @@ std::pair<std::string, std::string> split_data_rel(const std::string& rel);
 // when it is one dsm wrote for exactly that name and file.
 std::optional<Sidecar> matching_sidecar(const Repository& repo, const fs::path& payload);
 
+// True when the source `sc` records is still a regular file holding the
+// bytes that were added (its `original`, for a compressed or chunked
+// version): the stored payload of an unfinished add is then not the only
+// copy, so `dsm repair` may roll the add back and `dsm gc` may delete it.
+bool source_still_holds(const Sidecar& sc);
+
 // A chunk of a chunked version (`dsm add --chunk-size`):
 // `<name>/<stem>/part-NNNN.npy` with <stem> dsm's name for a version of
 // <name>. Returns the version's directory.

@@ -364,6 +364,18 @@ class GcTest(FreeingBase):
         self.assertEqual(os.listdir(self.data("again")), [], "the unfinished add's payload and sidecar")
         self.dsm("verify", "--strict", cwd=self.repo, expect=0)
 
+    def test_gc_keeps_an_unfinished_add_that_is_the_only_copy(self):
+        # As repair: an add killed before its manifest line, whose source
+        # is gone since, holds the only copy of the array.
+        p = self.save(os.path.join(self.src, "only.npy"), np.arange(123))
+        r = self.dsm("add", p, "--name", "only", cwd=self.repo, env={"DSM_TEST_CRASH_AT": "add-sidecar"})
+        self.assertEqual(r.rc, -signal.SIGKILL)
+        os.unlink(p)
+        j = self.gc("--grace", "0")
+        self.assertEqual(j["deleted"], [])
+        self.assertTrue(any("only copy" in k["why"] for k in j["kept"]), j)
+        self.assertEqual(len(self.payloads_on_disk("only")), 1)
+
     def test_kill_during_gc_loses_nothing(self):
         self.add("scores", np.arange(10))
         self.commit()
