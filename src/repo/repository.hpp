@@ -3,7 +3,9 @@
 //
 // Layout (paths relative to the work-tree root):
 //   .dsm/config.yaml                 committed configuration (dsm/config.hpp)
-//   .dsm/local/                      gitignored local state: lock, stat cache
+//   .dsm/local/                      gitignored local state: lock, stat cache,
+//                                    dropped payloads (repo/dropped.hpp),
+//                                    committed numbers (seqcache: repo/referenced.hpp)
 //   <data_dir>/manifest-sha256.txt   committed manifest (dsm/manifest.hpp)
 //   <data_dir>/<name>/<stem>.npy     payload (gitignored, read-only)
 //   <data_dir>/<name>/<stem>.npy.yaml  its sidecar (committed)
