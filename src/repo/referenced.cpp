@@ -62,30 +62,84 @@ std::optional<std::string> Referenced::source(const std::string& rel) const {
 
 bool Referenced::sidecar_tracked(const std::string& rel) const { return m_tracked.count(rel + k_sidecar_suffix) > 0; }
 
-History History::load(const Repository& repo) {
+namespace {
+
+constexpr const char* k_history_header = "dsm history 1";
+
+// Adds every "<sha256>  <path>" line of `text` (a manifest, or the cache's
+// body). Lenient: a manifest committed with conflict markers still names
+// payloads on its valid lines, and what history lists is kept, so skipping
+// a damaged manifest could let gc delete what it names.
+template <typename Add>
+void scan_manifest_lines(std::string_view text, Add add) {
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    std::string_view line = text.substr(pos, (nl == std::string::npos ? text.size() : nl) - pos);
+    pos = nl == std::string::npos ? text.size() : nl + 1;
+    if (line.size() < 67 || line.substr(64, 2) != "  " || !util::is_sha256_hex(line.substr(0, 64))) {
+      continue;
+    }
+    if (std::optional<std::string> path = manifest_decode_path(std::string(line.substr(66)))) {
+      add(std::string(line.substr(0, 64)), std::move(*path));
+    }
+  }
+}
+
+} // namespace
+
+History History::load(const Repository& repo, Cached cached) {
   History h;
+  auto add = [&h](std::string hash, std::string path) {
+    h.m_paths.insert(path);
+    h.m_hashes.insert(hash);
+    h.m_path_hash.emplace(std::move(path), std::move(hash));
+  };
+  const fs::path cache_path = repo.local_dir() / "history";
+  std::set<std::string> known; // manifest blobs whose lines are in h
+  if (cached == Cached::yes) {
+    // "dsm history 1", "blob <oid>" lines, manifest lines, "end": a cache
+    // without its last line is incomplete and ignored.
+    try {
+      std::string text = util::read_file(cache_path, 512u << 20);
+      if (text.starts_with(std::string(k_history_header) + "\n") && text.ends_with("\nend\n")) {
+        size_t pos = 0;
+        while (pos < text.size()) {
+          size_t nl = text.find('\n', pos);
+          std::string_view line(text.data() + pos, nl - pos);
+          pos = nl + 1;
+          if (line.starts_with("blob ") && line.size() == 45) {
+            known.insert(std::string(line.substr(5)));
+          }
+        }
+        scan_manifest_lines(text, add);
+      }
+    } catch (const Error&) {
+      // missing or unreadable: rebuilt below
+    }
+  }
   const std::string file = repo.data_dir_relative() + "/" + k_manifest_name;
+  bool changed = false;
   for (const std::string& oid : git::blobs_in_history(repo.git(), file)) {
-    // Read leniently: a manifest committed with conflict markers still
-    // names payloads on its valid lines, and what history lists is kept,
-    // so skipping a damaged manifest could let gc delete what it names.
-    std::string text = repo.git().read_blob(oid);
-    size_t pos = 0;
-    while (pos < text.size()) {
-      size_t nl = text.find('\n', pos);
-      std::string_view line(text.data() + pos, (nl == std::string::npos ? text.size() : nl) - pos);
-      pos = nl == std::string::npos ? text.size() : nl + 1;
-      if (line.size() < 67 || line.substr(64, 2) != "  " || !util::is_sha256_hex(line.substr(0, 64))) {
-        continue;
-      }
-      std::optional<std::string> path = manifest_decode_path(std::string(line.substr(66)));
-      if (!path) {
-        continue;
-      }
-      std::string hash(line.substr(0, 64));
-      h.m_paths.insert(*path);
-      h.m_path_hash.emplace(*path, hash);
-      h.m_hashes.insert(hash);
+    if (known.insert(oid).second) {
+      scan_manifest_lines(repo.git().read_blob(oid), add);
+      changed = true;
+    }
+  }
+  if (cached == Cached::yes && changed) {
+    std::string out = std::string(k_history_header) + "\n";
+    for (const std::string& oid : known) {
+      out += "blob " + oid + "\n";
+    }
+    for (const auto& [path, hash] : h.m_path_hash) {
+      out += hash + "  " + manifest_encode_path(path) + "\n";
+    }
+    out += "end\n";
+    try {
+      repo.ensure_local_dir();
+      util::write_file_atomic(cache_path, out);
+    } catch (const Error&) {
+      // an optimisation: the next view reads the manifests again
     }
   }
   return h;
@@ -230,7 +284,7 @@ const Referenced& LazyReferenced::get() {
 
 const History& LazyReferenced::history() {
   if (!m_history) {
-    m_history = History::load(m_repo);
+    m_history = History::load(m_repo, History::Cached::yes);
   }
   return *m_history;
 }

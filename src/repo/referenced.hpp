@@ -54,7 +54,13 @@ private:
 // verify that meets a payload no tip lists, never for every add.
 class History {
 public:
-  static History load(const Repository& repo);
+  // Cached::yes (verify, status, repair: views that only keep more when
+  // they know more) remembers what each manifest blob listed in
+  // .dsm/local/history and reads only blobs new since; Cached::no reads
+  // every manifest afresh and touches no cache: what gc and gc --remote use,
+  // because a command that deletes trusts no cache.
+  enum class Cached { no, yes };
+  static History load(const Repository& repo, Cached cached = Cached::no);
   bool lists_path(const std::string& rel) const { return m_paths.count(rel) > 0; }
   bool lists_hash(const std::string& sha256) const { return m_hashes.count(sha256) > 0; }
   const std::set<std::string>& hashes() const { return m_hashes; }
