@@ -1,5 +1,6 @@
 // dsm init [--data-dir DIR]: make the git work tree a dsm repository.
 #include "commands/commands.hpp"
+#include "git/git.hpp"
 #include "git/hook_install.hpp"
 #include "ops/init.hpp"
 
@@ -29,10 +30,17 @@ void run_init(Context& ctx, const InitCliOptions& opts) {
   } else {
     std::cout << "dsm repository in " << r.root.string() << " is already initialised; nothing changed\n";
   }
-  // The pre-commit hook keeps payloads out of commits (the git layer's job).
-  HookInstallResult hook = install_hook(r.root, HookForce::no);
+  // The pre-commit hook keeps payloads out of commits; the pre-push hook
+  // uploads the payloads pushed commits reference (the git layer installs).
+  git::Repo git = git::Repo::discover(r.root);
+  std::vector<HookInstallResult> hooks;
+  for (Hook h : k_hooks) {
+    hooks.push_back(install_hook(git, h, HookForce::no));
+  }
   if (!ctx.quiet) {
-    std::cerr << describe(hook) << "\n";
+    for (const HookInstallResult& hook : hooks) {
+      std::cerr << describe(hook) << "\n";
+    }
     std::cout << "data directory: " << r.data_dir.string() << "\n";
     if (r.changed_gitignore) {
       std::cout << "updated " << (r.root / ".gitignore").string() << " (payloads stay out of git)\n";
