@@ -212,6 +212,37 @@ class ReferencedKeptTest(Team, DsmTestCase):
         self.git("checkout", "-q", "main", cwd=self.repo)
         self.dsm("verify", "--strict", cwd=self.repo, expect=0)
 
+    def test_referenced_cache_follows_the_refs(self):
+        # What refs reference is cached by the manifest blob each ref holds
+        # (.dsm/local/referenced): a ref that moves or goes invalidates it.
+        self.add(self.repo, "feat", np.arange(10))
+        self.commit(self.repo, "v1")
+        self.git("checkout", "-q", "-b", "topic", cwd=self.repo)
+        self.add(self.repo, "masks", np.arange(5))
+        self.commit(self.repo, "masks")
+        self.git("checkout", "-q", "main", cwd=self.repo)
+        masks = [p for p in self.payloads() if p.startswith("masks/")]
+        self.assertEqual(len(masks), 1)
+        path = os.path.join(self.repo, "data", masks[0])
+        status = self.dsm("status", "--json", cwd=self.repo, expect=0).json()
+        self.assertEqual(status["referenced"], [{"path": path, "from": "branch 'topic'"}])
+        cache = os.path.join(self.repo, ".dsm", "local", "referenced")
+        self.assertTrue(os.path.exists(cache))
+        # Cached: the same answer.
+        status = self.dsm("status", "--json", cwd=self.repo, expect=0).json()
+        self.assertEqual(status["referenced"], [{"path": path, "from": "branch 'topic'"}])
+        # The branch goes: nothing references the payload any more.
+        self.git("branch", "-q", "-D", "topic", cwd=self.repo)
+        status = self.dsm("status", "--json", cwd=self.repo, expect=0).json()
+        self.assertEqual(status["referenced"], [])
+        self.assertEqual(status["untracked"], [path])
+        # A torn or foreign cache file is rebuilt, never trusted.
+        self.git("branch", "-q", "again", "HEAD@{1}", cwd=self.repo)
+        with open(cache, "w") as f:
+            f.write("dsm-referenced 1\nD data\nK 0")
+        status = self.dsm("status", "--json", cwd=self.repo, expect=0).json()
+        self.assertEqual(status["referenced"], [{"path": path, "from": "branch 'again'"}])
+
     def test_issue_13_fact_2_stash_loses_nothing(self):
         self.add(self.repo, "feat", np.arange(10))
         self.commit(self.repo, "v1")
