@@ -90,7 +90,10 @@ void KnownObjects::add(const Repository& repo, const std::string& name, const st
   }
   fs::path path = record_path(repo, name);
   util::make_dirs_below(repo.root(), path.parent_path());
-  util::write_file_atomic(path, text);
+  // Renamed into place without fsync: lost or cut short by a crash, the
+  // record only lists fewer objects (versions look unpushed until the next
+  // push or doctor), never more.
+  util::write_cache_atomic(path, text);
 }
 
 bool KnownObjects::contains(const std::string& sha256) const {

@@ -4,7 +4,8 @@
 // committed versions does no remote hold?" from it without the network.
 //
 // File: .dsm/local/remotes/NAME/known-objects, one lowercase hex SHA-256 per
-// line, sorted, unique; written atomically (util::AtomicFile). It is a
+// line, sorted, unique; renamed into place whole, without fsync
+// (util::write_cache_atomic): a crash can only shorten it. It is a
 // record, not a guarantee: two dsm processes adding at once may lose one's
 // additions (then a version looks unpushed until the next push or doctor,
 // the safe direction), and an object removed from the remote behind dsm's

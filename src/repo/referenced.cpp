@@ -26,8 +26,11 @@ namespace {
 //   --
 //   S <K index> <path>          path as the manifest encodes it
 //   E <sha256>
+//   end
 // The key lines must match exactly, else the cache is rebuilt: a new commit,
-// branch or stash entry, a changed index, a moved data dir.
+// branch or stash entry, a changed index, a moved data dir. Written without
+// fsync (util::write_cache_atomic): a file cut short after a crash lacks
+// "end", or has a line that does not parse, and is rebuilt.
 constexpr std::string_view k_cache_version = "dsm-referenced 1\n";
 
 std::string cache_key(const std::string& data_rel, const std::vector<git::RefBlob>& blobs) {
@@ -57,14 +60,17 @@ bool Referenced::load_cache(const fs::path& path, const std::string& key, const 
     return false;
   }
   size_t at = key.size();
-  while (at < text.size()) {
+  bool complete = false;
+  while (at < text.size() && !complete) {
     size_t end = text.find('\n', at);
     if (end == std::string::npos) {
       return false; // torn: rebuild
     }
     std::string_view line(text.data() + at, end - at);
     at = end + 1;
-    if (line.starts_with("E ")) {
+    if (line == "end") {
+      complete = true;
+    } else if (line.starts_with("E ")) {
       m_elsewhere.emplace(line.substr(2));
     } else if (line.starts_with("S ")) {
       size_t space = line.find(' ', 2);
@@ -80,7 +86,7 @@ bool Referenced::load_cache(const fs::path& path, const std::string& key, const 
       return false;
     }
   }
-  return true;
+  return complete && at == text.size();
 }
 
 void Referenced::save_cache(const Repository& repo, const fs::path& path, const std::string& key,
@@ -96,9 +102,10 @@ void Referenced::save_cache(const Repository& repo, const fs::path& path, const 
   for (const std::string& sha : m_elsewhere) {
     text += "E " + sha + "\n";
   }
+  text += "end\n";
   try {
     repo.ensure_local_dir();
-    util::write_file_atomic(path, text);
+    util::write_cache_atomic(path, text);
   } catch (const Error&) {
     // A cache: the next run computes it again.
   }
