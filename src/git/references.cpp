@@ -140,9 +140,20 @@ UnpushedBlobs blobs_in_unpushed_commits(const Repo& repo, const std::vector<std:
   for (const std::string& tip : tips) {
     git_oid id;
     if (!parse(tip, id)) {
-      throw Error("not a commit id: " + quote(tip));
+      throw Error("not an object id: " + quote(tip));
     }
-    check(git_revwalk_push(walk.get(), &id), "cannot walk the history of " + tip);
+    // An annotated tag is walked from its commit; a tag of a tree or blob
+    // carries no manifest history.
+    git_object* raw = nullptr;
+    check(git_object_lookup(&raw, r, &id, GIT_OBJECT_ANY), "cannot find the pushed object " + tip);
+    ObjectPtr obj(raw);
+    git_object* peeled_raw = nullptr;
+    if (git_object_peel(&peeled_raw, obj.get(), GIT_OBJECT_COMMIT) != 0) {
+      git_error_clear();
+      continue;
+    }
+    ObjectPtr peeled(peeled_raw);
+    check(git_revwalk_push(walk.get(), git_object_id(peeled.get())), "cannot walk the history of " + tip);
   }
   for (const std::string& h : hide) {
     git_oid id;

@@ -139,6 +139,16 @@ class PrePushTest(Team, DsmTestCase):
         self.git("push", "-q", "origin", "--delete", "topic", cwd=alice)
         self.assertIsNone(self.origin_head("topic"))
 
+    def test_annotated_tag_push_uploads_its_commits_data(self):
+        alice = self.make_origin()
+        self.add(alice, "feat", np.arange(11))
+        self.commit(alice)
+        (sha,) = manifest_entries(alice).values()
+        self.git("tag", "-a", "v1", "-m", "release 1", cwd=alice)
+        r = self.git("push", "origin", "v1", cwd=alice)
+        self.assertIn("uploaded 1 payload", r.err)
+        self.assertTrue(self.on_store(sha))
+
     def test_chained_hook_gets_the_same_input(self):
         alice = self.make_origin()
         hooks = os.path.join(alice, ".git", "hooks")
