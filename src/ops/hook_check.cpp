@@ -207,7 +207,7 @@ private:
         sidecar_rel = payload_rel.substr(0, payload_rel.rfind('/')) + k_sidecar_suffix;
         sidecar_text = committed_text(sidecar_rel);
         if (sidecar_text) {
-          if (auto sc = parse_sidecar(*sidecar_text, sidecar_rel, out)) {
+          if (const auto& sc = parse_sidecar(*sidecar_text, sidecar_rel, out)) {
             check_chunk_line(*sc, sidecar_rel, payload_rel, sha, out);
           }
           continue;
@@ -219,7 +219,7 @@ private:
         check_payload_once(payload_rel, std::nullopt, sha, "the manifest", out);
         continue;
       }
-      auto sc = parse_sidecar(*sidecar_text, sidecar_rel, out);
+      const auto& sc = parse_sidecar(*sidecar_text, sidecar_rel, out);
       if (!sc) {
         continue;
       }
@@ -231,7 +231,7 @@ private:
   }
 
   void check_sidecar(const git::StagedChange& c, std::vector<HookFinding>& out) {
-    auto sc = parse_sidecar(m_git.read_blob(c.oid, 64u << 20), c.path, out);
+    const auto& sc = parse_sidecar(m_git.read_blob(c.oid, 64u << 20), c.path, out);
     if (!sc) {
       return;
     }
@@ -274,7 +274,7 @@ private:
   // A chunked version's sidecar: every chunk it lists has its manifest line
   // and its bytes in the work tree.
   void check_chunked_sidecar(const git::StagedChange& c, std::vector<HookFinding>& out) {
-    auto sc = parse_sidecar(m_git.read_blob(c.oid, 64u << 20), c.path, out);
+    const auto& sc = parse_sidecar(m_git.read_blob(c.oid, 64u << 20), c.path, out);
     if (!sc) {
       return;
     }
@@ -299,16 +299,24 @@ private:
     }
   }
 
-  std::optional<SidecarFacts> parse_sidecar(const std::string& text, const std::string& rel,
-                                            std::vector<HookFinding>& out) {
+  // A staged sidecar is parsed once however many staged paths lead to it
+  // (its own change, its manifest line, each chunk line), and a bad one is
+  // reported once.
+  const std::optional<SidecarFacts>& parse_sidecar(const std::string& text, const std::string& rel,
+                                                   std::vector<HookFinding>& out) {
+    auto known = m_parsed_sidecars.find(rel);
+    if (known != m_parsed_sidecars.end()) {
+      return known->second;
+    }
+    std::optional<SidecarFacts>& facts = m_parsed_sidecars[rel];
     try {
-      return parse_sidecar_facts(text, rel);
+      facts = parse_sidecar_facts(text, rel);
     } catch (const Error& e) {
       out.push_back({rel, "'" + rel + "': not a valid sidecar (" + e.what() + "); " +
                               malformed_advice(rel, "restore it with 'git restore --staged --worktree " + rel +
                                                       "' or store the payload again with 'dsm add'")});
-      return std::nullopt;
     }
+    return facts;
   }
 
   // How to fix a staged manifest or sidecar that does not parse. While a
@@ -371,6 +379,7 @@ private:
   bool m_manifest_loaded = false;
   std::optional<Manifest> m_manifest;
   std::set<std::string> m_checked_payloads;
+  std::map<std::string, std::optional<SidecarFacts>> m_parsed_sidecars;
 };
 
 void check_blobs(const git::Repo& git, const Config& config, const std::vector<git::StagedChange>& changes,
