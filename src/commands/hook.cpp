@@ -49,12 +49,12 @@ void run_hook_pre_push(Context& ctx) {
   if (!fs::exists(git.work_tree() / k_config_file, ec)) {
     return; // not a dsm repository (yet): no payloads to send
   }
-  std::unique_ptr<Repository> repo = Repository::open(git.work_tree());
   SyncOptions o;
-  o.work_dir = repo->root();
   o.progress = ctx.stderr_is_tty && !ctx.quiet;
   PrePushReport r;
   try {
+    std::unique_ptr<Repository> repo = Repository::open(git.work_tree()); // an invalid config refuses too
+    o.work_dir = repo->root();
     r = pre_push(*repo, refs, o);
     throw_if_failed(r.transfer, "pushing");
   } catch (const Error& e) {
