@@ -137,8 +137,8 @@ void register_hook(CLI::App& app, Context& ctx) {
     exit_status_help());
   // git passes the git remote's name and URL: accepted, not used (payloads
   // go to dsm's default remote).
-  pre_push->add_option("remote", opts->git_remote, "The git remote's name (from git)")->type_name("REMOTE");
-  pre_push->add_option("url", opts->git_url, "The git remote's URL (from git)")->type_name("URL");
+  pre_push->add_option("REMOTE", opts->git_remote, "The git remote's name (from git; not used)");
+  pre_push->add_option("URL", opts->git_url, "The git remote's URL (from git; not used)");
   pre_push->callback([&ctx] { run_hook_pre_push(ctx); });
 }
 
