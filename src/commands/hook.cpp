@@ -44,6 +44,9 @@ constexpr const char* k_push_bypass = "bypass this check once with 'git push --n
 // URL name the git remote, not dsm's: payloads go to dsm's default remote.
 void run_hook_pre_push(Context& ctx) {
   std::vector<PushedRef> refs = parse_pre_push_input(std::cin);
+  if (git::in_bare_repository(ctx.work_dir)) {
+    return; // no work tree, so no payloads here to upload (a mirror, a shared core.hooksPath)
+  }
   git::Repo git = git::Repo::discover(ctx.work_dir);
   std::error_code ec;
   if (!fs::exists(git.work_tree() / k_config_file, ec)) {
