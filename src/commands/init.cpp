@@ -22,21 +22,24 @@ void run_init(Context& ctx, const InitCliOptions& opts) {
     o.data_dir = opts.data_dir;
   }
   InitResult r = init_repository(ctx.work_dir, o);
-  if (r.created) {
-    std::cout << "initialised dsm repository in " << r.root.string() << "\n";
-  } else if (r.changed_gitignore || r.created_manifest || r.created_data_dir || r.changed_gitattributes ||
-             r.configured_merge_driver || r.fixed_line_endings) {
-    std::cout << "repaired dsm repository in " << r.root.string() << "\n";
-  } else {
-    std::cout << "dsm repository in " << r.root.string() << " is already initialised; nothing changed\n";
-  }
   // The pre-commit hook keeps payloads out of commits; the pre-push hook
   // uploads the payloads pushed commits reference (the git layer installs).
   git::Repo git = git::Repo::discover(r.root);
   std::vector<HookInstallResult> hooks;
+  bool hooks_changed = false;
   for (Hook h : k_hooks) {
     hooks.push_back(install_hook(git, h, HookForce::no));
+    hooks_changed = hooks_changed || hooks.back().action != HookInstallResult::Action::unchanged;
   }
+  if (r.created) {
+    std::cout << "initialised dsm repository in " << r.root.string() << "\n";
+  } else if (r.changed_gitignore || r.created_manifest || r.created_data_dir || r.changed_gitattributes ||
+             r.configured_merge_driver || r.fixed_line_endings || hooks_changed) {
+    std::cout << "repaired dsm repository in " << r.root.string() << "\n";
+  } else {
+    std::cout << "dsm repository in " << r.root.string() << " is already initialised; nothing changed\n";
+  }
+  std::cout.flush(); // before the hook lines on stderr, as a terminal shows them
   if (!ctx.quiet) {
     for (const HookInstallResult& hook : hooks) {
       std::cerr << describe(hook) << "\n";

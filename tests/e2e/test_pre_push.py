@@ -201,10 +201,12 @@ class PrePushTest(Team, DsmTestCase):
         self.assertIn("no pre-push hook", checks["push_hook"]["findings"][0]["message"])
         r = self.dsm("init", cwd=alice, expect=0)
         self.assertIn("installed pre-push hook", r.err)
+        self.assertIn("repaired dsm repository", r.out)
         self.assertTrue(os.access(hook, os.X_OK))
         r = self.dsm("init", cwd=alice, expect=0)
         self.assertIn("pre-push hook", r.err)
         self.assertIn("already installed and current", r.err)
+        self.assertIn("nothing changed", r.out)
         self.dsm("doctor", cwd=alice, expect=0)
 
 
