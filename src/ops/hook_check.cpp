@@ -9,6 +9,7 @@
 #include "repo/repository.hpp"
 #include "format/sniff.hpp"
 #include "git/git.hpp"
+#include "git/references.hpp"
 #include "format/chunk.hpp"
 #include "repo/payload_check.hpp"
 
@@ -171,8 +172,10 @@ private:
         m_manifest = Manifest::parse(text.value_or(""), m_manifest_rel);
       } catch (const Error& e) {
         out.push_back({m_manifest_rel, "'" + m_manifest_rel + "': the staged manifest is malformed (" + e.what() +
-                                           "); restore it with 'git restore --staged --worktree " + m_manifest_rel +
-                                           "' and run 'dsm verify'"});
+                                           "); " +
+                                           malformed_advice(m_manifest_rel, "restore it with 'git restore --staged "
+                                                                            "--worktree " + m_manifest_rel +
+                                                                              "' and run 'dsm verify'")});
       }
     }
     return m_manifest ? &*m_manifest : nullptr;
@@ -309,10 +312,29 @@ private:
     try {
       facts = parse_sidecar_facts(text, rel);
     } catch (const Error& e) {
-      out.push_back({rel, "'" + rel + "': not a valid sidecar (" + e.what() + "); restore it with 'git restore " +
-                              "--staged --worktree " + rel + "' or store the payload again with 'dsm add'"});
+      out.push_back({rel, "'" + rel + "': not a valid sidecar (" + e.what() + "); " +
+                              malformed_advice(rel, "restore it with 'git restore --staged --worktree " + rel +
+                                                      "' or store the payload again with 'dsm add'")});
     }
     return facts;
+  }
+
+  // How to fix a staged manifest or sidecar that does not parse. While a
+  // merge (rebase, cherry-pick, stash pop) is in progress it most likely
+  // holds the conflict markers git wrote, staged by 'git add': restoring
+  // it from the index or HEAD would drop the other side's version, so the
+  // advice brings the conflict back for 'dsm resolve' instead.
+  std::string malformed_advice(const std::string& rel, const std::string& otherwise) const {
+    if (git::operation_in_progress(m_git)) {
+      // The manifest too: 'dsm resolve' renumbers from its unmerged stages
+      // (checkout -m of a path that was not in conflict rewrites it from
+      // the index, which 'git add' made equal to the work tree).
+      std::string paths = rel == m_manifest_rel ? rel : m_manifest_rel + " " + rel;
+      return "a merge is in progress and it may hold git's conflict markers: bring the conflicts back with "
+             "'git checkout -m " +
+             paths + "', then run 'dsm resolve' (it keeps both sides' versions) and 'git commit'";
+    }
+    return otherwise;
   }
 
   void check_payload_once(const std::string& payload_rel, std::optional<uint64_t> size, const std::string& sha,
