@@ -504,13 +504,17 @@ class CollidingVersionsTest(Team, DsmTestCase):
         self.commit(repo, "other v2, chunked")
         self.dsm("verify", "--strict", cwd=repo, expect=0)
         self.git("checkout", "-q", "main", cwd=repo)
-        # As in another clone: the other branch's chunks are not here when
-        # main adds its version 2.
+        # As in another clone: neither the other branch nor its chunks are
+        # here when main adds its version 2 (with the branch visible, add
+        # numbers after it: issue #14).
+        other_tip = self.git("rev-parse", "other", cwd=repo).out.strip()
+        self.git("update-ref", "-d", "refs/heads/other", cwd=repo)
         aside = os.path.join(self.tmp, "aside")
         os.rename(os.path.join(data, new_dir), aside)
         self.add(repo, "feat", np.arange(20))
         self.commit(repo, "main v2")
         os.rename(aside, os.path.join(data, new_dir))
+        self.git("update-ref", "refs/heads/other", other_tip, cwd=repo)
         r = self.git("merge", "--no-edit", "other", cwd=repo, check=False)
         self.assertEqual(r.rc, 0, r.out + r.err)
         r = self.dsm("verify", cwd=repo, expect=1)
