@@ -363,10 +363,15 @@ AddResult add_files(const Repository& repo, const AddRequest& request) {
   std::vector<fs::path> dirs;
   for (Pending& p : pending) {
     fs::path dir = repo.data_dir() / p.name;
-    util::make_dirs_below(repo.data_dir(), dir);
     auto it = next.find(p.name);
     if (it == next.end()) {
-      dirs.push_back(dir); // once per name: one path per file adds up over 10,000 files
+      // Once per name: one path per file adds up over 10,000 files. The
+      // name's directory gets new entries; its parents only when a
+      // directory was created in them.
+      for (fs::path& parent : util::make_dirs_below(repo.data_dir(), dir)) {
+        dirs.push_back(std::move(parent));
+      }
+      dirs.push_back(dir);
       it = next.emplace(p.name, max_seq(repo, manifest, p.name, dir) + 1).first;
     }
     // A chunked version is a directory named by the stem alone.
@@ -447,8 +452,9 @@ AddResult add_files(const Repository& repo, const AddRequest& request) {
   }
   crash_point("add-sidecar");
   // Payload and sidecar names must be durable before the manifest names them.
+  std::sort(dirs.begin(), dirs.end());
+  dirs.erase(std::unique(dirs.begin(), dirs.end()), dirs.end());
   sync_dirs(dirs);
-  sync_dirs({repo.data_dir()});
 
   for (Pending& p : pending) {
     if (p.staged_dir) {
