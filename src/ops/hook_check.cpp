@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <map>
 #include <set>
+#include <unordered_map>
 
 namespace dsm {
 
@@ -198,25 +199,25 @@ private:
       }
       std::string payload_rel = m_data_rel + "/" + rel;
       std::string sidecar_rel = payload_rel + k_sidecar_suffix;
-      auto sidecar_text = committed_text(sidecar_rel);
-      if (!sidecar_text && is_chunk_file_name(basename(rel))) {
+      const CommittedSidecar* side = &committed_sidecar(sidecar_rel, out);
+      if (!side->present && is_chunk_file_name(basename(rel))) {
         // A chunk: described by its directory's sidecar.
         sidecar_rel = payload_rel.substr(0, payload_rel.rfind('/')) + k_sidecar_suffix;
-        sidecar_text = committed_text(sidecar_rel);
-        if (sidecar_text) {
-          if (auto sc = parse_sidecar(*sidecar_text, sidecar_rel, out)) {
-            check_chunk_line(*sc, sidecar_rel, payload_rel, sha, out);
+        side = &committed_sidecar(sidecar_rel, out);
+        if (side->present) {
+          if (side->facts) {
+            check_chunk_line(*side->facts, sidecar_rel, payload_rel, sha, out);
           }
           continue;
         }
       }
-      if (!sidecar_text) {
+      if (!side->present) {
         out.push_back({payload_rel, "'" + payload_rel + "': listed in the manifest, but its sidecar '" + sidecar_rel +
                                         "' is not staged; run 'git add " + sidecar_rel + "' (see 'dsm verify')"});
         check_payload_once(payload_rel, std::nullopt, sha, "the manifest", out);
         continue;
       }
-      auto sc = parse_sidecar(*sidecar_text, sidecar_rel, out);
+      const std::optional<SidecarFacts>& sc = side->facts;
       if (!sc) {
         continue;
       }
@@ -228,7 +229,7 @@ private:
   }
 
   void check_sidecar(const git::StagedChange& c, std::vector<HookFinding>& out) {
-    auto sc = parse_sidecar(m_git.read_blob(c.oid, 64u << 20), c.path, out);
+    const std::optional<SidecarFacts>& sc = committed_sidecar(c.path, out).facts;
     if (!sc) {
       return;
     }
@@ -271,7 +272,7 @@ private:
   // A chunked version's sidecar: every chunk it lists has its manifest line
   // and its bytes in the work tree.
   void check_chunked_sidecar(const git::StagedChange& c, std::vector<HookFinding>& out) {
-    auto sc = parse_sidecar(m_git.read_blob(c.oid, 64u << 20), c.path, out);
+    const std::optional<SidecarFacts>& sc = committed_sidecar(c.path, out).facts;
     if (!sc) {
       return;
     }
@@ -294,6 +295,27 @@ private:
       }
       check_payload_once(payload_rel, ch.size, ch.sha256, "'" + c.path + "'", out);
     }
+  }
+
+  // The sidecar at `rel` as the commit will record it, read and parsed once:
+  // the manifest's new lines and the staged sidecars both name it, and
+  // parsing (yaml-cpp) is most of the hook's time (issue 17: 30,000 new
+  // datasets were 60,000 parses). A malformed one is reported once.
+  struct CommittedSidecar {
+    bool present = false;
+    std::optional<SidecarFacts> facts; // nullopt when absent or malformed
+  };
+  const CommittedSidecar& committed_sidecar(const std::string& rel, std::vector<HookFinding>& out) {
+    auto it = m_sidecars.find(rel);
+    if (it != m_sidecars.end()) {
+      return it->second;
+    }
+    CommittedSidecar side;
+    if (std::optional<std::string> text = committed_text(rel)) {
+      side.present = true;
+      side.facts = parse_sidecar(*text, rel, out);
+    }
+    return m_sidecars.emplace(rel, std::move(side)).first->second; // node-based: references stay valid
   }
 
   std::optional<SidecarFacts> parse_sidecar(const std::string& text, const std::string& rel,
@@ -342,6 +364,7 @@ private:
   git::Repo& m_git;
   std::vector<git::StagedChange> m_changes;
   std::map<std::string, const git::StagedChange*> m_by_path;
+  std::unordered_map<std::string, CommittedSidecar> m_sidecars; // committed_sidecar's memo
   std::string m_data_rel;
   std::string m_manifest_rel;
   PayloadChecker m_payloads;
