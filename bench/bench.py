@@ -893,7 +893,7 @@ class Bench:
                 self.add_row(label, cell(m, files=count), f"`git status`: {cell(git, files=count)}",
                              f"{ratio:.2f}× git's time", floor, verdict(ok))
             table.append((count, got))
-            shutil.rmtree(repo, ignore_errors=True)
+            subprocess.run(["rm", "-rf", repo])   # much faster than shutil.rmtree on 100,000 directories
         # Growth: time per dataset at the largest count against the smallest.
         (c0, first), (c1, last) = table[0], table[-1]
         for key, name, _ in commands + [("git", "`git status`", None)]:
@@ -917,20 +917,24 @@ class Bench:
             self.note("python3-matplotlib is not installed: no growth plot (the full run installs it)")
             return
         out = os.path.join(self.work if self.smoke else os.path.join(SOURCE_DIR, "docs"), "status-growth.png")
-        fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=100)
+        # Wall time, and CPU seconds (user + sys, steadier on a shared machine).
+        fig, axes = plt.subplots(1, 2, figsize=(10.0, 4.0), dpi=100)
         counts = [c for c, _ in table]
-        for key, name in [("git", "git status")] + [(k, n.split(",")[0].strip("`")) for k, n, _ in commands]:
-            points = [(c, got[key].wall) for c, got in table if key in got]
-            if points:
-                ax.plot([p[0] for p in points], [p[1] for p in points], marker="o",
-                        linestyle="--" if key == "git" else "-", label=name)
-        ax.set_xlabel("datasets")
-        ax.set_ylabel("wall time, s (median)")
-        ax.set_xticks(counts)
-        ax.set_xticklabels([f"{c:,}" for c in counts])
-        ax.set_title("Nothing changed: dsm against git status, same repository")
-        ax.grid(True, alpha=0.3)
-        ax.legend()
+        for ax, what, ylabel in [(axes[0], "wall", "wall time, s (median)"),
+                                 (axes[1], "cpu", "CPU seconds, user + sys (median)")]:
+            for key, name in [("git", "git status")] + [(k, n.split(",")[0].strip("`")) for k, n, _ in commands]:
+                points = [(c, getattr(got[key], what)) for c, got in table
+                          if key in got and getattr(got[key], what) is not None]
+                if points:
+                    ax.plot([p[0] for p in points], [p[1] for p in points], marker="o",
+                            linestyle="--" if key == "git" else "-", label=name)
+            ax.set_xlabel("datasets")
+            ax.set_ylabel(ylabel)
+            ax.set_xticks(counts)
+            ax.set_xticklabels([f"{c:,}" for c in counts])
+            ax.grid(True, alpha=0.3)
+        axes[0].legend()
+        fig.suptitle("Nothing changed: dsm against git status on the same repository")
         fig.tight_layout()
         fig.savefig(out)
         plt.close(fig)
@@ -965,7 +969,7 @@ class Bench:
         self.add_row(label, cell(dsm, files=count) if dsm else "not available",
                      f"the same commit again (its trees written): {cell(again, files=count)}",
                      faster(again.wall, dsm.wall) if dsm else "—", "—", "info")
-        shutil.rmtree(repo, ignore_errors=True)
+        subprocess.run(["rm", "-rf", repo])
 
     def w_startup(self):
         """Process start-up: a command that reads one name, against git's."""
@@ -1019,7 +1023,7 @@ class Bench:
         m = self.measure(cmd, cwd=repo, runs=1, dsm_label=label)
         self.add_row(label, cell(m, files=count), "—", "—", "≤ 64 MiB RSS",
                      verdict(m.rss is not None and m.rss <= 64 * MiB))
-        shutil.rmtree(repo, ignore_errors=True)
+        subprocess.run(["rm", "-rf", repo])
 
     def w_diff(self):
         """`dsm diff` of two versions against `dsm verify` of both (the

@@ -34,7 +34,7 @@ def generate(repo, count, dsm_bin, env=None, verify=True, commit=True):
     named d000000, d000001, ... of one 1 KiB float64 .npy each. The first
     commit holds what `dsm init` wrote; the datasets are committed on top,
     or only staged (commit=False)."""
-    shutil.rmtree(repo, ignore_errors=True)
+    subprocess.run(["rm", "-rf", repo])   # faster than shutil.rmtree on 100,000 directories
     os.makedirs(repo)
     run(["git", "init", "-q", repo], cwd=repo, env=env)
     run([dsm_bin, "init"], cwd=repo, env=env)
