@@ -1,5 +1,6 @@
 // dsm init [--data-dir DIR]: make the git work tree a dsm repository.
 #include "commands/commands.hpp"
+#include "git/git.hpp"
 #include "git/hook_install.hpp"
 #include "ops/init.hpp"
 
@@ -21,18 +22,28 @@ void run_init(Context& ctx, const InitCliOptions& opts) {
     o.data_dir = opts.data_dir;
   }
   InitResult r = init_repository(ctx.work_dir, o);
+  // The pre-commit hook keeps payloads out of commits; the pre-push hook
+  // uploads the payloads pushed commits reference (the git layer installs).
+  git::Repo git = git::Repo::discover(r.root);
+  std::vector<HookInstallResult> hooks;
+  bool hooks_changed = false;
+  for (Hook h : k_hooks) {
+    hooks.push_back(install_hook(git, h, HookForce::no));
+    hooks_changed = hooks_changed || hooks.back().action != HookInstallResult::Action::unchanged;
+  }
   if (r.created) {
     std::cout << "initialised dsm repository in " << r.root.string() << "\n";
   } else if (r.changed_gitignore || r.created_manifest || r.created_data_dir || r.changed_gitattributes ||
-             r.configured_merge_driver || r.fixed_line_endings) {
+             r.configured_merge_driver || r.fixed_line_endings || hooks_changed) {
     std::cout << "repaired dsm repository in " << r.root.string() << "\n";
   } else {
     std::cout << "dsm repository in " << r.root.string() << " is already initialised; nothing changed\n";
   }
-  // The pre-commit hook keeps payloads out of commits (the git layer's job).
-  HookInstallResult hook = install_hook(r.root, HookForce::no);
+  std::cout.flush(); // before the hook lines on stderr, as a terminal shows them
   if (!ctx.quiet) {
-    std::cerr << describe(hook) << "\n";
+    for (const HookInstallResult& hook : hooks) {
+      std::cerr << describe(hook) << "\n";
+    }
     std::cout << "data directory: " << r.data_dir.string() << "\n";
     if (r.changed_gitignore) {
       std::cout << "updated " << (r.root / ".gitignore").string() << " (payloads stay out of git)\n";

@@ -261,13 +261,17 @@ AddResult add_files(const Repository& repo, const AddRequest& request) {
   if (request.files.empty()) {
     throw Error("nothing to add");
   }
+  if (!request.items.empty() && request.items.size() != request.files.size()) {
+    throw Error("internal error: " + std::to_string(request.items.size()) + " items for " +
+                std::to_string(request.files.size()) + " files");
+  }
   // Validate every name before writing anything.
   std::vector<Pending> pending(request.files.size());
   for (size_t i = 0; i < request.files.size(); ++i) {
     Pending& p = pending[i];
     p.source = request.files[i];
-    if (request.name) {
-      p.name = *request.name;
+    if (!request.items.empty() || request.name) {
+      p.name = request.items.empty() ? *request.name : request.items[i].name;
       validate_name(p.name, repo.config());
     } else {
       p.name = stem_of(p.source);
@@ -400,7 +404,8 @@ AddResult add_files(const Repository& repo, const AddRequest& request) {
   // copy per file (and both lists whole) was most of the memory of an add
   // of 10,000 files.
   result.added.reserve(pending.size());
-  for (Pending& p : pending) {
+  for (size_t i = 0; i < pending.size(); ++i) {
+    Pending& p = pending[i];
     AddedPayload& added = result.added.emplace_back(); // its path is moved in at the end
     Sidecar& s = added.sidecar;
     s.version = p.version;
@@ -423,8 +428,8 @@ AddResult add_files(const Repository& repo, const AddRequest& request) {
         s.chunks.push_back({c.file, c.row_begin, c.row_end, c.size, c.sha256});
       }
     }
-    s.message = request.message;
-    s.meta_yaml = request.meta_yaml;
+    s.message = request.items.empty() ? request.message : request.items[i].message;
+    s.meta_yaml = request.items.empty() ? request.meta_yaml : request.items[i].meta_yaml;
     // The sidecar now holds the facts; keep only the hash (memory stays
     // flat-ish when one add takes 10,000 files).
     FileInfo slim;

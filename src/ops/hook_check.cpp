@@ -9,6 +9,7 @@
 #include "repo/repository.hpp"
 #include "format/sniff.hpp"
 #include "git/git.hpp"
+#include "git/references.hpp"
 #include "format/chunk.hpp"
 #include "repo/payload_check.hpp"
 
@@ -16,7 +17,6 @@
 #include <cstdio>
 #include <map>
 #include <set>
-#include <unordered_map>
 
 namespace dsm {
 
@@ -172,8 +172,10 @@ private:
         m_manifest = Manifest::parse(text.value_or(""), m_manifest_rel);
       } catch (const Error& e) {
         out.push_back({m_manifest_rel, "'" + m_manifest_rel + "': the staged manifest is malformed (" + e.what() +
-                                           "); restore it with 'git restore --staged --worktree " + m_manifest_rel +
-                                           "' and run 'dsm verify'"});
+                                           "); " +
+                                           malformed_advice(m_manifest_rel, "restore it with 'git restore --staged "
+                                                                            "--worktree " + m_manifest_rel +
+                                                                              "' and run 'dsm verify'")});
       }
     }
     return m_manifest ? &*m_manifest : nullptr;
@@ -199,25 +201,25 @@ private:
       }
       std::string payload_rel = m_data_rel + "/" + rel;
       std::string sidecar_rel = payload_rel + k_sidecar_suffix;
-      const CommittedSidecar* side = &committed_sidecar(sidecar_rel, out);
-      if (!side->present && is_chunk_file_name(basename(rel))) {
+      auto sidecar_text = committed_text(sidecar_rel);
+      if (!sidecar_text && is_chunk_file_name(basename(rel))) {
         // A chunk: described by its directory's sidecar.
         sidecar_rel = payload_rel.substr(0, payload_rel.rfind('/')) + k_sidecar_suffix;
-        side = &committed_sidecar(sidecar_rel, out);
-        if (side->present) {
-          if (side->facts) {
-            check_chunk_line(*side->facts, sidecar_rel, payload_rel, sha, out);
+        sidecar_text = committed_text(sidecar_rel);
+        if (sidecar_text) {
+          if (const auto& sc = parse_sidecar(*sidecar_text, sidecar_rel, out)) {
+            check_chunk_line(*sc, sidecar_rel, payload_rel, sha, out);
           }
           continue;
         }
       }
-      if (!side->present) {
+      if (!sidecar_text) {
         out.push_back({payload_rel, "'" + payload_rel + "': listed in the manifest, but its sidecar '" + sidecar_rel +
                                         "' is not staged; run 'git add " + sidecar_rel + "' (see 'dsm verify')"});
         check_payload_once(payload_rel, std::nullopt, sha, "the manifest", out);
         continue;
       }
-      const std::optional<SidecarFacts>& sc = side->facts;
+      const auto& sc = parse_sidecar(*sidecar_text, sidecar_rel, out);
       if (!sc) {
         continue;
       }
@@ -229,7 +231,7 @@ private:
   }
 
   void check_sidecar(const git::StagedChange& c, std::vector<HookFinding>& out) {
-    const std::optional<SidecarFacts>& sc = committed_sidecar(c.path, out).facts;
+    const auto& sc = parse_sidecar(m_git.read_blob(c.oid, 64u << 20), c.path, out);
     if (!sc) {
       return;
     }
@@ -272,7 +274,7 @@ private:
   // A chunked version's sidecar: every chunk it lists has its manifest line
   // and its bytes in the work tree.
   void check_chunked_sidecar(const git::StagedChange& c, std::vector<HookFinding>& out) {
-    const std::optional<SidecarFacts>& sc = committed_sidecar(c.path, out).facts;
+    const auto& sc = parse_sidecar(m_git.read_blob(c.oid, 64u << 20), c.path, out);
     if (!sc) {
       return;
     }
@@ -297,36 +299,42 @@ private:
     }
   }
 
-  // The sidecar at `rel` as the commit will record it, read and parsed once:
-  // the manifest's new lines and the staged sidecars both name it, and
-  // parsing (yaml-cpp) is most of the hook's time (issue 17: 30,000 new
-  // datasets were 60,000 parses). A malformed one is reported once.
-  struct CommittedSidecar {
-    bool present = false;
-    std::optional<SidecarFacts> facts; // nullopt when absent or malformed
-  };
-  const CommittedSidecar& committed_sidecar(const std::string& rel, std::vector<HookFinding>& out) {
-    auto it = m_sidecars.find(rel);
-    if (it != m_sidecars.end()) {
-      return it->second;
+  // A staged sidecar is parsed once however many staged paths lead to it
+  // (its own change, its manifest line, each chunk line), and a bad one is
+  // reported once.
+  const std::optional<SidecarFacts>& parse_sidecar(const std::string& text, const std::string& rel,
+                                                   std::vector<HookFinding>& out) {
+    auto known = m_parsed_sidecars.find(rel);
+    if (known != m_parsed_sidecars.end()) {
+      return known->second;
     }
-    CommittedSidecar side;
-    if (std::optional<std::string> text = committed_text(rel)) {
-      side.present = true;
-      side.facts = parse_sidecar(*text, rel, out);
+    std::optional<SidecarFacts>& facts = m_parsed_sidecars[rel];
+    try {
+      facts = parse_sidecar_facts(text, rel);
+    } catch (const Error& e) {
+      out.push_back({rel, "'" + rel + "': not a valid sidecar (" + e.what() + "); " +
+                              malformed_advice(rel, "restore it with 'git restore --staged --worktree " + rel +
+                                                      "' or store the payload again with 'dsm add'")});
     }
-    return m_sidecars.emplace(rel, std::move(side)).first->second; // node-based: references stay valid
+    return facts;
   }
 
-  std::optional<SidecarFacts> parse_sidecar(const std::string& text, const std::string& rel,
-                                            std::vector<HookFinding>& out) {
-    try {
-      return parse_sidecar_facts(text, rel);
-    } catch (const Error& e) {
-      out.push_back({rel, "'" + rel + "': not a valid sidecar (" + e.what() + "); restore it with 'git restore " +
-                              "--staged --worktree " + rel + "' or store the payload again with 'dsm add'"});
-      return std::nullopt;
+  // How to fix a staged manifest or sidecar that does not parse. While a
+  // merge (rebase, cherry-pick, stash pop) is in progress it most likely
+  // holds the conflict markers git wrote, staged by 'git add': restoring
+  // it from the index or HEAD would drop the other side's version, so the
+  // advice brings the conflict back for 'dsm resolve' instead.
+  std::string malformed_advice(const std::string& rel, const std::string& otherwise) const {
+    if (git::operation_in_progress(m_git)) {
+      // The manifest too: 'dsm resolve' renumbers from its unmerged stages
+      // (checkout -m of a path that was not in conflict rewrites it from
+      // the index, which 'git add' made equal to the work tree).
+      std::string paths = rel == m_manifest_rel ? rel : m_manifest_rel + " " + rel;
+      return "a merge is in progress and it may hold git's conflict markers: bring the conflicts back with "
+             "'git checkout -m " +
+             paths + "', then run 'dsm resolve' (it keeps both sides' versions) and 'git commit'";
     }
+    return otherwise;
   }
 
   void check_payload_once(const std::string& payload_rel, std::optional<uint64_t> size, const std::string& sha,
@@ -364,7 +372,6 @@ private:
   git::Repo& m_git;
   std::vector<git::StagedChange> m_changes;
   std::map<std::string, const git::StagedChange*> m_by_path;
-  std::unordered_map<std::string, CommittedSidecar> m_sidecars; // committed_sidecar's memo
   std::string m_data_rel;
   std::string m_manifest_rel;
   PayloadChecker m_payloads;
@@ -372,6 +379,7 @@ private:
   bool m_manifest_loaded = false;
   std::optional<Manifest> m_manifest;
   std::set<std::string> m_checked_payloads;
+  std::map<std::string, std::optional<SidecarFacts>> m_parsed_sidecars;
 };
 
 void check_blobs(const git::Repo& git, const Config& config, const std::vector<git::StagedChange>& changes,

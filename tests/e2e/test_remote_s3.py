@@ -107,6 +107,36 @@ class RemoteS3Test(RemoteScenario, DsmTestCase):
         self.dsm("verify", cwd=clone, expect=0)
         self.assertEqual(no_temp_files(clone), [])
 
+    def test_issue_13_pre_push_uploads_to_s3_and_needs_trust(self):
+        # git push runs dsm's pre-push hook: the pushed commits' payloads go
+        # to the S3 remote first; a clone that has not trusted the remote
+        # is refused (credentials go only where this clone chose).
+        repo = self.make_repo_with_data()
+        self.add_remote(repo)
+        self.commit_all(repo)
+        origin = os.path.join(self.tmp, "origin.git")
+        self.git("init", "-q", "--bare", "-b", "main", origin)
+        self.git("remote", "add", "gitorigin", origin, cwd=repo)
+        r = self.git("push", "gitorigin", "main", cwd=repo)
+        self.assertIn("uploaded 3 payloads", r.err)
+        self.assertEqual(self.stored(), set(manifest_entries(repo).values()))
+        clone = os.path.join(self.tmp, "clone")
+        self.git("clone", "-q", origin, clone)
+        self.dsm("init", cwd=clone, expect=0)
+        p = self.save(os.path.join(self.tmp, "new.npy"), np.arange(77))
+        self.dsm("add", p, "--name", "extra", cwd=clone, expect=0)
+        self.commit_all(clone, "extra")
+        before = self.git("--git-dir", origin, "rev-parse", "main").out
+        r = self.git("push", "origin", "main", cwd=clone, check=False)
+        self.assertNotEqual(r.rc, 0)
+        self.assertIn("not trusted here", r.err)
+        self.assertIn("git push --no-verify", r.err)
+        self.assertEqual(self.git("--git-dir", origin, "rev-parse", "main").out, before)
+        self.dsm("remote", "trust", "origin", cwd=clone, expect=0)
+        r = self.git("push", "origin", "main", cwd=clone)
+        self.assertIn("uploaded 1 payload", r.err)
+        self.assertEqual(self.stored(), set(manifest_entries(clone).values()))
+
     def test_many_payloads_use_one_listing(self):
         # Over 32 payloads, push asks for a listing instead of one HEAD each.
         arrays = {f"s{i:02d}": [np.full(10, i)] for i in range(40)}
@@ -133,13 +163,18 @@ class RemoteS3Test(RemoteScenario, DsmTestCase):
         state = os.path.join(repo, ".dsm", "local", "remotes", "origin", "uploads")
         self.assertEqual(os.listdir(state) if os.path.isdir(state) else [], [])
 
-    def test_pull_refuses_corrupt_object(self):
+    def pushed_repo(self):
+        """A committed repository pushed to the bucket: (repo, its manifest
+        entries, the first payload's data-relative path)."""
         repo = self.make_repo_with_data()
         self.add_remote(repo)
         self.commit_all(repo)
         self.dsm("push", cwd=repo, expect=0)
         entries = manifest_entries(repo)
-        rel = sorted(entries)[0]
+        return repo, entries, sorted(entries)[0]
+
+    def test_pull_refuses_corrupt_object(self):
+        repo, entries, rel = self.pushed_repo()
         obj = self.object_path(entries[rel])
         with open(obj, "r+b") as f:
             f.seek(300)
@@ -150,11 +185,27 @@ class RemoteS3Test(RemoteScenario, DsmTestCase):
         r = self.dsm("pull", cwd=clone, expect=1)
         self.assertIn(object_key(entries[rel]), r.err)
         self.assertIn("is corrupt", r.err)
-        self.assertFalse(os.path.exists(os.path.join(clone, "data", rel)), "nothing placed")
-        self.assertEqual(no_temp_files(clone), [])
+        self.assert_nothing_placed(clone, rel)
         for o in entries:
             if o != rel:
                 self.assertEqual(sha256_file(os.path.join(clone, "data", o)), entries[o])
+
+    def test_pull_stops_at_the_recorded_size(self):
+        # A tampered bucket serves 64 MiB for a payload the sidecar records
+        # as a few KiB (#15): the download stops at the recorded size, the
+        # error says why, and nothing is placed or left behind.
+        repo, entries, rel = self.pushed_repo()
+        recorded = os.path.getsize(os.path.join(repo, "data", rel))
+        with open(self.object_path(entries[rel]), "r+b") as f:
+            f.truncate(64 << 20)
+        clone = self.clone(repo)
+        r = self.dsm("pull", cwd=clone, expect=1, timeout=60)
+        self.assertIn(f"larger than the {recorded} bytes recorded", r.err)
+        self.assert_nothing_placed(clone, rel)
+
+    def assert_nothing_placed(self, clone, rel):
+        self.assertFalse(os.path.exists(os.path.join(clone, "data", rel)), "nothing placed")
+        self.assertEqual(no_temp_files(clone), [])
 
     def test_push_killed_then_resumed(self):
         arrays = {"big": [np.full(256 * 1024, i, dtype=np.float64) for i in range(16)]}  # 16 x 2 MiB
