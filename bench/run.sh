@@ -24,7 +24,7 @@ if [ "$smoke" = yes ]; then
   exec /usr/bin/python3 "$root/bench/bench.py" --dsm "$dsm" "$@"
 fi
 
-sh "$root/scripts/install-deps.sh"
+sh "$root/scripts/install-deps.sh" --bench
 need=""
 command -v git-annex >/dev/null 2>&1 || need="$need git-annex"
 command -v pigz >/dev/null 2>&1 || need="$need pigz"

@@ -66,16 +66,18 @@ set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_STRIP_FILES ON)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION science)
-# Run-time libraries of the binary, found by dpkg-shlibdeps (libgit2, libcurl,
+# Run-time libraries of the binary, found by dpkg-shlibdeps (libgit2,
 # libssl, libdeflate, libisal, libyaml-cpp, ...), plus git, which dsm's hook
-# and users run.
+# and users run, plus libcurl, which dpkg-shlibdeps cannot see: the S3
+# remote loads libcurl.so.4 when it is first used (src/remote/curl_lib.hpp;
+# 7.75 for CURLOPT_AWS_SIGV4).
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-list(APPEND DSM_DEB_DEPENDS "git")
+list(APPEND DSM_DEB_DEPENDS "git" "libcurl4 (>= 7.75.0)")
 list(JOIN DSM_DEB_DEPENDS ", " CPACK_DEBIAN_PACKAGE_DEPENDS)
 # What find_package(dsm) needs to link the static libraries (dsmConfig.cmake's
 # find_dependency calls); only for C++ users, so not a hard dependency.
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "cmake, pkg-config, libgit2-dev, libyaml-cpp-dev, nlohmann-json3-dev, \
-libcurl4-openssl-dev, libssl-dev, libdeflate-dev, libisal-dev, zlib1g-dev")
+libssl-dev, libdeflate-dev, libisal-dev, zlib1g-dev")
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "bash-completion")
 set(CPACK_GENERATOR DEB)
 set(CPACK_SOURCE_GENERATOR TGZ)

@@ -10,6 +10,10 @@ python3 python3-numpy python3-yaml clang libclang-rt-14-dev
 dpkg-dev file python3-dev pybind11-dev python3-pybind11 python3-pytest"
 # Extra tools the test suite drives for real (pre-commit framework, npm for
 # the loopback S3 server, botocore to check its requests' signatures).
+# The benchmark's plot (bench/run.sh): only for the bench, not the tests.
+if [ "${1:-}" = "--bench" ]; then
+  PACKAGES="$PACKAGES python3-matplotlib"
+fi
 if [ "${1:-}" = "--test" ]; then
   PACKAGES="$PACKAGES pre-commit python3-botocore man-db zsh"
   # A Node.js from elsewhere (e.g. NodeSource's nodejs, which bundles npm and

@@ -13,12 +13,12 @@
 #include "dsm/error.hpp"
 #include "remote/credentials.hpp"
 #include "remote/hashing_io.hpp"
+#include "remote/curl_lib.hpp"
 #include "remote/s3_detail.hpp"
 #include "remote/store.hpp"
 #include "util/file.hpp"
 #include "util/sha256.hpp"
 
-#include <curl/curl.h>
 
 #include <algorithm>
 #include <chrono>
@@ -138,12 +138,12 @@ const std::string k_empty_sha = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934
 constexpr int k_max_attempts = 5;
 
 struct CurlDeleter {
-  void operator()(CURL* c) const { curl_easy_cleanup(c); }
+  void operator()(CURL* c) const { curl_lib().easy_cleanup(c); }
 };
 using CurlPtr = std::unique_ptr<CURL, CurlDeleter>;
 
 struct SlistDeleter {
-  void operator()(curl_slist* s) const { curl_slist_free_all(s); }
+  void operator()(curl_slist* s) const { curl_lib().slist_free_all(s); }
 };
 using SlistPtr = std::unique_ptr<curl_slist, SlistDeleter>;
 
@@ -186,7 +186,7 @@ size_t write_cb(char* data, size_t size, size_t nmemb, void* user) {
   size_t n = size * nmemb;
   try {
     long code = 0;
-    curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &code);
+    curl_lib().easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &code);
     if (t->req->sink != nullptr && code >= 200 && code < 300) {
       t->req->sink->write(data, n);
       t->moved += static_cast<int64_t>(n);
@@ -275,8 +275,7 @@ class S3Store final : public ObjectStore {
 public:
   S3Store(const RemoteSpec& spec, const ParsedUrl& url, const StoreOptions& options)
     : m_name(spec.name), m_bucket(url.bucket), m_prefix(url.prefix), m_state_dir(options.state_dir) {
-    static std::once_flag once;
-    std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+    curl_lib(); // loads libcurl now: a missing library is an error when the remote is opened
     EnvFn env = [](const char* n) { return std::getenv(n); };
     m_region = find_region(spec.region, env);
     auto creds = find_credentials(env);
@@ -587,7 +586,7 @@ private:
         return c;
       }
     }
-    CurlPtr c(curl_easy_init());
+    CurlPtr c(curl_lib().easy_init());
     if (!c) {
       throw Error("cannot initialise libcurl");
     }
@@ -632,16 +631,16 @@ private:
         std::rethrow_exception(t.error);
       }
       if (rc == CURLE_OK) {
-        curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &resp.status);
+        curl_lib().easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &resp.status);
         if (!transient_status(resp.status) || attempt == k_max_attempts) {
           if (content_length != nullptr) {
             curl_off_t len = 0;
-            curl_easy_getinfo(curl.get(), CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &len);
+            curl_lib().easy_getinfo(curl.get(), CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &len);
             *content_length = len > 0 ? static_cast<uint64_t>(len) : 0;
           }
           if (filetime != nullptr) {
             curl_off_t ft = -1;
-            curl_easy_getinfo(curl.get(), CURLINFO_FILETIME_T, &ft);
+            curl_lib().easy_getinfo(curl.get(), CURLINFO_FILETIME_T, &ft);
             *filetime = static_cast<int64_t>(ft);
           }
           release(std::move(curl));
@@ -649,7 +648,7 @@ private:
         }
         last_problem = "HTTP " + std::to_string(resp.status) + error_detail(resp);
       } else {
-        last_problem = curl_easy_strerror(rc);
+        last_problem = curl_lib().easy_strerror(rc);
         if (!transient(rc)) {
           release(std::move(curl));
           throw Error(describe() + ": " + r.what + ": " + last_problem + " (" + m_base + ")");
@@ -674,66 +673,66 @@ private:
   }
 
   CURLcode run_once(CURL* c, Request& r, Transfer& t) {
-    curl_easy_reset(c); // keeps the connection cache: requests reuse connections
+    curl_lib().easy_reset(c); // keeps the connection cache: requests reuse connections
     std::string url = url_for(r);
-    curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(c, CURLOPT_AWS_SIGV4, m_sigv4.c_str());
-    curl_easy_setopt(c, CURLOPT_USERNAME, m_creds.access_key.c_str());
-    curl_easy_setopt(c, CURLOPT_PASSWORD, m_creds.secret_key.c_str());
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 15L);
+    curl_lib().easy_setopt(c, CURLOPT_URL, url.c_str());
+    curl_lib().easy_setopt(c, CURLOPT_AWS_SIGV4, m_sigv4.c_str());
+    curl_lib().easy_setopt(c, CURLOPT_USERNAME, m_creds.access_key.c_str());
+    curl_lib().easy_setopt(c, CURLOPT_PASSWORD, m_creds.secret_key.c_str());
+    curl_lib().easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_lib().easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 15L);
     // A stalled connection (under 1 KiB/s for 60 s) is a timeout: retried.
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1024L);
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &t);
-    curl_easy_setopt(c, CURLOPT_BUFFERSIZE, 256L * 1024);
-    curl_easy_setopt(c, CURLOPT_FILETIME, 1L); // Last-Modified, for modified()
+    curl_lib().easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+    curl_lib().easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
+    curl_lib().easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_lib().easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
+    curl_lib().easy_setopt(c, CURLOPT_WRITEDATA, &t);
+    curl_lib().easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
+    curl_lib().easy_setopt(c, CURLOPT_HEADERDATA, &t);
+    curl_lib().easy_setopt(c, CURLOPT_BUFFERSIZE, 256L * 1024);
+    curl_lib().easy_setopt(c, CURLOPT_FILETIME, 1L); // Last-Modified, for modified()
 
     curl_slist* raw = nullptr;
-    raw = curl_slist_append(raw, ("x-amz-content-sha256: " + r.payload_sha).c_str());
+    raw = curl_lib().slist_append(raw, ("x-amz-content-sha256: " + r.payload_sha).c_str());
     if (!m_creds.session_token.empty()) {
-      raw = curl_slist_append(raw, ("x-amz-security-token: " + m_creds.session_token).c_str());
+      raw = curl_lib().slist_append(raw, ("x-amz-security-token: " + m_creds.session_token).c_str());
     }
     switch (r.method) {
     case Method::get:
-      curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+      curl_lib().easy_setopt(c, CURLOPT_HTTPGET, 1L);
       break;
     case Method::head:
-      curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+      curl_lib().easy_setopt(c, CURLOPT_NOBODY, 1L);
       break;
     case Method::del:
-      curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "DELETE");
+      curl_lib().easy_setopt(c, CURLOPT_CUSTOMREQUEST, "DELETE");
       break;
     case Method::post:
-      curl_easy_setopt(c, CURLOPT_POST, 1L);
-      curl_easy_setopt(c, CURLOPT_POSTFIELDS, r.body.c_str());
-      curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body.size()));
-      raw = curl_slist_append(raw, "Content-Type: application/xml");
+      curl_lib().easy_setopt(c, CURLOPT_POST, 1L);
+      curl_lib().easy_setopt(c, CURLOPT_POSTFIELDS, r.body.c_str());
+      curl_lib().easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body.size()));
+      raw = curl_lib().slist_append(raw, "Content-Type: application/xml");
       break;
     case Method::put:
-      curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
-      curl_easy_setopt(c, CURLOPT_READFUNCTION, read_cb);
-      curl_easy_setopt(c, CURLOPT_READDATA, &t);
-      curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, seek_cb);
-      curl_easy_setopt(c, CURLOPT_SEEKDATA, &t);
-      curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(r.source_length));
-      curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, 512L * 1024);
+      curl_lib().easy_setopt(c, CURLOPT_UPLOAD, 1L);
+      curl_lib().easy_setopt(c, CURLOPT_READFUNCTION, read_cb);
+      curl_lib().easy_setopt(c, CURLOPT_READDATA, &t);
+      curl_lib().easy_setopt(c, CURLOPT_SEEKFUNCTION, seek_cb);
+      curl_lib().easy_setopt(c, CURLOPT_SEEKDATA, &t);
+      curl_lib().easy_setopt(c, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(r.source_length));
+      curl_lib().easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, 512L * 1024);
       // Keep libcurl's own "Expect: 100-continue" (it is not signed). Do not
       // remove it with an "Expect:" header: libcurl 7.88 would list that
       // empty header in SignedHeaders without sending it, and S3 would
       // refuse every PUT (SignatureDoesNotMatch). Seen via the tests' SigV4
       // checking proxy (tests/s3/sigv4_proxy.py).
-      curl_easy_setopt(c, CURLOPT_EXPECT_100_TIMEOUT_MS, 1000L);
+      curl_lib().easy_setopt(c, CURLOPT_EXPECT_100_TIMEOUT_MS, 1000L);
       break;
     }
     SlistPtr headers(raw);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
-    CURLcode rc = curl_easy_perform(c);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, nullptr);
+    curl_lib().easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
+    CURLcode rc = curl_lib().easy_perform(c);
+    curl_lib().easy_setopt(c, CURLOPT_HTTPHEADER, nullptr);
     return rc;
   }
 

@@ -1,8 +1,16 @@
-// for_each_slice: mmap windows for large regular files, 64 KiB read()s for
-// small ones (docs/benchmarks.md, "What will decide the hashing floors":
-// read() into 4 MiB buffers reached 53-58% of `openssl speed`, 64 KiB reads
-// 77-85%, 8 MiB mmap windows 91-98%, because the kernel's copy out of the page
-// cache costs almost as much as SHA-256 itself).
+// for_each_slice: small files by 64 KiB read()s; large files in 8 MiB
+// windows, each either read() in 64 KiB pieces or mapped, whichever costs
+// this process less CPU per byte: measured, not assumed.
+//
+// Why measure at run time: the same binary on the same kind of VM found
+// mapped windows 91-98% of `openssl speed` and 64 KiB reads 77-85% on one
+// host kernel (2026-11), and the reverse (reads 89%, mapped 84%, page
+// faults and unmapping being dear there) on another (2026-12); see
+// docs/benchmarks.md, "How verify reads a file". So the first 64 MiB of
+// large-file reading in a process alternate the two ways window by window,
+// each timed in thread CPU time (which excludes waiting, and the other
+// threads' work), and the cheaper way reads the rest. The trial costs at
+// most the gap between the two on 32 MiB.
 //
 // A mapped file that someone truncates makes the pages past the new end fault
 // with SIGBUS. Two guards were considered:
@@ -31,8 +39,10 @@
 #include "util/file.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <csignal>
+#include <ctime>
 #include <mutex>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -140,31 +150,112 @@ size_t pread_some(int fd, uint8_t* out, size_t size, uint64_t offset, const std:
   return done;
 }
 
-// 64 KiB: the read() size that measured fastest (the copy's destination stays
-// in L1/L2); larger buffers were 30% slower per CPU second.
+// 64 KiB: the read() size that measured fastest on both hosts (the copy's
+// destination stays in L1/L2); 4 MiB buffers were 30% slower per CPU second
+// on the first, 128 KiB-1 MiB the same as 64 KiB on the second.
 constexpr size_t k_read_buffer = 64u << 10;
 
-SliceEnd read_slices(int fd, uint64_t size, uint64_t offset, const std::filesystem::path& path,
-                     const std::function<void(const uint8_t*, size_t)>& fn,
-                     const std::function<void(uint64_t)>& ready) {
-  std::vector<uint8_t> buffer(static_cast<size_t>(std::clamp<uint64_t>(size - offset, 1, k_read_buffer)));
-  while (offset < size) {
-    size_t want = static_cast<size_t>(std::min<uint64_t>(buffer.size(), size - offset));
-    if (ready) {
-      ready(offset + want);
-    }
+// Bytes [offset, end) by pread in k_read_buffer pieces. Returns false when
+// the file ended first (it shrank).
+bool read_range(int fd, uint64_t offset, uint64_t end, std::vector<uint8_t>& buffer, const std::filesystem::path& path,
+                const std::function<void(const uint8_t*, size_t)>& fn) {
+  while (offset < end) {
+    size_t want = static_cast<size_t>(std::min<uint64_t>(buffer.size(), end - offset));
     size_t n = pread_some(fd, buffer.data(), want, offset, path);
-    if (n == 0) {
-      return SliceEnd::shrank;
+    if (n != 0) {
+      fn(buffer.data(), n);
     }
-    fn(buffer.data(), n);
     offset += n;
     if (n < want) {
-      return SliceEnd::shrank;
+      return false;
     }
   }
+  return true;
+}
+
+SliceEnd end_of_read(int fd, uint64_t size, const std::filesystem::path& path) {
   uint8_t extra = 0;
   return pread_some(fd, &extra, 1, size, path) != 0 ? SliceEnd::grew : SliceEnd::complete;
+}
+
+// The two ways of reading a large file's window, and the process-wide trial
+// that picks one (see the top of this file).
+enum class Way { read = 0, map = 1 };
+
+class WayChooser {
+public:
+  Way next() const {
+    int chosen = m_chosen.load(std::memory_order_relaxed);
+    if (chosen >= 0) {
+      return static_cast<Way>(chosen);
+    }
+    // Alternate: the way with fewer bytes measured goes next.
+    return m_bytes[0].load(std::memory_order_relaxed) <= m_bytes[1].load(std::memory_order_relaxed) ? Way::read
+                                                                                                  : Way::map;
+  }
+  void record(Way way, uint64_t bytes, int64_t cpu_ns) {
+    if (m_chosen.load(std::memory_order_relaxed) >= 0 || cpu_ns <= 0) {
+      return;
+    }
+    auto w = static_cast<size_t>(way);
+    m_ns[w] += static_cast<uint64_t>(cpu_ns);
+    m_bytes[w] += bytes;
+    uint64_t read_bytes = m_bytes[0].load();
+    uint64_t map_bytes = m_bytes[1].load();
+    if (read_bytes >= k_trial_bytes && map_bytes >= k_trial_bytes) {
+      // ns per byte, compared without dividing: read_ns / read_bytes <= map_ns / map_bytes.
+      double read_cost = static_cast<double>(m_ns[0].load()) * static_cast<double>(map_bytes);
+      double map_cost = static_cast<double>(m_ns[1].load()) * static_cast<double>(read_bytes);
+      int expected = -1;
+      m_chosen.compare_exchange_strong(expected, static_cast<int>(read_cost <= map_cost ? Way::read : Way::map));
+    }
+  }
+
+private:
+  static constexpr uint64_t k_trial_bytes = 32u << 20; // per way
+  std::atomic<uint64_t> m_bytes[2]{};
+  std::atomic<uint64_t> m_ns[2]{};
+  std::atomic<int> m_chosen{-1};
+};
+
+WayChooser g_chooser;
+
+int64_t thread_cpu_ns() {
+  struct timespec ts {};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000LL + ts.tv_nsec;
+}
+
+enum class WindowEnd { done, shrank, unmappable };
+
+// One window [offset, offset + window) mapped and handed out in k_slice
+// slices; `unmappable` when mmap refuses (some FUSE mounts).
+WindowEnd map_window(int fd, uint64_t offset, size_t window, const std::filesystem::path& path,
+                     const std::function<void(const uint8_t*, size_t)>& fn) {
+  install_handler();
+  if (current_size(fd, path) < offset + window) {
+    return WindowEnd::shrank;
+  }
+  void* base = ::mmap(nullptr, window, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, static_cast<off_t>(offset));
+  if (base == MAP_FAILED) {
+    return WindowEnd::unmappable;
+  }
+  MappedWindow mapped(base, window);
+  ::madvise(base, window, MADV_SEQUENTIAL);
+  try {
+    for (size_t at = 0; at < window; at += k_slice) {
+      fn(mapped.data() + at, std::min(k_slice, window - at));
+      if (MappedWindow::faulted()) {
+        return WindowEnd::shrank;
+      }
+    }
+  } catch (...) {
+    if (MappedWindow::faulted() || current_size(fd, path) < offset + window) {
+      return WindowEnd::shrank;
+    }
+    throw;
+  }
+  return WindowEnd::done;
 }
 
 } // namespace
@@ -172,38 +263,50 @@ SliceEnd read_slices(int fd, uint64_t size, uint64_t offset, const std::filesyst
 SliceEnd for_each_slice(int fd, uint64_t size, const std::filesystem::path& path,
                         const std::function<void(const uint8_t*, size_t)>& fn, SliceSource source,
                         const std::function<void(uint64_t end)>& ready) {
+  std::vector<uint8_t> buffer;
+  auto read_buffer = [&]() -> std::vector<uint8_t>& {
+    if (buffer.empty()) {
+      buffer.resize(static_cast<size_t>(std::clamp<uint64_t>(size, 1, k_read_buffer)));
+    }
+    return buffer;
+  };
   if (source == SliceSource::read || (source == SliceSource::automatic && size < k_map_min_size)) {
-    return read_slices(fd, size, 0, path, fn, ready);
+    for (uint64_t offset = 0; offset < size; offset += k_map_window) {
+      uint64_t end = std::min<uint64_t>(size, offset + k_map_window);
+      if (ready) {
+        ready(end);
+      }
+      if (!read_range(fd, offset, end, read_buffer(), path, fn)) {
+        return SliceEnd::shrank;
+      }
+    }
+    return end_of_read(fd, size, path);
   }
-  install_handler();
-  uint64_t offset = 0;
-  while (offset < size) {
+  bool can_map = true;
+  for (uint64_t offset = 0; offset < size;) {
     size_t window = static_cast<size_t>(std::min<uint64_t>(k_map_window, size - offset));
     if (ready) {
       ready(offset + window);
     }
-    if (current_size(fd, path) < offset + window) {
-      return SliceEnd::shrank;
+    Way way = source == SliceSource::map ? Way::map : g_chooser.next();
+    if (!can_map) {
+      way = Way::read;
     }
-    void* base = ::mmap(nullptr, window, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, static_cast<off_t>(offset));
-    if (base == MAP_FAILED) {
-      // Filesystems without mmap support (some FUSE mounts): read() the rest.
-      return read_slices(fd, size, offset, path, fn, ready);
-    }
-    MappedWindow mapped(base, window);
-    ::madvise(base, window, MADV_SEQUENTIAL);
-    try {
-      for (size_t at = 0; at < window; at += k_slice) {
-        fn(mapped.data() + at, std::min(k_slice, window - at));
-        if (MappedWindow::faulted()) {
-          return SliceEnd::shrank;
-        }
-      }
-    } catch (...) {
-      if (MappedWindow::faulted() || current_size(fd, path) < offset + window) {
+    int64_t started = thread_cpu_ns();
+    if (way == Way::map) {
+      WindowEnd end = map_window(fd, offset, window, path, fn);
+      if (end == WindowEnd::shrank) {
         return SliceEnd::shrank;
       }
-      throw;
+      if (end == WindowEnd::unmappable) {
+        can_map = false; // read() this window and the rest
+        continue;
+      }
+    } else if (!read_range(fd, offset, offset + window, read_buffer(), path, fn)) {
+      return SliceEnd::shrank;
+    }
+    if (source == SliceSource::automatic && can_map) {
+      g_chooser.record(way, window, thread_cpu_ns() - started);
     }
     offset += window;
   }

@@ -8,9 +8,10 @@
 
 namespace dsm::util {
 
-// How the bytes reach the callback. `automatic` maps large files (no kernel
-// copy out of the page cache) and read()s small ones; the other two force a
-// path (tests, and the fallback when mmap is refused).
+// How the bytes reach the callback. `automatic` read()s small files and, for
+// large ones, whichever of read() and mapped windows this process measured
+// cheaper per byte (slices.cpp says why); the other two force a path (tests,
+// and the fallback when mmap is refused).
 enum class SliceSource { automatic, map, read };
 
 enum class SliceEnd {
@@ -24,12 +25,12 @@ enum class SliceEnd {
 // and the statistics go over it in turn.
 inline constexpr size_t k_map_window = 8u << 20;
 inline constexpr size_t k_slice = 256u << 10;
-// Files below this go through read(): for small files mmap + munmap cost more
-// than the copy they save.
+// Files below this always go through read(): for small files mmap + munmap
+// cost more than the copy they save.
 inline constexpr uint64_t k_map_min_size = 1u << 20;
 
 // Calls fn(data, n) for consecutive slices covering bytes [0, size) of the
-// regular file fd, in order; every slice but the last holds k_slice bytes.
+// regular file fd, in order; each slice holds at most k_slice bytes.
 // The pointer is valid only during the call. Errors thrown by fn propagate,
 // except when the file turned out to have been truncated during the pass,
 // which returns SliceEnd::shrank instead (the decoder may have choked on the

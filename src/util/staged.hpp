@@ -64,7 +64,8 @@ private:
 // of their filesystem when many (one journal commit instead of N).
 void sync_staged(const std::vector<StagedFile*>& files);
 
-// fsync each distinct directory once.
+// Makes the entries of each distinct directory durable: fsync each when
+// few, one syncfs(2) per filesystem when many.
 void sync_dirs(const std::vector<fs::path>& dirs);
 
 } // namespace dsm

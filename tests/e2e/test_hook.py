@@ -3,6 +3,7 @@
 (Hook installation rules: test_hook_install.py; the pre-commit framework:
 test_hook_framework.py.)"""
 import os
+import re
 import shutil
 import subprocess
 
@@ -13,7 +14,9 @@ from harness import DSM, DsmTestCase, main, np
 
 def _has_command(name):
     listing = subprocess.run([DSM, "--help"], capture_output=True, text=True).stdout
-    return f"\n  {name} " in listing
+    # Any indentation: the help's command list changed from two spaces to
+    # three once, and every test here was silently skipped.
+    return re.search(rf"^\s+{re.escape(name)}\s", listing, re.M) is not None
 
 
 # Until `dsm init`/`dsm add` (issue 3) are in the binary these cannot run.
@@ -183,6 +186,17 @@ class HookInDsmRepo(DsmTestCase):
         p = self.blocked(self.rel(payload) + ".yaml")
         self.assertIn("not a valid sidecar", p.stderr)
         self.assertIn("colour", p.stderr)
+
+    def test_issue_17_a_new_sidecar_is_read_once(self):
+        # The manifest's new line and the staged sidecar both lead to the
+        # sidecar: it is parsed once (the hook's time with 30,000 new
+        # datasets), so a malformed one is reported once, not twice.
+        payload = self.add_dataset("twice", np.arange(4))
+        with open(payload + ".yaml", "a") as f:
+            f.write("colour: blue\n")
+        self.git("add", "-A")
+        p = self.blocked(self.rel(payload) + ".yaml")
+        self.assertEqual(p.stderr.count("not a valid sidecar"), 1, p.stderr)
 
     def test_broken_gitignore_block_is_blocked(self):
         with open(".gitignore") as f:

@@ -185,3 +185,23 @@ TEST_F(Slices, ScanOfNpyTruncatedDuringScanSaysShrank) {
     EXPECT_NE(std::string(e.what()).find("file shrank while being read"), std::string::npos) << e.what();
   }
 }
+
+// Large files are read in windows by whichever of read() and mmap this
+// process measured cheaper (slices.cpp): during the trial the two ways
+// alternate window by window, after it one way reads the rest. Either way,
+// every byte once and in order, and a file that changed size is reported.
+TEST_F(Slices, AutomaticAcrossTheTrialAndAfterIt) {
+  const size_t size = 9 * k_map_window + 4321; // twice over the trial's 64 MiB
+  std::string bytes = pattern(size);
+  fs::path p = write("big", bytes);
+  for (int pass = 0; pass < 2; ++pass) {
+    Collected c;
+    EXPECT_EQ(collect(p, size, SliceSource::automatic, c), SliceEnd::complete);
+    EXPECT_TRUE(c.bytes == bytes) << "pass " << pass;
+    EXPECT_LE(c.largest, k_slice);
+  }
+  Collected longer;
+  EXPECT_EQ(collect(p, size + 1, SliceSource::automatic, longer), SliceEnd::shrank);
+  Collected shorter;
+  EXPECT_EQ(collect(p, size - 1, SliceSource::automatic, shorter), SliceEnd::grew);
+}
