@@ -134,7 +134,7 @@ void register_add(CLI::App& app, Context& ctx) {
     ->type_name("SIZE");
   sub->add_flag("--json", opts->json, "Print a JSON list of the stored payloads");
   sub->footer("ENVIRONMENT\n  DSM_LOCK_TIMEOUT  seconds to wait for another dsm add holding the lock (default 30)\n\n" +
-              exit_status_help());
+              exit_status_help("add"));
   sub->callback([&ctx, opts] { run_add(ctx, *opts); });
 }
 

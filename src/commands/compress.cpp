@@ -60,7 +60,7 @@ void register_compress(CLI::App& app, Context& ctx) {
   sub->add_flag("--json", opts->json, "Print one JSON object");
   sub->footer("When deflate would save less than 1.5% the member is stored uncompressed (said on stderr).\n"
               "A version that no longer matches its recorded SHA-256 is refused (exit 1).\n\n" +
-              exit_status_help());
+              exit_status_help("compress", "a version no longer matches its recorded SHA-256"));
   sub->callback([&ctx, opts] { run_compress(ctx, *opts); });
 }
 

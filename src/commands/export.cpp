@@ -59,7 +59,7 @@ void register_export(CLI::App& app, Context& ctx) {
   sub->add_flag("--json", opts->json, "Print one JSON object");
   sub->footer("A version whose stored bytes do not rebuild the original (corruption) exits 1 and\n"
               "writes nothing.\n\n" +
-              exit_status_help());
+              exit_status_help("export", "the stored bytes do not rebuild the original (corruption)"));
   sub->callback([&ctx, opts] { run_export(ctx, *opts); });
 }
 

@@ -49,7 +49,7 @@ void register_hook(CLI::App& app, Context& ctx) {
   auto opts = std::make_shared<HookOptions>();
   CLI::App* hook = app.add_subcommand("hook", "Install or run dsm's git pre-commit hook");
   hook->require_subcommand(1);
-  hook->footer(exit_status_help());
+  hook->footer(exit_status_help("hook", "the commit is refused (pre-commit)"));
 
   CLI::App* install = hook->add_subcommand("install", "Install or upgrade dsm's pre-commit hook");
   install->footer(
@@ -57,7 +57,7 @@ void register_hook(CLI::App& app, Context& ctx) {
     "(core.hooksPath when set; shared by all worktrees). An existing hook of another\n"
     "tool is kept as pre-commit.dsm-chained and run first: both must pass. dsm's own\n"
     "hook, of any version, is upgraded in place. 'dsm init' runs this too.\n\n" +
-    exit_status_help());
+    exit_status_help("hook"));
   install->add_flag("--force", opts->force,
                     "Replace another tool's hook instead of chaining it (it is saved as pre-commit.dsm-backup)");
   install->callback([&ctx, opts] { run_hook_install(ctx, *opts); });
@@ -70,7 +70,7 @@ void register_hook(CLI::App& app, Context& ctx) {
     "and sidecar the commit adds or changes matching its payload (size, SHA-256).\n"
     "Prints one line per problem, naming the file and the fix. Silent when all is well.\n"
     "Bypass once with 'git commit --no-verify'.\n\n" +
-    exit_status_help());
+    exit_status_help("hook", "the commit is refused (the reasons are printed)"));
   pre_commit->allow_extras(); // git passes no arguments, but future hooks might
   pre_commit->callback([&ctx] { run_hook_pre_commit(ctx); });
 }

@@ -66,7 +66,7 @@ void register_init(CLI::App& app, Context& ctx) {
                   "Data directory (default: data), relative to the current directory; must be inside the "
                   "work tree, not its root, and hold no tracked source files")
     ->type_name("DIR");
-  sub->footer(exit_status_help());
+  sub->footer(exit_status_help("init"));
   sub->callback([&ctx, opts] { run_init(ctx, *opts); });
 }
 

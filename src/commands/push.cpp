@@ -33,7 +33,7 @@ void register_push(CLI::App& app, Context& ctx) {
   sub->footer("Each payload's SHA-256 is checked against the manifest as it is sent; a corrupt payload is\n"
               "never pushed. Already-present objects are skipped, so an interrupted push resumes where it\n"
               "stopped. A payload that is a symlink is never read. See docs/sharing.md.\n\n" +
-              exit_status_help());
+              exit_status_help("push", "a local payload no longer matches the manifest (it is not pushed)"));
   sub->callback([&ctx, o] { run_push(ctx, *o); });
 }
 

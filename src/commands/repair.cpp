@@ -57,7 +57,7 @@ void register_repair(CLI::App& app, Context& ctx) {
     "Prints one line per action with the absolute path. Policy: docs/guarantees.md.");
   sub->add_flag("-n,--dry-run", opts->dry_run, "Print what would be done; change nothing");
   sub->footer("ENVIRONMENT\n  DSM_LOCK_TIMEOUT  seconds to wait for running dsm commands (default 30)\n\n" +
-              exit_status_help() + "  (1 here: some files were left alone for you to decide)\n");
+              exit_status_help("repair", "some files were left alone for you to decide (listed above)"));
   sub->callback([&ctx, opts] { run_repair(ctx, *opts); });
 }
 

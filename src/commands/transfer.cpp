@@ -19,7 +19,8 @@ void add_transfer_options(CLI::App* sub, TransferCliOptions& options, const std:
   sub->add_option("--remote", options.sync.remote,
                   "Remote to " + verb + " " + direction + " (default: the default remote)")
       ->type_name("NAME");
-  sub->add_option("--jobs,-j", options.sync.jobs, "Parallel transfers")
+  sub->add_option("--jobs,-j", options.sync.jobs, "Parallel transfers, 1 to 256")
+      ->type_name("N")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
   sub->add_flag("--json", options.json,

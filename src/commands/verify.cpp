@@ -111,7 +111,7 @@ void register_verify(CLI::App& app, Context& ctx) {
                   "Check the remote NAME instead: every manifest entry exists there with the right size\n"
                   "(and hash, where the store can tell); local payloads are not read")
     ->type_name("NAME");
-  sub->footer(exit_status_help());
+  sub->footer(exit_status_help("verify", "problems found (with --remote: the remote lacks or damaged some payloads)"));
   sub->callback([&ctx, opts] { run_verify(ctx, *opts); });
 }
 

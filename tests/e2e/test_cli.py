@@ -88,6 +88,86 @@ class CliTest(DsmTestCase):
         self.assertEqual((r["transferred"], r["skipped"]), (1, 0))
         self.assertIn("remote 'team'", r["store"])
 
+    def all_commands(self):
+        """Every command and subcommand, from the top-level help (one line
+        each) and the help of the commands that have subcommands."""
+        top = self.dsm("--help", expect=0).out
+        names = [l.split()[0] for l in top.splitlines() if l.startswith("   ")]
+        self.assertIn("verify", names)
+        out = []
+        for name in names:
+            out.append([name])
+            text = self.dsm(name, "--help", expect=0).out
+            if "Subcommands:" in text:
+                for line in text.split("Subcommands:")[1].splitlines():
+                    if line.startswith("  ") and line.split():
+                        out.append([name, line.split()[0]])
+        return out
+
+    def test_every_help_lists_its_own_exit_statuses_and_no_cli11_types(self):
+        # Every --help repeated one EXIT STATUS block, "hook refused" on
+        # `dsm path` included, and showed `UINT:INT in [1 - 256]=8` (issue 18).
+        commands = self.all_commands()
+        self.assertIn(["remote", "add"], commands)
+        self.assertIn(["hook", "pre-commit"], commands)
+        returns_1 = {"compress", "diff", "doctor", "export", "hook", "merge-driver", "pull", "push", "repair",
+                     "resolve", "status", "verify"}
+        interruptible = {"add", "compress", "export", "pull", "push", "repair", "status", "verify"}
+        for words in commands:
+            text = self.dsm(*words, "--help", expect=0).out
+            with self.subTest(command=" ".join(words)):
+                option_lines = [l for l in text.splitlines() if l.startswith("  ") and not l.startswith("   ")]
+                for artefact in ["TEXT", "UINT", "INT ", "FLOAT", "REQUIRED", ":INT", "NONNEGATIVE", "in [", "=8",
+                                 "Needs:", "Excludes:"]:
+                    for line in option_lines:
+                        self.assertNotIn(artefact, line.split("  ")[1] if "  " in line[2:] else line)
+                status = text.split("EXIT STATUS\n", 1)[1]
+                codes = [l.split()[0] for l in status.splitlines() if l.startswith("  ") and l.split()[0].isdigit()]
+                expected = ["0"] + (["1"] if words[0] in returns_1 and words != ["hook", "install"] else []) + ["2"]
+                if words[0] in interruptible:
+                    expected.append("130")
+                self.assertEqual(codes, expected, text)
+                self.assertNotIn("hook refused", status)
+        path = self.dsm("path", "--help", expect=0).out
+        self.assertNotIn("hook", path.split("EXIT STATUS")[1])
+        push = self.dsm("push", "--help", expect=0).out
+        self.assertIn("-j,--jobs N ", push)
+        self.assertIn("(default: 8)", push)
+
+    def test_misspelled_dataset_names_get_a_suggestion(self):
+        repo = self.make_git_repo()
+        self.dsm("init", cwd=repo, expect=0)
+        src = self.save(os.path.join(self.tmp, "a.npy"), __import__("numpy").arange(5))
+        self.dsm("add", src, "--name", "sweepA/features", cwd=repo, expect=0)
+        self.dsm("add", src, "--name", "labels", cwd=repo, expect=0)
+        for args in [("path", "sweepA/featurs"), ("log", "sweepA/featurs"), ("verify", "sweepA/featurs"),
+                     ("show", "sweepA/featurs@1"), ("path", "sweepA/featurs@latest")]:
+            r = self.dsm(*args, cwd=repo, expect=2)
+            self.assertIn("no dataset named 'sweepA/featurs'; did you mean 'sweepA/features'? (see 'dsm ls')", r.err,
+                          args)
+        r = self.dsm("path", "zzzzzzzzzz", cwd=repo, expect=2)
+        self.assertIn("no dataset named 'zzzzzzzzzz' (see 'dsm ls')", r.err)
+        self.assertNotIn("did you mean", r.err)
+
+    def test_log_without_name_lists_every_version_newest_first(self):
+        import json
+        import time
+        repo = self.make_git_repo()
+        self.dsm("init", cwd=repo, expect=0)
+        src = self.save(os.path.join(self.tmp, "a.npy"), __import__("numpy").arange(5))
+        self.dsm("add", src, "--name", "b", cwd=repo, expect=0)
+        time.sleep(1.1)  # sidecars record the creation time to the second
+        self.dsm("add", src, "--name", "a", cwd=repo, expect=0)
+        time.sleep(1.1)
+        self.dsm("add", src, "--name", "b", cwd=repo, expect=0)
+        out = self.dsm("log", cwd=repo, expect=0).out
+        heads = [l.split()[0] for l in out.splitlines() if l and not l.startswith(" ")]
+        self.assertEqual(heads, ["b@2", "a@1", "b@1"])
+        j = json.loads(self.dsm("log", "--json", cwd=repo, expect=0).out)
+        self.assertEqual([(e["name"], e["version"]) for e in j], [("b", 2), ("a", 1), ("b", 1)])
+        # With NAME: that dataset only, as before.
+        self.assertEqual([e["version"] for e in json.loads(self.dsm("log", "b", "--json", cwd=repo).out)], [2, 1])
+
 
 if __name__ == "__main__":
     main()
