@@ -4,6 +4,7 @@
 #include "ops/init.hpp"
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include <iostream>
 
@@ -13,7 +14,25 @@ namespace {
 
 struct InitCliOptions {
   std::string data_dir;
+  bool json = false;
 };
+
+// The hook's `action` in --json (docs/guide.md, "dsm init --json").
+const char* hook_action_key(HookInstallResult::Action action) {
+  switch (action) {
+  case HookInstallResult::Action::installed:
+    return "installed";
+  case HookInstallResult::Action::upgraded:
+    return "upgraded";
+  case HookInstallResult::Action::unchanged:
+    return "unchanged";
+  case HookInstallResult::Action::chained:
+    return "chained";
+  case HookInstallResult::Action::replaced:
+    return "replaced";
+  }
+  return "";
+}
 
 void run_init(Context& ctx, const InitCliOptions& opts) {
   InitOptions o;
@@ -21,32 +40,47 @@ void run_init(Context& ctx, const InitCliOptions& opts) {
     o.data_dir = opts.data_dir;
   }
   InitResult r = init_repository(ctx.work_dir, o);
+  // The pre-commit hook keeps payloads out of commits (the git layer's job).
+  HookInstallResult hook = install_hook(r.root, HookForce::no);
+  bool changed = r.changed_gitignore || r.created_manifest || r.created_data_dir || r.changed_gitattributes ||
+                 r.configured_merge_driver || r.fixed_line_endings;
+  if (opts.json) {
+    std::cout << nlohmann::json{{"root", r.root.string()},
+                                {"data_dir", r.data_dir.string()},
+                                {"state", r.created ? "initialised" : changed ? "repaired" : "unchanged"},
+                                {"changed_gitignore", r.changed_gitignore},
+                                {"changed_gitattributes", r.changed_gitattributes},
+                                {"configured_merge_driver", r.configured_merge_driver},
+                                {"fixed_line_endings", r.fixed_line_endings},
+                                {"hook", {{"action", hook_action_key(hook.action)}, {"path", hook.hook_path.string()}}}}
+                   .dump(2)
+              << "\n";
+    return;
+  }
+  if (ctx.quiet) {
+    return; // -q: nothing but errors
+  }
   if (r.created) {
     std::cout << "initialised dsm repository in " << r.root.string() << "\n";
-  } else if (r.changed_gitignore || r.created_manifest || r.created_data_dir || r.changed_gitattributes ||
-             r.configured_merge_driver || r.fixed_line_endings) {
+  } else if (changed) {
     std::cout << "repaired dsm repository in " << r.root.string() << "\n";
   } else {
     std::cout << "dsm repository in " << r.root.string() << " is already initialised; nothing changed\n";
   }
-  // The pre-commit hook keeps payloads out of commits (the git layer's job).
-  HookInstallResult hook = install_hook(r.root, HookForce::no);
-  if (!ctx.quiet) {
-    std::cerr << describe(hook) << "\n";
-    std::cout << "data directory: " << r.data_dir.string() << "\n";
-    if (r.changed_gitignore) {
-      std::cout << "updated " << (r.root / ".gitignore").string() << " (payloads stay out of git)\n";
-    }
-    if (r.changed_gitattributes) {
-      std::cout << "updated " << (r.root / ".gitattributes").string()
-                << " (manifest and sidecars keep LF; the manifest merges with 'dsm merge-driver')\n";
-    }
-    if (r.configured_merge_driver) {
-      std::cout << "set merge.dsm.driver in .git/config (merges of the manifest keep both sides' versions)\n";
-    }
-    if (r.fixed_line_endings) {
-      std::cout << "rewrote the manifest with LF line endings\n";
-    }
+  std::cerr << describe(hook) << "\n";
+  std::cout << "data directory: " << r.data_dir.string() << "\n";
+  if (r.changed_gitignore) {
+    std::cout << "updated " << (r.root / ".gitignore").string() << " (payloads stay out of git)\n";
+  }
+  if (r.changed_gitattributes) {
+    std::cout << "updated " << (r.root / ".gitattributes").string()
+              << " (manifest and sidecars keep LF; the manifest merges with 'dsm merge-driver')\n";
+  }
+  if (r.configured_merge_driver) {
+    std::cout << "set merge.dsm.driver in .git/config (merges of the manifest keep both sides' versions)\n";
+  }
+  if (r.fixed_line_endings) {
+    std::cout << "rewrote the manifest with LF line endings\n";
   }
 }
 
@@ -66,6 +100,9 @@ void register_init(CLI::App& app, Context& ctx) {
                   "Data directory (default: data), relative to the current directory; must be inside the "
                   "work tree, not its root, and hold no tracked source files")
     ->type_name("DIR");
+  sub->add_flag("--json", opts->json,
+                "Print one JSON object: {root, data_dir, state, changed_gitignore, changed_gitattributes, "
+                "configured_merge_driver, fixed_line_endings, hook: {action, path}}");
   sub->footer(exit_status_help("init"));
   sub->callback([&ctx, opts] { run_init(ctx, *opts); });
 }

@@ -36,12 +36,17 @@ void run_verify(Context& ctx, const VerifyCliOptions& opts) {
     for (const std::string& p : r.problems) {
       std::cout << p << "\n";
     }
-    std::cout << r.checked << " payload" << (r.checked == 1 ? "" : "s") << " checked on " << r.store << ": ";
+    if (!ctx.quiet) {
+      std::cout << r.checked << " payload" << (r.checked == 1 ? "" : "s") << " checked on " << r.store << ": ";
+      if (r.problems.empty()) {
+        std::cout << "all present" << (r.hashes_checked ? " and intact" : " with the right size") << "\n";
+      } else {
+        std::cout << r.problems.size() << " problem" << (r.problems.size() == 1 ? "" : "s") << "\n";
+      }
+    }
     if (r.problems.empty()) {
-      std::cout << "all present" << (r.hashes_checked ? " and intact" : " with the right size") << "\n";
       return;
     }
-    std::cout << r.problems.size() << " problem" << (r.problems.size() == 1 ? "" : "s") << "\n";
     std::cout.flush();
     throw Error("remote " + quote(opts.remote) + " is missing or holds damaged copies of some payloads",
                 k_exit_problems);
@@ -75,7 +80,8 @@ void run_verify(Context& ctx, const VerifyCliOptions& opts) {
     for (const auto& f : r.findings) {
       std::cout << format_finding(f) << "\n";
     }
-    if (!ctx.quiet || !r.ok()) {
+    // -q: the findings (what a script asked for) and the error, no summary.
+    if (!ctx.quiet) {
       std::cout << summary_line(r, opts.fast) << "\n";
     }
   }

@@ -168,6 +168,68 @@ class CliTest(DsmTestCase):
         # With NAME: that dataset only, as before.
         self.assertEqual([e["version"] for e in json.loads(self.dsm("log", "b", "--json", cwd=repo).out)], [2, 1])
 
+    def test_init_repair_remote_speak_json(self):
+        import json
+        repo = self.make_git_repo()
+        j = json.loads(self.dsm("init", "--json", cwd=repo, expect=0).out)
+        self.assertEqual(set(j), {"root", "data_dir", "state", "changed_gitignore", "changed_gitattributes",
+                                  "configured_merge_driver", "fixed_line_endings", "hook"})
+        self.assertEqual((j["state"], j["root"]), ("initialised", repo))
+        self.assertEqual(j["data_dir"], os.path.join(repo, "data"))
+        self.assertEqual(j["hook"]["action"], "installed")
+        self.assertEqual(j["hook"]["path"], os.path.join(repo, ".git", "hooks", "pre-commit"))
+        j = json.loads(self.dsm("init", "--json", cwd=repo, expect=0).out)
+        self.assertEqual((j["state"], j["hook"]["action"]), ("unchanged", "unchanged"))
+
+        j = json.loads(self.dsm("repair", "--json", cwd=repo, expect=0).out)
+        self.assertEqual(j, {"dry_run": False, "actions": [], "left_alone": 0})
+        temp = os.path.join(repo, "data", ".dsm-tmp-leftover")
+        with open(temp, "w") as f:
+            f.write("x")
+        j = json.loads(self.dsm("repair", "--dry-run", "--json", cwd=repo, expect=0).out)
+        self.assertEqual(j["dry_run"], True)
+        self.assertEqual([(a["action"], a["path"], a["to"]) for a in j["actions"]], [("removed_temp", temp, None)])
+        self.assertEqual(set(j["actions"][0]), {"action", "path", "to", "detail"})
+        self.assertTrue(os.path.exists(temp))
+        j = json.loads(self.dsm("repair", "--json", cwd=repo, expect=0).out)
+        self.assertEqual([a["action"] for a in j["actions"]], ["removed_temp"])
+        self.assertFalse(os.path.exists(temp))
+
+        store = os.path.join(self.tmp, "store")
+        os.makedirs(store)
+        self.dsm("remote", "add", "team", store, cwd=repo, expect=0)
+        for args in [("remote", "--json"), ("remote", "list", "--json")]:
+            j = json.loads(self.dsm(*args, cwd=repo, expect=0).out)
+            self.assertEqual(j, [{"name": "team", "url": store, "default": True, "endpoint": None, "region": None}])
+
+    def test_quiet_silences_summaries(self):
+        repo = self.make_git_repo()
+        r = self.dsm("init", "-q", cwd=repo, expect=0)
+        self.assertEqual((r.out, r.err), ("", ""))
+        r = self.dsm("-q", "init", cwd=repo, expect=0)
+        self.assertEqual((r.out, r.err), ("", ""))
+        src = self.save(os.path.join(self.tmp, "a.npy"), __import__("numpy").arange(5))
+        self.dsm("add", src, "--name", "a", cwd=repo, expect=0)
+        r = self.dsm("verify", "-q", cwd=repo, expect=0)
+        self.assertEqual((r.out, r.err), ("", ""))
+        # A failure: the finding (what a script asked for) and the error,
+        # no summary line.
+        stored = self.dsm("path", "a", cwd=repo).out.strip()
+        os.chmod(stored, 0o644)
+        with open(stored, "r+b") as f:
+            f.seek(-1, 2)
+            f.write(b"\xff")
+        os.chmod(stored, 0o444)
+        r = self.dsm("verify", "-q", cwd=repo, expect=1)
+        self.assertEqual(r.out, f"FAILED {stored}: checksum mismatch\n")
+        self.assertIn("dsm: error: ", r.err)
+        self.assertNotIn("checked", r.out)
+        store = os.path.join(self.tmp, "store")
+        os.makedirs(store)
+        self.dsm("remote", "add", "team", store, cwd=repo, expect=0)
+        r = self.dsm("verify", "--remote", "team", "-q", cwd=repo, expect=1)
+        self.assertNotIn("checked on", r.out)
+
 
 if __name__ == "__main__":
     main()
