@@ -188,7 +188,7 @@ int main(int argc, char** argv) {
     if (a.empty() || a[0] != '-' || a == "--") {
       break; // the command: its options are its own
     }
-    if (a != "-q" && a != "--quiet" && a != "-h" && a != "--help" && a != "--version" && !a.starts_with("-C")) {
+    if (a != "-q" && a != "--quiet" && a != "--no-progress" && a != "-h" && a != "--help" && a != "--version" && !a.starts_with("-C")) {
       std::cerr << "dsm: error: unknown option " << dsm::quote(a) << "\n"
                 << "(run 'dsm --help', or 'dsm COMMAND --help', for usage)\n";
       return dsm::k_exit_error;
@@ -235,7 +235,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("dsm ") + dsm::k_version);
   std::string chdir;
   app.add_option("-C", chdir, "Run as if dsm was started in DIR")->type_name("DIR");
-  app.add_flag("-q,--quiet", ctx.quiet, "Print only errors on stderr");
+  app.add_flag("-q,--quiet", ctx.quiet, "Print only errors and the output asked for (no summaries, no progress)");
+  app.add_flag("--no-progress", ctx.no_progress, "No progress line on stderr (it is drawn on a terminal only)");
 
   for (const auto& spec : dsm::commands()) {
     spec.register_fn(app, ctx);

@@ -7,6 +7,8 @@
 #include "util/interrupt.hpp"
 #include "repo/repository.hpp"
 
+#include "util/progress.hpp"
+
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
@@ -60,7 +62,10 @@ void run_add(Context& ctx, const AddCliOptions& opts) {
     req.chunk_bytes = parse_size(opts.chunk_size);
   }
 
+  util::Progress progress("add", ctx.show_progress());
+  req.progress = &progress;
   AddResult r = add_files(*ctx.repo, req);
+  progress.finish();
   for (const auto& w : r.warnings) {
     std::cerr << "dsm: warning: " << w << "\n";
   }

@@ -5,6 +5,8 @@
 #include "format/compress_add.hpp"
 #include "ops/compress.hpp"
 
+#include "util/progress.hpp"
+
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
@@ -21,7 +23,10 @@ struct CompressCliOptions {
 };
 
 void run_compress(Context& ctx, const CompressCliOptions& opts) {
-  CompressResult c = compress_version(*ctx.repo, ctx.work_dir, opts.target, parse_compress_level(opts.level));
+  util::Progress progress("compress", ctx.show_progress());
+  CompressResult c =
+    compress_version(*ctx.repo, ctx.work_dir, opts.target, parse_compress_level(opts.level), &progress);
+  progress.finish();
   const AddResult& r = c.added;
   for (const auto& w : r.warnings) {
     std::cerr << "dsm: warning: " << w << "\n";

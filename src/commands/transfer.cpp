@@ -30,7 +30,7 @@ void add_transfer_options(CLI::App* sub, TransferCliOptions& options, const std:
 SyncOptions sync_options(const Context& ctx, const TransferCliOptions& options) {
   SyncOptions o = options.sync;
   o.work_dir = ctx.work_dir;
-  o.progress = ctx.stderr_is_tty && !ctx.quiet;
+  o.progress = ctx.show_progress();
   return o;
 }
 

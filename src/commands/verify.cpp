@@ -3,6 +3,7 @@
 #include "ops/sync.hpp"
 #include "dsm/error.hpp"
 #include "util/interrupt.hpp"
+#include "util/progress.hpp"
 #include "repo/repository.hpp"
 #include "ops/verify.hpp"
 
@@ -57,23 +58,10 @@ void run_verify(Context& ctx, const VerifyCliOptions& opts) {
   vo.jobs = opts.jobs;
   vo.fast = opts.fast;
   vo.strict = opts.strict;
-  bool drew = false;
-  if (ctx.stderr_is_tty && !ctx.quiet) {
-    // Only long runs draw a bar: the callback starts after 200 ms anyway.
-    vo.progress = [&drew](uint64_t done, uint64_t total) {
-      if (total < (64u << 20)) {
-        return;
-      }
-      int pct = static_cast<int>(static_cast<double>(done) * 100.0 / static_cast<double>(total));
-      std::fprintf(stderr, "\rverifying: %3d%% (%llu of %llu MiB)", pct, static_cast<unsigned long long>(done >> 20),
-                   static_cast<unsigned long long>(total >> 20));
-      drew = true;
-    };
-  }
+  util::Progress progress("verify", ctx.show_progress());
+  vo.progress = &progress;
   VerifyReport r = verify(*ctx.repo, vo);
-  if (drew) {
-    std::fprintf(stderr, "\r\033[K");
-  }
+  progress.finish();
   if (opts.json) {
     std::cout << to_json(r).dump(2) << "\n";
   } else {
