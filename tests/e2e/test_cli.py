@@ -230,6 +230,29 @@ class CliTest(DsmTestCase):
         r = self.dsm("verify", "--remote", "team", "-q", cwd=repo, expect=1)
         self.assertNotIn("checked on", r.out)
 
+    def test_hook_names_the_stored_version_a_staged_array_copies(self):
+        # The guide's commit step was refused because out.npy, already
+        # stored with 'dsm add', was staged, and the advice was to store it
+        # with 'dsm add' (issue 18).
+        repo = self.make_git_repo()
+        self.dsm("init", cwd=repo, expect=0)
+        np = __import__("numpy")
+        self.save(os.path.join(repo, "out.npy"), np.arange(1000, dtype=np.float32))
+        self.dsm("add", "out.npy", "--name", "features", cwd=repo, expect=0)
+        self.save(os.path.join(repo, "other.npy"), np.arange(1000, dtype=np.int32))  # same size, other bytes
+        self.git("add", "-A", cwd=repo)
+        r = self.run_cmd("git", "commit", "-q", "-m", "v1", cwd=repo, check=False)
+        self.assertNotEqual(r.rc, 0)
+        err = r.err
+        self.assertIn("'out.npy': the same bytes as features@1, which dsm stores already, so it needs no commit: "
+                      "delete it ('git rm --cached out.npy && rm out.npy')", err)
+        self.assertIn("then add it to .gitignore", err)
+        self.assertIn("'other.npy': an array payload is staged for commit", err)
+        self.assertIn("store it with 'dsm add'", err)
+        # The advice works as written.
+        self.run_cmd("sh", "-c", "git rm -q --cached out.npy && rm out.npy && git rm -q --cached other.npy", cwd=repo)
+        self.git("commit", "-q", "-m", "v1", cwd=repo)
+
 
 if __name__ == "__main__":
     main()
