@@ -29,6 +29,7 @@ struct RemoteOptions {
   bool make_default = false;
   bool json = false;
   bool allow_http = false;
+  bool no_check = false;
 };
 
 void check_remote_name(const std::string& name) {
@@ -85,6 +86,20 @@ void run_remote_add(Context& ctx, const RemoteOptions& o) {
       other.is_default = false;
     }
     r.is_default = true;
+  }
+  if (!o.no_check) {
+    // A mistyped directory or bucket shows now, not at the first push. The
+    // check contacts the store as push would, so it is trusted first (what
+    // the user adds here is trusted here anyway) and untrusted if it fails.
+    trust_remote(repo, r, o.allow_http);
+    try {
+      open_remote(repo, r)->check_access();
+    } catch (const Error& e) {
+      untrust_remote(repo, r.name);
+      throw Error(std::string(e.what()) + "; remote " + quote(r.name) +
+                    " was not added (fix it, or add it anyway with --no-check)",
+                  e.exit_code());
+    }
   }
   config.remotes.push_back(r);
   std::sort(config.remotes.begin(), config.remotes.end(),
@@ -190,7 +205,11 @@ void register_remote(CLI::App& app, Context& ctx) {
     ->type_name("R");
   add->add_flag("--allow-http", o->allow_http,
                 "Send credentials to a plain http:// endpoint that is not this machine (otherwise refused)");
-  add->footer("The remote is trusted in this clone (see 'dsm remote trust').\n\n" + exit_status_help("remote"));
+  add->add_flag("--no-check", o->no_check,
+                "Record it without checking that the directory exists or the bucket answers");
+  add->footer("Unless --no-check, the remote must be usable now: a directory that exists, a bucket that\n"
+              "answers with your credentials. The remote is trusted in this clone (see 'dsm remote trust').\n\n" +
+              exit_status_help("remote"));
   add->callback([&ctx, o] { run_remote_add(ctx, *o); });
 
   CLI::App* trust = sub->add_subcommand(

@@ -787,6 +787,22 @@ BlobWindow Repo::blob_window(const std::string& oid_hex, size_t head_bytes, size
   return w;
 }
 
+bool Repo::pathspec_matches(const std::vector<std::string>& specs, const std::string& path) const {
+  if (specs.empty()) {
+    return false;
+  }
+  std::vector<char*> strings;
+  strings.reserve(specs.size());
+  for (const std::string& s : specs) {
+    strings.push_back(const_cast<char*>(s.c_str())); // libgit2 copies them
+  }
+  git_strarray array{strings.data(), strings.size()};
+  git_pathspec* raw = nullptr;
+  check(git_pathspec_new(&raw, &array), "invalid pathspec in 'allow'");
+  std::unique_ptr<git_pathspec, void (*)(git_pathspec*)> ps(raw, git_pathspec_free);
+  return git_pathspec_matches_path(ps.get(), 0, path.c_str()) == 1;
+}
+
 std::string Repo::blob_sha256(const std::string& oid_hex) const {
   git_oid oid = parse_oid(oid_hex);
   OdbPtr odb = open_odb(m_repo);

@@ -432,9 +432,32 @@ bool is_payload_extension(const Config& config, const std::string& path) {
 }
 
 void check_blob(const git::Repo& git, const Config& config, const std::string& path, const std::string& oid,
-                uint32_t mode, std::vector<HookFinding>& out, const StoredVersionOf& stored_version) {
+                uint32_t mode, std::vector<HookFinding>& out, const StoredVersionOf& stored_version,
+                BlobState state) {
   if (mode == k_mode_gitlink || mode == k_mode_symlink) {
     return; // a submodule commit or a link target: no data in either
+  }
+  if (git.pathspec_matches(config.allow, path)) {
+    return; // a fixture the configuration allows in git
+  }
+  if (state == BlobState::committed) {
+    // Committed before the hook ran (or with --no-verify): doctor says so,
+    // and how to keep it or take it out of git.
+    uint64_t size = git.blob_size(oid);
+    bool array = is_payload_extension(config, path);
+    if (!array) {
+      git::BlobWindow w = git.blob_window(oid, k_sniff_head_bytes, k_sniff_tail_bytes);
+      array = sniff_window(w.head, w.tail, w.size) != ArrayKind::none;
+    }
+    if (array || size > config.max_git_file_size) {
+      out.push_back({path, "'" + path + "': " +
+                             (array ? std::string("an array is committed in git")
+                                    : size_for_message(size) + " over max_git_file_size is committed in git") +
+                             "; a test fixture that belongs there: list it under 'allow:' in .dsm/config.yaml; "
+                             "otherwise remove it with 'git rm --cached " + path +
+                             "', commit, and store it with 'dsm add'"});
+    }
+    return;
   }
   auto stored_copy = [&]() -> bool {
     if (!stored_version) {
@@ -451,7 +474,8 @@ void check_blob(const git::Repo& git, const Config& config, const std::string& p
       return;
     }
     out.push_back({path, "'" + path + "': an array payload is staged for commit; " + unstage_fix(path) +
-                             " and store it with 'dsm add'"});
+                             " and store it with 'dsm add' (a test fixture that belongs in git: list it under "
+                             "'allow:' in .dsm/config.yaml)"});
     return;
   }
   uint64_t size = git.blob_size(oid);

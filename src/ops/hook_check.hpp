@@ -52,9 +52,15 @@ std::vector<HookFinding> check_staged(const Repository& repo);
 // to delete or ignore it, not to store it again.
 using StoredVersionOf = std::function<std::optional<std::string>(const std::string& oid, uint64_t size)>;
 
+// Where the blob is: staged for the next commit, or committed already (doctor
+// looks at the whole index); the advice differs.
+enum class BlobState { staged, committed };
+
 // The staged payload test for one blob (by extension, size, content), used by
-// check_staged and doctor's index check. Appends findings.
+// check_staged and doctor's index check. Appends findings. A path the
+// config's `allow` pathspecs match is accepted (a test fixture).
 void check_blob(const git::Repo& git, const Config& config, const std::string& path, const std::string& oid,
-                uint32_t mode, std::vector<HookFinding>& out, const StoredVersionOf& stored_version = {});
+                uint32_t mode, std::vector<HookFinding>& out, const StoredVersionOf& stored_version = {},
+                BlobState state = BlobState::staged);
 
 } // namespace dsm
