@@ -4,7 +4,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import DsmTestCase, main  # noqa: E402
+from harness import SOURCE_DIR, DsmTestCase, main  # noqa: E402
 
 
 class CliTest(DsmTestCase):
@@ -252,6 +252,48 @@ class CliTest(DsmTestCase):
         # The advice works as written.
         self.run_cmd("sh", "-c", "git rm -q --cached out.npy && rm out.npy && git rm -q --cached other.npy", cwd=repo)
         self.git("commit", "-q", "-m", "v1", cwd=repo)
+
+    def test_allow_list_and_doctor_tells_committed_from_staged(self):
+        np = __import__("numpy")
+        repo = self.make_git_repo()
+        self.dsm("init", cwd=repo, expect=0)
+        fixtures = os.path.join(repo, "tests", "fixtures")
+        os.makedirs(fixtures)
+        self.save(os.path.join(fixtures, "tiny.npy"), np.arange(3))
+        self.save(os.path.join(repo, "stray.npy"), np.arange(4))
+        self.git("add", "-A", cwd=repo)
+        r = self.git("commit", "-q", "-m", "fixtures", cwd=repo, check=False)
+        self.assertNotEqual(r.rc, 0)
+        self.assertIn("'tests/fixtures/tiny.npy': an array payload is staged for commit", r.err)
+        self.assertIn("list it under 'allow:' in .dsm/config.yaml", r.err)
+        # The allow list takes git pathspecs.
+        with open(os.path.join(repo, ".dsm", "config.yaml"), "a") as f:
+            f.write("allow:\n  - 'tests/fixtures/*.npy'\n")
+        self.git("rm", "-q", "--cached", "stray.npy", cwd=repo)
+        self.git("add", ".dsm", "tests", cwd=repo)
+        self.git("commit", "-q", "-m", "fixtures", cwd=repo)  # accepted now
+        # A remote added later keeps the allow list (the config is rewritten).
+        store = os.path.join(self.tmp, "store")
+        os.makedirs(store)
+        self.dsm("remote", "add", "team", store, cwd=repo, expect=0)
+        with open(os.path.join(repo, ".dsm", "config.yaml")) as f:
+            config = f.read()
+        self.assertIn("allow:\n  - \"tests/fixtures/*.npy\"\n", config)
+        self.assertIn("docs/guide.md", config)
+        self.assertNotIn("commands.md", config)
+        for doc in ["guide.md", "sharing.md", "hooks.md"]:
+            self.assertTrue(os.path.exists(os.path.join(SOURCE_DIR, "docs", doc)))
+        # doctor: an array committed past the hook is "committed", not "staged".
+        self.git("add", "-f", "stray.npy", cwd=repo)
+        self.git("commit", "-q", "--no-verify", "-m", "oops", cwd=repo)
+        r = self.dsm("doctor", cwd=repo, expect=1)
+        self.assertIn("'stray.npy': an array is committed in git", r.out + r.err)
+        self.assertNotIn("'stray.npy': an array payload is staged for commit", r.out + r.err)
+        self.assertNotIn("tiny.npy", r.out + r.err)
+        self.save(os.path.join(repo, "staged.npy"), np.arange(5))
+        self.git("add", "staged.npy", cwd=repo)
+        r = self.dsm("doctor", cwd=repo, expect=1)
+        self.assertIn("'staged.npy': an array payload is staged for commit", r.out + r.err)
 
 
 if __name__ == "__main__":
