@@ -1,6 +1,8 @@
 // dsm init [--data-dir DIR]: make the git work tree a dsm repository.
 #include "commands/commands.hpp"
+#include "git/git.hpp"
 #include "git/hook_install.hpp"
+#include "dsm/error.hpp"
 #include "ops/init.hpp"
 
 #include <CLI/CLI.hpp>
@@ -40,8 +42,15 @@ void run_init(Context& ctx, const InitCliOptions& opts) {
     o.data_dir = opts.data_dir;
   }
   InitResult r = init_repository(ctx.work_dir, o);
-  // The pre-commit hook keeps payloads out of commits (the git layer's job).
-  HookInstallResult hook = install_hook(r.root, HookForce::no);
+  // The pre-commit hook keeps payloads out of commits (the git layer's job),
+  // unless the pre-commit framework's hook runs dsm's check already.
+  bool framework = framework_hook_runs_dsm(git::Repo::discover(r.root));
+  HookInstallResult hook;
+  if (!framework) {
+    hook = install_hook(r.root, HookForce::no);
+  } else {
+    hook.hook_path = git::Repo::discover(r.root).hooks_dir() / "pre-commit";
+  }
   bool changed = r.changed_gitignore || r.created_manifest || r.created_data_dir || r.changed_gitattributes ||
                  r.configured_merge_driver || r.fixed_line_endings;
   if (opts.json) {
@@ -52,7 +61,9 @@ void run_init(Context& ctx, const InitCliOptions& opts) {
                                 {"changed_gitattributes", r.changed_gitattributes},
                                 {"configured_merge_driver", r.configured_merge_driver},
                                 {"fixed_line_endings", r.fixed_line_endings},
-                                {"hook", {{"action", hook_action_key(hook.action)}, {"path", hook.hook_path.string()}}}}
+                                {"hook",
+                                 {{"action", framework ? "framework" : hook_action_key(hook.action)},
+                                  {"path", hook.hook_path.string()}}}}
                    .dump(2)
               << "\n";
     return;
@@ -67,7 +78,12 @@ void run_init(Context& ctx, const InitCliOptions& opts) {
   } else {
     std::cout << "dsm repository in " << r.root.string() << " is already initialised; nothing changed\n";
   }
-  std::cerr << describe(hook) << "\n";
+  if (framework) {
+    std::cerr << "pre-commit hook " << quote(hook.hook_path.string())
+              << " is the pre-commit framework's and runs dsm's check (.pre-commit-config.yaml); left as it is\n";
+  } else {
+    std::cerr << describe(hook) << "\n";
+  }
   std::cout << "data directory: " << r.data_dir.string() << "\n";
   if (r.changed_gitignore) {
     std::cout << "updated " << (r.root / ".gitignore").string() << " (payloads stay out of git)\n";
