@@ -7,6 +7,7 @@ so that load from other processes hits both alike.
 
 Prints one JSON object of median seconds:
   small_dsm         repo.save of SMALL_COUNT arrays of 100x10 float64
+  small_batch       the same saves in one `with repo.batch()` transaction
   small_npsave      np.save of the same arrays to files
   small_subprocess  np.save + a `dsm add` subprocess per array (the
                     workflow the package replaces; measured on a tenth of
@@ -54,11 +55,17 @@ def main():
     small = [rng.standard_normal((100, 10)) for _ in range(count)]
     sub_count = max(5, min(count, count // 10))
     big = rng.standard_normal(big_bytes // 8)
-    t = {k: [] for k in ("small_dsm", "small_npsave", "small_subprocess", "big_dsm_save", "big_npsave_hash",
+    t = {k: [] for k in ("small_dsm", "small_batch", "small_npsave", "small_subprocess", "big_dsm_save", "big_npsave_hash",
                          "big_dsm_load", "big_npload_hash")}
     for r in range(rounds):
         repo = fresh_repo(os.path.join(work, "py-small"), dsm_bin, env)
         t["small_dsm"].append(timed(lambda: [repo.save("features", a) for a in small]))
+
+        def batched():
+            with repo.batch() as b:
+                for a in small:
+                    b.save("batched", a)
+        t["small_batch"].append(timed(batched))
 
         npdir = os.path.join(work, "py-npsave")
         shutil.rmtree(npdir, ignore_errors=True)

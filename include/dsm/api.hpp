@@ -182,6 +182,36 @@ struct Transferred {
   uint64_t bytes = 0;
   size_t skipped = 0;  // already on the remote (push) or already here (pull)
 };
+class Repo;
+
+// Many saves as one transaction, for loops that save hundreds of small
+// arrays (docs/api.md, "Saving many arrays"). Each save() writes its bytes
+// at once under .dsm/local (memory stays flat, as with save()); commit()
+// stores them all as one `dsm add` of many files does: one lock, one
+// manifest write, one round of fsyncs, all or none. Versions are numbered
+// at commit, in save order; commit() returns them in that order. A batch
+// dropped without commit() (an exception, Ctrl-C) removes what it wrote
+// and stores nothing. Every save of a batch takes the compress,
+// chunk_bytes and allow_pickle of the first (an Error otherwise); meta and
+// message are each save's own. The Repo must outlive its batches.
+class Batch {
+public:
+  ~Batch();
+  Batch(Batch&&) noexcept;
+  Batch& operator=(Batch&&) noexcept;
+
+  void save(const std::string& name, const ArrayRef& array, const SaveOptions& options = {});
+  void save_file(const std::string& name, std::span<const std::byte> file, const SaveOptions& options = {});
+  size_t size() const;
+  std::vector<Saved> commit();
+
+private:
+  friend class Repo;
+  struct Impl;
+  explicit Batch(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> m_impl;
+};
+
 class Repo {
 public:
   // Opens the dsm repository around `inside` (any path in the git work
@@ -197,6 +227,8 @@ public:
   // store a .npy of it (payload, sidecar, manifest line; same lock, same
   // atomic writes). The sidecar's `source` says it came from this API.
   Saved save(const std::string& name, const ArrayRef& array, const SaveOptions& options = {});
+  // A transaction of many saves (Batch above).
+  Batch batch();
 
   // `target` is NAME (latest version), NAME@VERSION, or a payload path.
   StoredArray describe(const std::string& target) const;

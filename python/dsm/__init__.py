@@ -12,18 +12,23 @@ it back and checks it in the same pass. The package is a thin layer over
 dsm's C++ API (the ``_dsm`` extension module); docs/python.md is the guide.
 """
 from ._errors import Error, IntegrityError
-from ._repo import ChunkedArray, Info, Repo, Saved, VerifyResult
+from ._repo import Batch, ChunkedArray, Info, Repo, Saved, VerifyResult
 from ._pickle import import_pickle
 
 __all__ = [
-    "Error", "IntegrityError", "Repo", "Saved", "Info", "VerifyResult", "ChunkedArray",
-    "save", "load", "path", "info", "versions", "datasets", "verify", "import_pickle",
+    "Error", "IntegrityError", "Repo", "Saved", "Info", "VerifyResult", "ChunkedArray", "Batch",
+    "save", "batch", "load", "path", "info", "versions", "datasets", "verify", "import_pickle",
 ]
 
 
 def save(name, data, **kwargs):
     """``dsm.Repo(".").save(name, data, ...)``: see :meth:`Repo.save`."""
     return Repo(".").save(name, data, **kwargs)
+
+
+def batch():
+    """``dsm.Repo(".").batch()``: see :meth:`Repo.batch`."""
+    return Repo(".").batch()
 
 
 def load(target, **kwargs):

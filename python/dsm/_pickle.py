@@ -66,7 +66,7 @@ def import_pickle(path, name, repo=None, meta=None, message=None):
     ``repo.save(name, data)`` (a nested structure: load it back with
     ``repo.load(name, nested=True)``). Returns a Saved. ``repo``: a
     dsm.Repo, by default dsm.Repo(".")."""
-    from ._repo import Repo, _meta_pairs
+    from ._repo import Repo, Saved, _meta_pairs, _store_nested
     import numpy as np
 
     data = load_restricted(path)
@@ -80,4 +80,4 @@ def import_pickle(path, name, repo=None, meta=None, message=None):
     if isinstance(data, np.ndarray):
         return repo.save(name, data, meta=meta, message=message)
     # A dict or list, even a list of arrays alone, is stored as a structure.
-    return repo._save_nested(name, data, _meta_pairs(meta), message, None)
+    return Saved(*_store_nested(repo._r, name, data, _meta_pairs(meta), message, None))

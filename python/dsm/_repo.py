@@ -281,55 +281,20 @@ class Repo:
         (they run code when loaded). Concurrent saves get distinct versions;
         Ctrl-C during a save leaves nothing behind.
         """
-        pairs = _meta_pairs(meta)
-        level = _compress_level(compress)
-        chunk = _chunk_bytes(chunk_size)
-        if _nested.is_nested(data):
-            if chunk is not None:
-                raise Error(f"cannot save {name!r}: chunk_size applies to a single array, not a nested structure")
-            return self._save_nested(name, data, pairs, message, level)
-        array = np.asanyarray(data)
-        if array.dtype.hasobject:
-            if not allow_pickle:
-                raise Error(f"refusing to save {name!r}: it holds object (pickled) arrays, which run code when "
-                            "loaded; pass allow_pickle=True to store it anyway")
-            return self._save_npsave(name, array, pairs, message, level, chunk, allow_pickle=True)
-        descr = _descr_of(array.dtype)
-        try:
-            descr.encode("latin1")
-        except UnicodeEncodeError:
-            # Field names beyond Latin-1: np.save writes a version 3.0 header.
-            return self._save_npsave(name, array, pairs, message, level, chunk)
-        if array.flags.c_contiguous:
-            fortran = False
-        elif array.flags.f_contiguous:
-            fortran = True
-        else:
-            array, fortran = np.ascontiguousarray(array), False  # np.save writes C order too
-        return Saved(*self._r.save_array(name, array, descr, fortran, pairs, message, level, chunk,
-                                         _main_thread()))
+        return Saved(*_store(self._r, name, data, meta, message, compress, chunk_size, allow_pickle))
 
-    def _save_npsave(self, name, array, pairs, message, level, chunk, allow_pickle=False):
-        buf = io.BytesIO()
-        np.save(buf, array, allow_pickle=allow_pickle)
-        return Saved(*self._r.save_file(name, buf.getbuffer(), pairs, message, level, chunk, allow_pickle,
-                                        _main_thread()))
+    def batch(self):
+        """A Batch: many saves stored as one transaction (one lock, one
+        manifest write, one round of disk syncs), for loops of small saves::
 
-    def _save_nested(self, name, data, pairs, message, level):
-        arrays, scalars, layout = _nested.flatten(name, data)
-        keys = {k for k, _ in pairs}
-        for path, value in scalars.items():
-            if path in keys:
-                raise Error(f"cannot save {name!r}: meta key {path!r} is also a path in the structure")
-            pairs.append((path, _yaml_value(path, value)))
-        pairs.append((_nested.NESTED_KEY, json.dumps(layout, ensure_ascii=False)))
-        buf = io.BytesIO()
-        method = zipfile.ZIP_STORED if level is None else zipfile.ZIP_DEFLATED
-        with zipfile.ZipFile(buf, "w", compression=method, allowZip64=True) as zf:
-            for path, array in arrays.items():
-                with zf.open(path + ".npy", "w", force_zip64=True) as f:
-                    npformat.write_array(f, array, allow_pickle=False)
-        return Saved(*self._r.save_file(name, buf.getbuffer(), pairs, message, None, None, False, _main_thread()))
+            with repo.batch() as b:
+                for i, a in enumerate(arrays):
+                    b.save("runs/loss", a, meta={"step": i})
+            b.saved  # the Saved of each, in order
+
+        All or nothing: an exception inside the ``with`` stores none of them.
+        """
+        return Batch(self)
 
     # Loading ----------------------------------------------------------------
 
@@ -410,6 +375,109 @@ class Repo:
         b = "" if b is None else os.fspath(b)
         return json.loads(self._r.diff(os.fspath(a), b, float(rtol), float(atol), bool(equal_nan),
                                        _main_thread()))
+
+
+def _store(sink, name, data, meta, message, compress, chunk_size, allow_pickle):
+    """Hands ``data`` to ``sink`` (the native Repo, or a native Batch: the
+    same save_array/save_file) as an array or as a whole .npy/.npz file."""
+    pairs = _meta_pairs(meta)
+    level = _compress_level(compress)
+    chunk = _chunk_bytes(chunk_size)
+    if _nested.is_nested(data):
+        if chunk is not None:
+            raise Error(f"cannot save {name!r}: chunk_size applies to a single array, not a nested structure")
+        return _store_nested(sink, name, data, pairs, message, level)
+    array = np.asanyarray(data)
+    if array.dtype.hasobject:
+        if not allow_pickle:
+            raise Error(f"refusing to save {name!r}: it holds object (pickled) arrays, which run code when "
+                        "loaded; pass allow_pickle=True to store it anyway")
+        return _store_npsave(sink, name, array, pairs, message, level, chunk, allow_pickle=True)
+    descr = _descr_of(array.dtype)
+    try:
+        descr.encode("latin1")
+    except UnicodeEncodeError:
+        # Field names beyond Latin-1: np.save writes a version 3.0 header.
+        return _store_npsave(sink, name, array, pairs, message, level, chunk)
+    if array.flags.c_contiguous:
+        fortran = False
+    elif array.flags.f_contiguous:
+        fortran = True
+    else:
+        array, fortran = np.ascontiguousarray(array), False  # np.save writes C order too
+    return sink.save_array(name, array, descr, fortran, pairs, message, level, chunk, _main_thread())
+
+
+def _store_npsave(sink, name, array, pairs, message, level, chunk, allow_pickle=False):
+    buf = io.BytesIO()
+    np.save(buf, array, allow_pickle=allow_pickle)
+    return sink.save_file(name, buf.getbuffer(), pairs, message, level, chunk, allow_pickle, _main_thread())
+
+
+def _store_nested(sink, name, data, pairs, message, level):
+    arrays, scalars, layout = _nested.flatten(name, data)
+    keys = {k for k, _ in pairs}
+    for path, value in scalars.items():
+        if path in keys:
+            raise Error(f"cannot save {name!r}: meta key {path!r} is also a path in the structure")
+        pairs.append((path, _yaml_value(path, value)))
+    pairs.append((_nested.NESTED_KEY, json.dumps(layout, ensure_ascii=False)))
+    buf = io.BytesIO()
+    method = zipfile.ZIP_STORED if level is None else zipfile.ZIP_DEFLATED
+    with zipfile.ZipFile(buf, "w", compression=method, allowZip64=True) as zf:
+        for path, array in arrays.items():
+            with zf.open(path + ".npy", "w", force_zip64=True) as f:
+                npformat.write_array(f, array, allow_pickle=False)
+    return sink.save_file(name, buf.getbuffer(), pairs, message, None, None, False, _main_thread())
+
+
+class Batch:
+    """Many saves, one transaction (``Repo.batch()``). Each ``save`` writes
+    its bytes at once, so memory stays flat however many arrays a loop
+    saves; leaving the ``with`` block (or ``commit()``) stores them all as
+    one ``dsm add`` of many files: versions numbered in save order, one
+    lock, one manifest write, one round of disk syncs. An exception inside
+    the block, or ``discard()``, stores none of them and removes what was
+    written. Every save of a batch takes the ``compress`` and
+    ``chunk_size`` of its first save."""
+
+    def __init__(self, repo):
+        self._repo = repo
+        self._b = repo._r.batch()
+        self.saved = None  # the Saved of each save, in order, once committed
+
+    def save(self, name, data, meta=None, message=None, compress=False, chunk_size=None, allow_pickle=False):
+        """As ``Repo.save``; the version is known once the batch commits."""
+        if self.saved is not None:
+            raise Error("this batch is committed; start another with repo.batch()")
+        _store(self._b, name, data, meta, message, compress, chunk_size, allow_pickle)
+
+    def __len__(self):
+        return len(self._b)
+
+    def commit(self):
+        """Stores every save of the batch; returns their Saved, in order."""
+        if self.saved is None:
+            self.saved = [Saved(*t) for t in self._b.commit(_main_thread())]
+        return self.saved
+
+    def discard(self):
+        """Stores nothing and removes what the saves wrote."""
+        self._b.discard()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            self.commit()
+        else:
+            self.discard()
+        return False
+
+    def __repr__(self):
+        state = f"{len(self.saved)} saved" if self.saved is not None else f"{len(self)} pending"
+        return f"<dsm.Batch {state} in {self._repo.root!r}>"
 
 
 def _read_file(path):

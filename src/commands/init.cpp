@@ -36,21 +36,39 @@ const char* hook_action_key(HookInstallResult::Action action) {
   return "";
 }
 
+// --json's `hooks`: one {hook, action, path} per hook, in install order;
+// `framework` is the pre-commit framework's hook left as it is.
+nlohmann::json hooks_json(const std::vector<HookInstallResult>& hooks, const fs::path* framework) {
+  nlohmann::json out = nlohmann::json::array();
+  if (framework != nullptr) {
+    out.push_back({{"hook", hook_name(Hook::pre_commit)}, {"action", "framework"}, {"path", framework->string()}});
+  }
+  for (const HookInstallResult& h : hooks) {
+    out.push_back({{"hook", hook_name(h.hook)}, {"action", hook_action_key(h.action)}, {"path", h.hook_path.string()}});
+  }
+  return out;
+}
+
 void run_init(Context& ctx, const InitCliOptions& opts) {
   InitOptions o;
   if (!opts.data_dir.empty()) {
     o.data_dir = opts.data_dir;
   }
   InitResult r = init_repository(ctx.work_dir, o);
-  // The pre-commit hook keeps payloads out of commits (the git layer's job),
-  // unless the pre-commit framework's hook runs dsm's check already.
-  bool framework = framework_hook_runs_dsm(git::Repo::discover(r.root));
-  HookInstallResult hook;
-  if (!framework) {
-    hook = install_hook(r.root, HookForce::no);
-  } else {
-    hook.hook_path = git::Repo::discover(r.root).hooks_dir() / "pre-commit";
+  // The pre-commit hook keeps payloads out of commits; the pre-push hook
+  // uploads the payloads pushed commits reference (the git layer installs).
+  // A pre-commit framework hook that runs dsm's check already is left as it
+  // is: chaining it would run the check twice.
+  git::Repo git = git::Repo::discover(r.root);
+  const bool framework = framework_hook_runs_dsm(git);
+  std::vector<HookInstallResult> hooks;
+  for (Hook h : k_hooks) {
+    if (h == Hook::pre_commit && framework) {
+      continue;
+    }
+    hooks.push_back(install_hook(git, h, HookForce::no));
   }
+  const fs::path framework_hook = git.hooks_dir() / hook_name(Hook::pre_commit);
   bool changed = r.changed_gitignore || r.created_manifest || r.created_data_dir || r.changed_gitattributes ||
                  r.configured_merge_driver || r.fixed_line_endings;
   if (opts.json) {
@@ -61,9 +79,7 @@ void run_init(Context& ctx, const InitCliOptions& opts) {
                                 {"changed_gitattributes", r.changed_gitattributes},
                                 {"configured_merge_driver", r.configured_merge_driver},
                                 {"fixed_line_endings", r.fixed_line_endings},
-                                {"hook",
-                                 {{"action", framework ? "framework" : hook_action_key(hook.action)},
-                                  {"path", hook.hook_path.string()}}}}
+                                {"hooks", hooks_json(hooks, framework ? &framework_hook : nullptr)}}
                    .dump(2)
               << "\n";
     return;
@@ -79,9 +95,10 @@ void run_init(Context& ctx, const InitCliOptions& opts) {
     std::cout << "dsm repository in " << r.root.string() << " is already initialised; nothing changed\n";
   }
   if (framework) {
-    std::cerr << "pre-commit hook " << quote(hook.hook_path.string())
+    std::cerr << "pre-commit hook " << quote(framework_hook.string())
               << " is the pre-commit framework's and runs dsm's check (.pre-commit-config.yaml); left as it is\n";
-  } else {
+  }
+  for (const HookInstallResult& hook : hooks) {
     std::cerr << describe(hook) << "\n";
   }
   std::cout << "data directory: " << r.data_dir.string() << "\n";
@@ -118,7 +135,7 @@ void register_init(CLI::App& app, Context& ctx) {
     ->type_name("DIR");
   sub->add_flag("--json", opts->json,
                 "Print one JSON object: {root, data_dir, state, changed_gitignore, changed_gitattributes, "
-                "configured_merge_driver, fixed_line_endings, hook: {action, path}}");
+                "configured_merge_driver, fixed_line_endings, hooks: [{hook, action, path}]}");
   sub->footer(exit_status_help("init"));
   sub->callback([&ctx, opts] { run_init(ctx, *opts); });
 }

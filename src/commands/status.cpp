@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <iostream>
 #include <optional>
 #include <set>
@@ -68,6 +69,29 @@ void section(const char* title, const std::vector<fs::path>& paths) {
   }
 }
 
+// Committed versions no remote holds: listed up to a screenful (JSON has
+// them all); with no remote configured, one line says so.
+void print_unpushed(const StatusReport& r) {
+  constexpr size_t k_shown = 20;
+  if (r.unpushed.empty()) {
+    return;
+  }
+  const size_t n = r.unpushed.size();
+  if (r.no_remote) {
+    std::cout << n << " committed version" << (n == 1 ? " is" : "s are")
+              << " on no remote: none is configured (dsm remote add NAME URL, then dsm push)\n";
+    return;
+  }
+  std::cout << "committed versions no remote holds, as far as this clone knows (dsm push; dsm doctor asks the "
+               "remote):\n";
+  for (size_t i = 0; i < std::min(n, k_shown); ++i) {
+    std::cout << "  " << r.unpushed[i].string() << "\n";
+  }
+  if (n > k_shown) {
+    std::cout << "  ... and " << (n - k_shown) << " more\n";
+  }
+}
+
 void run_status(Context& ctx, const StatusCliOptions& opts) {
   StatusReport r = status(*ctx.repo);
   MissingOnRemote on_remote = ask_remote(*ctx.repo, r, opts);
@@ -113,8 +137,10 @@ void run_status(Context& ctx, const StatusCliOptions& opts) {
       }
     }
     section("set aside by 'dsm repair' (move back into the data dir to restore, or delete):", r.set_aside);
+    print_unpushed(r);
     if (r.clean()) {
-      std::cout << "nothing to report: payloads match the manifest, sidecars are committed\n";
+      std::cout << (r.unpushed.empty() ? "nothing to report: " : "")
+                << "payloads match the manifest, sidecars are committed\n";
     }
   }
   if (opts.check && !r.clean()) {
@@ -131,9 +157,11 @@ void register_status(CLI::App& app, Context& ctx) {
     "status", "Show what changed in the data directory, like 'git status' for data:\n"
               "new (untracked) payloads, missing payloads, payloads whose size or mtime changed\n"
               "since they were added or last verified, sidecars and manifest not as committed\n"
-              "(new, or edited since: judged from git's index like git status),\n"
-              "and leftover temp files. Fast: payloads are hashed only when dsm has no cached\n"
-              "state for them (the first run after a clone). Missing payloads are looked up on\n"
+              "(new, or edited since: judged from git's index like git status), leftover temp\n"
+              "files, and committed versions no remote is known to hold (from what push, pull and\n"
+              "verify --remote saw, without the network; 'dsm doctor' asks the remote).\n"
+              "Fast: payloads are hashed only when dsm has no cached state for them (the first\n"
+              "run after a clone). Missing payloads are looked up on\n"
               "the default remote (or --remote NAME), so a fresh clone shows what 'dsm pull'\n"
               "restores; an unreachable remote is noted, never an error.");
   sub->add_flag("--json", opts->json, "Print one JSON object");

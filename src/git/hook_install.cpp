@@ -1,9 +1,10 @@
-// Installing dsm's pre-commit hook (rules in dsm/hook.hpp and docs/hooks.md).
+// Installing dsm's hooks (rules in hook_install.hpp and docs/hooks.md).
 #include "git/hook_install.hpp"
 
 #include "dsm/error.hpp"
 #include "git/git.hpp"
 #include "pre_commit_template.hpp"
+#include "pre_push_template.hpp"
 #include "util/file.hpp"
 
 #include <cerrno>
@@ -21,8 +22,8 @@ namespace {
 constexpr std::string_view k_version_marker = "# dsm-hook-version:";
 // The first shim dsm shipped, before versions were recorded.
 constexpr std::string_view k_unversioned_marker = "# dsm pre-commit hook shim";
-constexpr const char* k_chained_name = "pre-commit.dsm-chained";
-constexpr const char* k_backup_name = "pre-commit.dsm-backup";
+std::string chained_name(Hook hook) { return std::string(hook_name(hook)) + ".dsm-chained"; }
+std::string backup_name(Hook hook) { return std::string(hook_name(hook)) + ".dsm-backup"; }
 
 bool exists_nofollow(const fs::path& p) {
   struct stat st {};
@@ -42,7 +43,7 @@ void rename_or_throw(const fs::path& from, const fs::path& to) {
   }
 }
 
-void write_hook(const fs::path& path) { util::write_file_atomic(path, hook_template(), 0755); }
+void write_hook(const fs::path& path, Hook hook) { util::write_file_atomic(path, hook_template(hook), 0755); }
 
 std::string read_hook_text(const fs::path& path) {
   // A hook is a small script; anything huge is certainly not dsm's.
@@ -55,7 +56,11 @@ std::string read_hook_text(const fs::path& path) {
 
 } // namespace
 
-const char* hook_template() { return generated::k_pre_commit_template; }
+const char* hook_name(Hook hook) { return hook == Hook::pre_push ? "pre-push" : "pre-commit"; }
+
+const char* hook_template(Hook hook) {
+  return hook == Hook::pre_push ? generated::k_pre_push_template : generated::k_pre_commit_template;
+}
 
 int parse_hook_version(const std::string& text) {
   size_t at = text.find(k_version_marker);
@@ -79,12 +84,9 @@ int parse_hook_version(const std::string& text) {
   return -1;
 }
 
-int current_hook_version() {
-  static const int version = parse_hook_version(hook_template());
-  return version;
-}
+int current_hook_version(Hook hook) { return parse_hook_version(hook_template(hook)); }
 
-HookInstallResult install_hook(const git::Repo& repo, HookForce force) {
+HookInstallResult install_hook(const git::Repo& repo, Hook hook, HookForce force) {
   fs::path dir = repo.hooks_dir();
   std::error_code ec;
   fs::create_directories(dir, ec);
@@ -92,38 +94,39 @@ HookInstallResult install_hook(const git::Repo& repo, HookForce force) {
     throw Error("cannot create hooks directory " + quote(dir.string()) + ": " + ec.message());
   }
   HookInstallResult r;
-  r.hook_path = dir / "pre-commit";
-  fs::path chained = dir / k_chained_name;
+  r.hook = hook;
+  r.hook_path = dir / hook_name(hook);
+  fs::path chained = dir / chained_name(hook);
   if (exists_nofollow(chained)) {
     r.chained_path = chained;
   }
   if (!exists_nofollow(r.hook_path)) {
-    write_hook(r.hook_path);
+    write_hook(r.hook_path, hook);
     r.action = HookInstallResult::Action::installed;
     return r;
   }
   std::string text = read_hook_text(r.hook_path);
   int version = parse_hook_version(text);
   if (version >= 0) {
-    if (text == hook_template()) {
+    if (text == hook_template(hook)) {
       make_executable(r.hook_path); // someone may have cleared the bit
       r.action = HookInstallResult::Action::unchanged;
     } else {
-      write_hook(r.hook_path);
+      write_hook(r.hook_path, hook);
       r.action = HookInstallResult::Action::upgraded;
       r.old_version = version;
     }
     return r;
   }
   if (force == HookForce::yes) {
-    r.backup_path = dir / k_backup_name;
+    r.backup_path = dir / backup_name(hook);
     rename_or_throw(r.hook_path, r.backup_path);
-    write_hook(r.hook_path);
+    write_hook(r.hook_path, hook);
     r.action = HookInstallResult::Action::replaced;
     return r;
   }
   if (exists_nofollow(chained)) {
-    throw Error("cannot install the pre-commit hook: " + quote(r.hook_path.string()) +
+    throw Error(std::string("cannot install the ") + hook_name(hook) + " hook: " + quote(r.hook_path.string()) +
                 " is another tool's hook, and " + quote(chained.string()) +
                 " already holds a chained hook; merge them by hand, or run 'dsm hook install --force' to replace " +
                 quote(r.hook_path.string()));
@@ -132,7 +135,7 @@ HookInstallResult install_hook(const git::Repo& repo, HookForce force) {
   // target is relative to this same directory) its target.
   rename_or_throw(r.hook_path, chained);
   try {
-    write_hook(r.hook_path);
+    write_hook(r.hook_path, hook);
   } catch (...) {
     std::rename(chained.c_str(), r.hook_path.c_str()); // put it back as it was
     throw;
@@ -142,38 +145,36 @@ HookInstallResult install_hook(const git::Repo& repo, HookForce force) {
   return r;
 }
 
-HookInstallResult install_hook(const fs::path& start, HookForce force) {
-  return install_hook(git::Repo::discover(start), force);
-}
-
 std::string describe(const HookInstallResult& r) {
   std::string hook = quote(r.hook_path.string());
+  const std::string name = hook_name(r.hook);
   switch (r.action) {
   case HookInstallResult::Action::installed:
-    return "installed pre-commit hook " + hook;
+    return "installed " + name + " hook " + hook;
   case HookInstallResult::Action::upgraded:
-    if (r.old_version == current_hook_version()) {
-      return "restored pre-commit hook " + hook + " (it had been edited)";
+    if (r.old_version == current_hook_version(r.hook)) {
+      return "restored " + name + " hook " + hook + " (it had been edited)";
     }
-    return "upgraded pre-commit hook " + hook + " (version " + std::to_string(r.old_version) + " -> " +
-           std::to_string(current_hook_version()) + ")";
+    return "upgraded " + name + " hook " + hook + " (version " + std::to_string(r.old_version) + " -> " +
+           std::to_string(current_hook_version(r.hook)) + ")";
   case HookInstallResult::Action::unchanged:
-    return "pre-commit hook " + hook + " is already installed and current";
+    return name + " hook " + hook + " is already installed and current";
   case HookInstallResult::Action::chained:
-    return "installed pre-commit hook " + hook + "; the existing hook was kept as " +
+    return "installed " + name + " hook " + hook + "; the existing hook was kept as " +
            quote(r.chained_path.string()) + " and runs first: both must pass";
   case HookInstallResult::Action::replaced:
-    return "replaced the existing pre-commit hook " + hook + " (--force); it was saved as " +
+    return "replaced the existing " + name + " hook " + hook + " (--force); it was saved as " +
            quote(r.backup_path.string()) + " and no longer runs";
   }
   return {};
 }
 
-HookStatus hook_status(const git::Repo& repo) {
+HookStatus hook_status(const git::Repo& repo, Hook hook) {
   HookStatus s;
+  s.hook = hook;
   fs::path dir = repo.hooks_dir();
-  s.hook_path = dir / "pre-commit";
-  s.chained = exists_nofollow(dir / k_chained_name);
+  s.hook_path = dir / hook_name(hook);
+  s.chained = exists_nofollow(dir / chained_name(hook));
   if (!exists_nofollow(s.hook_path)) {
     s.state = HookStatus::State::missing;
     return s;
@@ -186,7 +187,7 @@ HookStatus hook_status(const git::Repo& repo) {
   s.version = version;
   if (::access(s.hook_path.c_str(), X_OK) != 0) {
     s.state = HookStatus::State::not_executable;
-  } else if (version != current_hook_version()) {
+  } else if (version != current_hook_version(hook)) {
     s.state = HookStatus::State::outdated;
   } else {
     s.state = HookStatus::State::current;

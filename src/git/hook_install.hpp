@@ -1,13 +1,15 @@
-// dsm's pre-commit hook: installing the shim (templates/pre-commit, embedded
-// at build time) and knowing whether it is installed and current. The checks
-// the hook runs are in dsm/hook_check.hpp.
+// dsm's git hooks, pre-commit and pre-push: installing the shims
+// (templates/pre-commit and templates/pre-push, embedded at build time) and
+// knowing whether they are installed and current. The checks the hooks run
+// are in ops/hook_check.hpp (pre-commit) and ops/pre_push.hpp (pre-push).
 //
-// Installation rules (docs/hooks.md):
+// Installation rules, the same for both hooks (docs/hooks.md), for HOOK
+// being "pre-commit" or "pre-push":
 // - no hook yet: install dsm's shim;
 // - dsm's own shim, any version: upgrade in place (a chained hook stays);
-// - someone else's hook: move it to pre-commit.dsm-chained beside the hook
-//   and install the shim, which runs it first (both must pass); with
-//   Force::yes, replace it instead (it is kept as pre-commit.dsm-backup, not
+// - someone else's hook: move it to HOOK.dsm-chained beside the hook and
+//   install the shim, which runs it first (both must pass); with
+//   Force::yes, replace it instead (it is kept as HOOK.dsm-backup, not
 //   run).
 // The hooks directory comes from libgit2: core.hooksPath when set (relative
 // to the work tree root), else the common git dir's hooks/ (shared by every
@@ -23,15 +25,22 @@ namespace git {
 class Repo;
 }
 
+// The hooks dsm installs.
+enum class Hook { pre_commit, pre_push };
+inline constexpr Hook k_hooks[] = {Hook::pre_commit, Hook::pre_push};
+// Its file name in the hooks directory: "pre-commit", "pre-push".
+const char* hook_name(Hook hook);
+
 // Version of the hook the binary carries (the template's
 // "# dsm-hook-version: N" line).
-int current_hook_version();
+int current_hook_version(Hook hook);
 // The shim's text.
-const char* hook_template();
+const char* hook_template(Hook hook);
 
 enum class HookForce { no, yes };
 
 struct HookInstallResult {
+  Hook hook = Hook::pre_commit;
   enum class Action {
     installed, // there was no hook
     upgraded,  // an older dsm hook was rewritten
@@ -47,19 +56,18 @@ struct HookInstallResult {
 };
 
 // Installs or upgrades the hook. Throws dsm::Error (exit 2) when a foreign
-// hook cannot be chained because pre-commit.dsm-chained already exists
+// hook cannot be chained because HOOK.dsm-chained already exists
 // (suggesting --force), or on I/O errors.
-HookInstallResult install_hook(const git::Repo& repo, HookForce force);
-// The same for the git work tree containing `start` (for `dsm init`).
-HookInstallResult install_hook(const std::filesystem::path& start, HookForce force);
+HookInstallResult install_hook(const git::Repo& repo, Hook hook, HookForce force);
 
 // One line for the user describing what install_hook did, e.g.
 // "installed pre-commit hook '/r/.git/hooks/pre-commit'".
 std::string describe(const HookInstallResult& result);
 
 struct HookStatus {
+  Hook hook = Hook::pre_commit;
   enum class State {
-    missing,        // no pre-commit hook
+    missing,        // no such hook
     current,        // dsm's hook, this binary's version, executable
     outdated,       // dsm's hook, older (or newer) version
     foreign,        // someone else's hook, dsm's not installed
@@ -71,10 +79,10 @@ struct HookStatus {
   bool chained = false;
 };
 
-HookStatus hook_status(const git::Repo& repo);
+HookStatus hook_status(const git::Repo& repo, Hook hook);
 
 // Parses "# dsm-hook-version: N" from a hook's text: N, 0 for dsm's
-// unversioned first shim, -1 when the text is not dsm's hook.
+// unversioned first pre-commit shim, -1 when the text is not dsm's hook.
 int parse_hook_version(const std::string& text);
 
 // True when the pre-commit hook is the pre-commit framework's ("File

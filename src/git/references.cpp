@@ -130,6 +130,74 @@ std::vector<RefBlob> blobs_at_refs(const Repo& repo, const std::string& path) {
   return out;
 }
 
+UnpushedBlobs blobs_in_unpushed_commits(const Repo& repo, const std::vector<std::string>& tips,
+                                        const std::vector<std::string>& hide, const std::string& path) {
+  git_repository* r = repo.raw();
+  git_revwalk* walk_raw = nullptr;
+  check(git_revwalk_new(&walk_raw, r), "cannot walk the git history");
+  RevwalkPtr walk(walk_raw);
+  auto parse = [](const std::string& hex, git_oid& id) { return git_oid_fromstr(&id, hex.c_str()) == 0; };
+  for (const std::string& tip : tips) {
+    git_oid id;
+    if (!parse(tip, id)) {
+      throw Error("not an object id: " + quote(tip));
+    }
+    // An annotated tag is walked from its commit; a tag of a tree or blob
+    // carries no manifest history.
+    git_object* raw = nullptr;
+    check(git_object_lookup(&raw, r, &id, GIT_OBJECT_ANY), "cannot find the pushed object " + tip);
+    ObjectPtr obj(raw);
+    git_object* peeled_raw = nullptr;
+    if (git_object_peel(&peeled_raw, obj.get(), GIT_OBJECT_COMMIT) != 0) {
+      git_error_clear();
+      continue;
+    }
+    ObjectPtr peeled(peeled_raw);
+    check(git_revwalk_push(walk.get(), git_object_id(peeled.get())), "cannot walk the history of " + tip);
+  }
+  for (const std::string& h : hide) {
+    git_oid id;
+    if (parse(h, id) && git_revwalk_hide(walk.get(), &id) != 0) {
+      git_error_clear(); // not here: the remote has commits this clone lacks
+    }
+  }
+  if (git_revwalk_hide_glob(walk.get(), "refs/remotes/*") != 0) {
+    git_error_clear(); // no remote-tracking refs (or a broken one): hide nothing more
+  }
+  UnpushedBlobs out;
+  std::set<std::string> seen;
+  std::set<std::string> walked;
+  std::set<std::string> parents;
+  git_oid id;
+  int rc = 0;
+  while ((rc = git_revwalk_next(&id, walk.get())) == 0) {
+    ++out.commits;
+    walked.insert(git_oid_tostr_s(&id));
+    if (auto blob = blob_in_commit(r, id, path); blob && seen.insert(*blob).second) {
+      out.blobs.push_back(*blob);
+    }
+    git_commit* c = nullptr;
+    check(git_commit_lookup(&c, r, &id), "cannot read commit " + std::string(git_oid_tostr_s(&id)));
+    CommitPtr commit(c);
+    for (unsigned i = 0; i < git_commit_parentcount(commit.get()); ++i) {
+      parents.insert(git_oid_tostr_s(git_commit_parent_id(commit.get(), i)));
+    }
+  }
+  if (rc != GIT_ITEROVER) {
+    check(rc, "cannot walk the git history");
+  }
+  std::set<std::string> boundary_seen;
+  for (const std::string& p : parents) {
+    git_oid pid;
+    if (walked.count(p) == 0 && git_oid_fromstr(&pid, p.c_str()) == 0) {
+      if (auto blob = blob_in_commit(r, pid, path); blob && boundary_seen.insert(*blob).second) {
+        out.boundary_blobs.push_back(*blob);
+      }
+    }
+  }
+  return out;
+}
+
 std::vector<IndexConflict> index_conflicts(const Repo& repo) {
   IndexPtr index = open_index(repo);
   std::vector<IndexConflict> out;

@@ -29,6 +29,22 @@ struct RefBlob {
 // tree lookup per path component per ref.
 std::vector<RefBlob> blobs_at_refs(const Repo& repo, const std::string& path);
 
+// What a push sends for the first time (the pre-push hook): the commits
+// reachable from any of `tips` but from none of `hide` and no
+// remote-tracking ref (refs/remotes/*), and the distinct blob ids `path` has
+// in them, in walk order; also the blob ids `path` has in the boundary
+// commits (parents of those commits that the remote already has). Ids in
+// `hide` this repository lacks (the remote has commits not fetched here)
+// are skipped; a tip it lacks is an error. Cost: one tree lookup per path
+// component per commit; no blob is read.
+struct UnpushedBlobs {
+  size_t commits = 0;
+  std::vector<std::string> blobs;          // in the new commits
+  std::vector<std::string> boundary_blobs; // in their parents already pushed
+};
+UnpushedBlobs blobs_in_unpushed_commits(const Repo& repo, const std::vector<std::string>& tips,
+                                        const std::vector<std::string>& hide, const std::string& path);
+
 // An unmerged path of the index (a merge, rebase, cherry-pick or stash pop
 // in progress): the blob of each stage, nullopt where the stage is absent.
 struct IndexConflict {

@@ -270,13 +270,17 @@ AddResult add_files(const Repository& repo, const AddRequest& request) {
   if (request.files.empty()) {
     throw Error("nothing to add");
   }
+  if (!request.items.empty() && request.items.size() != request.files.size()) {
+    throw Error("internal error: " + std::to_string(request.items.size()) + " items for " +
+                std::to_string(request.files.size()) + " files");
+  }
   // Validate every name before writing anything.
   std::vector<Pending> pending(request.files.size());
   for (size_t i = 0; i < request.files.size(); ++i) {
     Pending& p = pending[i];
     p.source = request.files[i];
-    if (request.name) {
-      p.name = *request.name;
+    if (!request.items.empty() || request.name) {
+      p.name = request.items.empty() ? *request.name : request.items[i].name;
       validate_name(p.name, repo.config());
     } else {
       p.name = stem_of(p.source);
@@ -384,10 +388,15 @@ AddResult add_files(const Repository& repo, const AddRequest& request) {
   std::vector<fs::path> dirs;
   for (Pending& p : pending) {
     fs::path dir = repo.data_dir() / p.name;
-    util::make_dirs_below(repo.data_dir(), dir);
     auto it = next.find(p.name);
     if (it == next.end()) {
-      dirs.push_back(dir); // once per name: one path per file adds up over 10,000 files
+      // Once per name: one path per file adds up over 10,000 files. The
+      // name's directory gets new entries; its parents only when a
+      // directory was created in them.
+      for (fs::path& parent : util::make_dirs_below(repo.data_dir(), dir)) {
+        dirs.push_back(std::move(parent));
+      }
+      dirs.push_back(dir);
       it = next.emplace(p.name, max_seq(repo, manifest, p.name, dir) + 1).first;
     }
     // A chunked version is a directory named by the stem alone.
@@ -416,7 +425,8 @@ AddResult add_files(const Repository& repo, const AddRequest& request) {
   // copy per file (and both lists whole) was most of the memory of an add
   // of 10,000 files.
   result.added.reserve(pending.size());
-  for (Pending& p : pending) {
+  for (size_t i = 0; i < pending.size(); ++i) {
+    Pending& p = pending[i];
     AddedPayload& added = result.added.emplace_back(); // its path is moved in at the end
     Sidecar& s = added.sidecar;
     s.version = p.version;
@@ -439,8 +449,8 @@ AddResult add_files(const Repository& repo, const AddRequest& request) {
         s.chunks.push_back({c.file, c.row_begin, c.row_end, c.size, c.sha256});
       }
     }
-    s.message = request.message;
-    s.meta_yaml = request.meta_yaml;
+    s.message = request.items.empty() ? request.message : request.items[i].message;
+    s.meta_yaml = request.items.empty() ? request.meta_yaml : request.items[i].meta_yaml;
     // The sidecar now holds the facts; keep only the hash (memory stays
     // flat-ish when one add takes 10,000 files).
     FileInfo slim;
@@ -468,8 +478,9 @@ AddResult add_files(const Repository& repo, const AddRequest& request) {
   }
   crash_point("add-sidecar");
   // Payload and sidecar names must be durable before the manifest names them.
+  std::sort(dirs.begin(), dirs.end());
+  dirs.erase(std::unique(dirs.begin(), dirs.end()), dirs.end());
   sync_dirs(dirs);
-  sync_dirs({repo.data_dir()});
 
   for (Pending& p : pending) {
     if (p.staged_dir) {

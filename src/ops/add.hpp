@@ -41,6 +41,14 @@ struct AddRequest {
   std::optional<std::string> name;  // --name; default: each file's stem
   std::string meta_yaml = "{}";     // from build_meta
   std::optional<std::string> message;
+  // One per file when given (the C++ API's Batch: many saves, one add): each
+  // file's own name, meta and message, used instead of the three above.
+  struct Item {
+    std::string name;
+    std::string meta_yaml = "{}";
+    std::optional<std::string> message;
+  };
+  std::vector<Item> items;
   Transfer transfer = Transfer::copy;
   AllowPickle allow_pickle = AllowPickle::no;
   // --compress[=LEVEL]: store each .npy as a single-member .npz (level -1:

@@ -122,8 +122,7 @@ void write_temp(const fs::path& path, std::initializer_list<std::span<const std:
   }
 }
 
-Saved saved_from(const AddResult& r) {
-  const AddedPayload& a = r.added.at(0);
+Saved saved_from(const AddedPayload& a) {
   Saved s;
   s.name = a.sidecar.name;
   s.version = a.sidecar.version;
@@ -134,35 +133,90 @@ Saved saved_from(const AddResult& r) {
 
 } // namespace
 
-// The bytes are written as a file under .dsm/local and handed to `dsm add
-// --move`, which links it into place: the one code path that names,
-// describes and lists payloads.
-static Saved add_temp(const Repository& repo, const std::string& name, const std::string& ext,
-                      std::initializer_list<std::span<const std::byte>> pieces, const SaveOptions& options) {
-  repo.ensure_local_dir();
-  static std::atomic<unsigned> counter{0};
-  TempGuard temp{repo.local_dir() / ("api-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-" +
-                                     last_segment(name) + ext)};
-  write_temp(temp.path, pieces);
-  AddRequest req;
-  req.files = {temp.path};
-  req.name = name;
-  std::vector<std::string> pairs;
-  for (const auto& [k, v] : options.meta) {
-    pairs.push_back(k + "=" + v);
+// A batch's saves are written as files under .dsm/local and handed to one
+// `dsm add --move` of them all, which links each into place (its bytes are
+// written once): the one code path that names, describes and lists
+// payloads. save() is a batch of one.
+struct Batch::Impl {
+  const Repository* repo = nullptr;
+  struct Item {
+    TempGuard temp;
+    AddRequest::Item add;
+  };
+  std::vector<std::unique_ptr<Item>> items; // stable: TempGuard removes its file when destroyed
+  std::optional<SaveOptions> first;         // compress, chunk_bytes, allow_pickle of the batch
+
+  void add(const std::string& name, const std::string& ext,
+           std::initializer_list<std::span<const std::byte>> pieces, const SaveOptions& options) {
+    if (!first) {
+      first = options;
+    } else if (first->compress != options.compress || first->chunk_bytes != options.chunk_bytes ||
+               first->allow_pickle != options.allow_pickle) {
+      throw Error("cannot save " + quote(name) +
+                  " in this batch: every save of a batch takes the compress, chunk_bytes and allow_pickle of "
+                  "its first save (commit this batch, then start another)");
+    }
+    repo->ensure_local_dir();
+    static std::atomic<unsigned> counter{0};
+    auto item = std::make_unique<Item>();
+    item->temp.path = repo->local_dir() / ("api-" + std::to_string(::getpid()) + "-" +
+                                           std::to_string(counter++) + "-" + last_segment(name) + ext);
+    write_temp(item->temp.path, pieces);
+    item->add.name = name;
+    std::vector<std::string> pairs;
+    for (const auto& [k, v] : options.meta) {
+      pairs.push_back(k + "=" + v);
+    }
+    item->add.meta_yaml = build_meta(std::nullopt, pairs);
+    item->add.message = options.message;
+    items.push_back(std::move(item));
   }
-  req.meta_yaml = build_meta(std::nullopt, pairs);
-  req.message = options.message;
+};
+
+Batch::Batch(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
+Batch::~Batch() = default;
+Batch::Batch(Batch&&) noexcept = default;
+Batch& Batch::operator=(Batch&&) noexcept = default;
+
+size_t Batch::size() const { return m_impl->items.size(); }
+
+std::vector<Saved> Batch::commit() {
+  if (m_impl->items.empty()) {
+    return {};
+  }
+  const SaveOptions& o = *m_impl->first;
+  AddRequest req;
+  for (const auto& item : m_impl->items) {
+    req.files.push_back(item->temp.path);
+    req.items.push_back(item->add);
+  }
   req.transfer = Transfer::move;
-  req.compress = options.compress;
-  req.chunk_bytes = options.chunk_bytes;
-  req.allow_pickle = options.allow_pickle ? AllowPickle::yes : AllowPickle::no;
+  req.compress = o.compress;
+  req.chunk_bytes = o.chunk_bytes;
+  req.allow_pickle = o.allow_pickle ? AllowPickle::yes : AllowPickle::no;
   req.source_label = "dsm::api::Repo::save in " + program_name();
-  return saved_from(add_files(repo, req));
+  AddResult r = add_files(*m_impl->repo, req);
+  m_impl->items.clear(); // moved into place; nothing left to remove
+  m_impl->first.reset();
+  std::vector<Saved> out;
+  out.reserve(r.added.size());
+  for (const AddedPayload& a : r.added) {
+    out.push_back(saved_from(a));
+  }
+  return out;
 }
 
-Saved Repo::save(const std::string& name, const ArrayRef& array, const SaveOptions& options) {
-  const Repository& repo = *m_impl->repo;
+Batch Repo::batch() {
+  auto impl = std::make_unique<Batch::Impl>();
+  impl->repo = m_impl->repo.get();
+  return Batch(std::move(impl));
+}
+
+namespace {
+
+// The .npy header of `array` saved as `name`, after checking that its
+// dtype, shape and size agree.
+std::string array_header(const Repository& repo, const std::string& name, const ArrayRef& array) {
   validate_name(name, repo.config());
   bool structured = is_structured(array.descr);
   if (array.descr.empty() || (!structured && array.descr.find('\'') != std::string::npos)) {
@@ -188,21 +242,44 @@ Saved Repo::save(const std::string& name, const ArrayRef& array, const SaveOptio
   NpyInfo header_info;
   header_info.descr = descr_literal;
   header_info.fortran_order = array.order == Order::fortran;
-  std::string header = npy_header_for(header_info, array.shape);
-  return add_temp(repo, name, ".npy",
-                  {std::as_bytes(std::span(header)),
-                   std::span(static_cast<const std::byte*>(array.data), array.size_bytes)},
-                  options);
+  return npy_header_for(header_info, array.shape);
 }
 
-Saved Repo::save_file(const std::string& name, std::span<const std::byte> file, const SaveOptions& options) {
-  validate_name(name, m_impl->repo->config());
+// ".npy" or ".npz" for a whole file's bytes.
+std::string file_ext(const std::string& name, std::span<const std::byte> file) {
   bool npy = file.size() >= 6 && std::memcmp(file.data(), "\x93NUMPY", 6) == 0;
   bool zip = file.size() >= 4 && std::memcmp(file.data(), "PK", 2) == 0;
   if (!npy && !zip) {
     throw Error("cannot save " + quote(name) + ": the bytes are neither a .npy nor an .npz");
   }
-  return add_temp(*m_impl->repo, name, npy ? ".npy" : ".npz", {file}, options);
+  return npy ? ".npy" : ".npz";
+}
+
+} // namespace
+
+void Batch::save(const std::string& name, const ArrayRef& array, const SaveOptions& options) {
+  std::string header = array_header(*m_impl->repo, name, array);
+  m_impl->add(name, ".npy",
+              {std::as_bytes(std::span(header)),
+               std::span(static_cast<const std::byte*>(array.data), array.size_bytes)},
+              options);
+}
+
+void Batch::save_file(const std::string& name, std::span<const std::byte> file, const SaveOptions& options) {
+  validate_name(name, m_impl->repo->config());
+  m_impl->add(name, file_ext(name, file), {file}, options);
+}
+
+Saved Repo::save(const std::string& name, const ArrayRef& array, const SaveOptions& options) {
+  Batch b = batch();
+  b.save(name, array, options);
+  return b.commit().at(0);
+}
+
+Saved Repo::save_file(const std::string& name, std::span<const std::byte> file, const SaveOptions& options) {
+  Batch b = batch();
+  b.save_file(name, file, options);
+  return b.commit().at(0);
 }
 
 namespace {

@@ -3,6 +3,9 @@
 #include "git/references.hpp"
 #include "repo/datasets.hpp"
 #include "repo/gitattributes.hpp"
+#include "repo/known_objects.hpp"
+#include "ops/sync.hpp"
+#include "util/beneath.hpp"
 
 #include "format/chunk.hpp"
 #include "repo/payload_check.hpp"
@@ -19,6 +22,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <set>
 #include <sys/stat.h>
 
@@ -38,27 +42,29 @@ void add(DoctorCheck& c, std::string path, std::string message) {
   c.findings.push_back({std::move(path), std::move(message)});
 }
 
-DoctorCheck check_hook(const git::Repo& git) {
-  DoctorCheck c{"hook", "", false, {}};
-  HookStatus s = hook_status(git);
+// "hook" checks the pre-commit hook, "push_hook" the pre-push hook.
+DoctorCheck check_hook(const git::Repo& git, Hook which) {
+  const std::string name = hook_name(which);
+  DoctorCheck c{which == Hook::pre_push ? "push_hook" : "hook", "", false, {}};
+  HookStatus s = hook_status(git, which);
   std::string hook = quote(s.hook_path.string());
   switch (s.state) {
   case HookStatus::State::current:
-    c.summary = "pre-commit hook " + hook + " installed, version " + std::to_string(s.version) +
+    c.summary = name + " hook " + hook + " installed, version " + std::to_string(s.version) +
                 (s.chained ? " (chains the previous hook)" : "");
     break;
   case HookStatus::State::missing:
-    c.summary = "pre-commit hook";
-    add(c, "", "no pre-commit hook at " + hook + "; run 'dsm hook install'");
+    c.summary = name + " hook";
+    add(c, "", "no " + name + " hook at " + hook + "; run 'dsm hook install'");
     break;
   case HookStatus::State::outdated:
-    c.summary = "pre-commit hook";
-    add(c, "", "the pre-commit hook " + hook + " is dsm's version " + std::to_string(s.version) + ", not " +
-                   std::to_string(current_hook_version()) + "; run 'dsm hook install' to upgrade it");
+    c.summary = name + " hook";
+    add(c, "", "the " + name + " hook " + hook + " is dsm's version " + std::to_string(s.version) + ", not " +
+                   std::to_string(current_hook_version(which)) + "; run 'dsm hook install' to upgrade it");
     break;
   case HookStatus::State::not_executable:
-    c.summary = "pre-commit hook";
-    add(c, "", "the pre-commit hook " + hook + " is not executable, so git skips it; run 'dsm hook install'");
+    c.summary = name + " hook";
+    add(c, "", "the " + name + " hook " + hook + " is not executable, so git skips it; run 'dsm hook install'");
     break;
   case HookStatus::State::foreign: {
     // Projects using the pre-commit framework run dsm through it.
@@ -69,16 +75,17 @@ DoctorCheck check_hook(const git::Repo& git) {
       config = util::read_file(git.work_tree() / ".pre-commit-config.yaml", 1u << 20);
     } catch (const Error&) {
     }
-    if (text.find("pre-commit") != std::string::npos && config.find("dsm hook pre-commit") != std::string::npos) {
-      c.summary = "pre-commit hook " + hook + " is the pre-commit framework's, which runs 'dsm hook pre-commit'";
-    } else if (text.find("pre-commit") != std::string::npos && config.find("dsm-check") != std::string::npos) {
-      c.summary = "pre-commit hook " + hook + " is the pre-commit framework's, which runs dsm-check";
+    const std::string command = "dsm hook " + name;
+    if (text.find("pre-commit") != std::string::npos && config.find(command) != std::string::npos) {
+      c.summary = name + " hook " + hook + " is the pre-commit framework's, which runs '" + command + "'";
+    } else if (which == Hook::pre_commit && text.find("pre-commit") != std::string::npos &&
+               config.find("dsm-check") != std::string::npos) {
+      c.summary = name + " hook " + hook + " is the pre-commit framework's, which runs dsm-check";
     } else {
-      c.summary = "pre-commit hook";
-      add(c, "", "the pre-commit hook " + hook +
+      c.summary = name + " hook";
+      add(c, "", "the " + name + " hook " + hook +
                      " belongs to another tool and does not run dsm; run 'dsm hook install' to chain it");
     }
-    break;
   }
   }
   return c;
@@ -277,6 +284,88 @@ DoctorCheck check_branches(const Repository& repo) {
   return c;
 }
 
+// Committed versions (HEAD's manifest) whose payload is here and which no
+// remote holds: the default remote is asked (what it holds is recorded for
+// `dsm status`); other remotes count by their records. With no remote
+// configured the summary says how many exist only here, without a finding:
+// a repository need not have a remote.
+DoctorCheck check_pushed(const Repository& repo) {
+  DoctorCheck c{"pushed", "", false, {}};
+  const std::string data_rel = repo.data_dir_relative();
+  const std::string manifest_rel = data_rel + "/" + k_manifest_name;
+  Manifest committed;
+  try {
+    std::optional<std::string> text = repo.git().read_head_file(manifest_rel);
+    if (!text) {
+      c.summary = "no committed manifest yet";
+      return c;
+    }
+    committed = Manifest::parse(*text, "HEAD:" + manifest_rel);
+  } catch (const Error& e) {
+    c.summary = "skipped: HEAD's manifest cannot be read (" + std::string(e.what()) + ")";
+    c.skipped = true;
+    return c;
+  }
+  std::vector<std::pair<std::string, std::string>> here; // rel, sha
+  for (const auto& [rel, sha] : committed.map()) {
+    try {
+      if (util::lstat_beneath(repo.data_dir(), rel)) {
+        here.emplace_back(rel, sha);
+      }
+    } catch (const Error&) {
+      // a symlinked parent: the consistency check reports it
+    }
+  }
+  if (repo.config().remotes.empty()) {
+    c.summary = std::to_string(here.size()) + " committed version" + (here.size() == 1 ? "" : "s") +
+                " here, and no remote is configured: " +
+                (here.empty() ? "nothing to push" : "their only copy is this clone (dsm remote add NAME URL)");
+    return c;
+  }
+  std::vector<std::string> shas;
+  for (const auto& e : here) {
+    shas.push_back(e.second);
+  }
+  std::optional<RemoteAvailability> asked = remote_availability(repo, "", shas);
+  const bool reached = asked && asked->error.empty();
+  // What the other remotes are known to hold (the one asked answers itself).
+  std::vector<std::string> other_shas;
+  for (const RemoteConfig& rc : repo.config().remotes) {
+    if (!reached || rc.name != asked->remote) {
+      KnownObjects k = KnownObjects::load(repo, rc.name);
+      for (const auto& e : here) {
+        if (k.contains(e.second)) {
+          other_shas.push_back(e.second);
+        }
+      }
+    }
+  }
+  std::sort(other_shas.begin(), other_shas.end());
+  size_t unpushed = 0;
+  for (const auto& [rel, sha] : here) {
+    if ((reached && asked->present.count(sha) != 0) || std::binary_search(other_shas.begin(), other_shas.end(), sha)) {
+      continue;
+    }
+    ++unpushed;
+    add(c, data_rel + "/" + rel,
+        quote(data_rel + "/" + rel) + ": a committed version no remote holds (its only copy may be here); run "
+                                      "'dsm push'");
+  }
+  c.summary = std::to_string(here.size()) + " committed version" + (here.size() == 1 ? "" : "s") + " here";
+  if (reached) {
+    c.summary += ", asked remote " + quote(asked->remote);
+  } else if (asked) {
+    c.summary += "; could not ask remote " + quote(asked->remote) + " (" + asked->error +
+                 "): judged from what this clone saw it hold";
+  } else {
+    c.summary += "; no default remote to ask: judged from what this clone saw the remotes hold";
+  }
+  if (unpushed == 0) {
+    c.summary += ": all on a remote";
+  }
+  return c;
+}
+
 // The advice for a file git cannot restore while it is unmerged.
 std::string restore_advice(const Repository& repo, const std::string& path) {
   for (const git::IndexConflict& conflict : git::index_conflicts(repo.git())) {
@@ -399,12 +488,14 @@ DoctorReport run_doctor(const fs::path& start, const DoctorOptions& options) {
   };
   report.checks.push_back(repo ? check_data_dir(*repo) : skipped("data_dir"));
   report.checks.push_back(repo ? check_gitignore(*repo) : skipped("gitignore"));
-  report.checks.push_back(check_hook(git));
+  report.checks.push_back(check_hook(git, Hook::pre_commit));
+  report.checks.push_back(check_hook(git, Hook::pre_push));
   std::set<std::string> reported;
   report.checks.push_back(check_index(git, cfg, reported));
   report.checks.push_back(check_history(git, cfg, options.history, reported));
   report.checks.push_back(repo ? check_consistency(*repo) : skipped("consistency"));
   report.checks.push_back(repo ? check_branches(*repo) : skipped("branches"));
+  report.checks.push_back(repo ? check_pushed(*repo) : skipped("pushed"));
   return report;
 }
 

@@ -12,7 +12,8 @@
 namespace dsm {
 
 struct DoctorCheck {
-  std::string name;     // "config", "data_dir", "gitignore", "hook", "index", "history", "consistency"
+  std::string name;     // "config", "data_dir", "gitignore", "hook", "push_hook", "index", "history",
+                        // "consistency", "branches", "pushed"
   std::string summary;  // one line: what was checked / why it was skipped
   bool skipped = false; // could not run (e.g. config invalid)
   struct Finding {

@@ -9,6 +9,7 @@
 #include "repo/repository.hpp"
 #include "format/sniff.hpp"
 #include "git/git.hpp"
+#include "git/references.hpp"
 #include "format/chunk.hpp"
 #include "repo/payload_check.hpp"
 #include "repo/datasets.hpp"
@@ -173,8 +174,10 @@ private:
         m_manifest = Manifest::parse(text.value_or(""), m_manifest_rel);
       } catch (const Error& e) {
         out.push_back({m_manifest_rel, "'" + m_manifest_rel + "': the staged manifest is malformed (" + e.what() +
-                                           "); restore it with 'git restore --staged --worktree " + m_manifest_rel +
-                                           "' and run 'dsm verify'"});
+                                           "); " +
+                                           malformed_advice(m_manifest_rel, "restore it with 'git restore --staged "
+                                                                            "--worktree " + m_manifest_rel +
+                                                                              "' and run 'dsm verify'")});
       }
     }
     return m_manifest ? &*m_manifest : nullptr;
@@ -206,7 +209,7 @@ private:
         sidecar_rel = payload_rel.substr(0, payload_rel.rfind('/')) + k_sidecar_suffix;
         sidecar_text = committed_text(sidecar_rel);
         if (sidecar_text) {
-          if (auto sc = parse_sidecar(*sidecar_text, sidecar_rel, out)) {
+          if (const auto& sc = parse_sidecar(*sidecar_text, sidecar_rel, out)) {
             check_chunk_line(*sc, sidecar_rel, payload_rel, sha, out);
           }
           continue;
@@ -218,7 +221,7 @@ private:
         check_payload_once(payload_rel, std::nullopt, sha, "the manifest", out);
         continue;
       }
-      auto sc = parse_sidecar(*sidecar_text, sidecar_rel, out);
+      const auto& sc = parse_sidecar(*sidecar_text, sidecar_rel, out);
       if (!sc) {
         continue;
       }
@@ -230,7 +233,7 @@ private:
   }
 
   void check_sidecar(const git::StagedChange& c, std::vector<HookFinding>& out) {
-    auto sc = parse_sidecar(m_git.read_blob(c.oid, 64u << 20), c.path, out);
+    const auto& sc = parse_sidecar(m_git.read_blob(c.oid, 64u << 20), c.path, out);
     if (!sc) {
       return;
     }
@@ -273,7 +276,7 @@ private:
   // A chunked version's sidecar: every chunk it lists has its manifest line
   // and its bytes in the work tree.
   void check_chunked_sidecar(const git::StagedChange& c, std::vector<HookFinding>& out) {
-    auto sc = parse_sidecar(m_git.read_blob(c.oid, 64u << 20), c.path, out);
+    const auto& sc = parse_sidecar(m_git.read_blob(c.oid, 64u << 20), c.path, out);
     if (!sc) {
       return;
     }
@@ -298,15 +301,42 @@ private:
     }
   }
 
-  std::optional<SidecarFacts> parse_sidecar(const std::string& text, const std::string& rel,
-                                            std::vector<HookFinding>& out) {
-    try {
-      return parse_sidecar_facts(text, rel);
-    } catch (const Error& e) {
-      out.push_back({rel, "'" + rel + "': not a valid sidecar (" + e.what() + "); restore it with 'git restore " +
-                              "--staged --worktree " + rel + "' or store the payload again with 'dsm add'"});
-      return std::nullopt;
+  // A staged sidecar is parsed once however many staged paths lead to it
+  // (its own change, its manifest line, each chunk line), and a bad one is
+  // reported once.
+  const std::optional<SidecarFacts>& parse_sidecar(const std::string& text, const std::string& rel,
+                                                   std::vector<HookFinding>& out) {
+    auto known = m_parsed_sidecars.find(rel);
+    if (known != m_parsed_sidecars.end()) {
+      return known->second;
     }
+    std::optional<SidecarFacts>& facts = m_parsed_sidecars[rel];
+    try {
+      facts = parse_sidecar_facts(text, rel);
+    } catch (const Error& e) {
+      out.push_back({rel, "'" + rel + "': not a valid sidecar (" + e.what() + "); " +
+                              malformed_advice(rel, "restore it with 'git restore --staged --worktree " + rel +
+                                                      "' or store the payload again with 'dsm add'")});
+    }
+    return facts;
+  }
+
+  // How to fix a staged manifest or sidecar that does not parse. While a
+  // merge (rebase, cherry-pick, stash pop) is in progress it most likely
+  // holds the conflict markers git wrote, staged by 'git add': restoring
+  // it from the index or HEAD would drop the other side's version, so the
+  // advice brings the conflict back for 'dsm resolve' instead.
+  std::string malformed_advice(const std::string& rel, const std::string& otherwise) const {
+    if (git::operation_in_progress(m_git)) {
+      // The manifest too: 'dsm resolve' renumbers from its unmerged stages
+      // (checkout -m of a path that was not in conflict rewrites it from
+      // the index, which 'git add' made equal to the work tree).
+      std::string paths = rel == m_manifest_rel ? rel : m_manifest_rel + " " + rel;
+      return "a merge is in progress and it may hold git's conflict markers: bring the conflicts back with "
+             "'git checkout -m " +
+             paths + "', then run 'dsm resolve' (it keeps both sides' versions) and 'git commit'";
+    }
+    return otherwise;
   }
 
   void check_payload_once(const std::string& payload_rel, std::optional<uint64_t> size, const std::string& sha,
@@ -351,6 +381,7 @@ private:
   bool m_manifest_loaded = false;
   std::optional<Manifest> m_manifest;
   std::set<std::string> m_checked_payloads;
+  std::map<std::string, std::optional<SidecarFacts>> m_parsed_sidecars;
 };
 
 void check_blobs(const git::Repo& git, const Config& config, const std::vector<git::StagedChange>& changes,

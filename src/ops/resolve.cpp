@@ -162,14 +162,20 @@ private:
                 bool keep_old) {
     auto [name, old_file] = split_data_rel(old_rel);
     Sidecar sc = Sidecar::parse(sidecar_text, m_data_rel + "/" + old_rel + k_sidecar_suffix);
-    if (sc.format == "chunks") {
-      throw Error(quote(old_rel) + " is a chunked version that collides with another: renumber it by hand "
-                                   "(rename its directory and sidecar, then edit the manifest)");
+    if (sc.format == "chunks" && keep_old) {
+      // Two chunked versions in one directory (the same NAME on the same
+      // day): their chunk lines are mixed in the merged manifest.
+      throw Error(quote(old_rel) + " is a chunked version added under the same name on the same day as another: "
+                                   "renumber it by hand (rename its directory and sidecar, then edit the manifest)");
     }
     uint64_t seq = next_free(name);
     std::string date = sc.created.size() >= 10 ? sc.created.substr(0, 4) + sc.created.substr(5, 2) +
                                                      sc.created.substr(8, 2)
                                                : utc_date(std::time(nullptr));
+    if (sc.format == "chunks") {
+      renumber_chunked(old_rel, sc, payload_stem(m_repo.config(), name, date, seq), seq);
+      return;
+    }
     std::string new_file = payload_stem(m_repo.config(), name, date, seq) + fs::path(old_file).extension().string();
     std::string new_rel = name + "/" + new_file;
     uint64_t old_seq = sc.version;
@@ -201,6 +207,53 @@ private:
     m_report.done.push_back("renumbered " + quote(name + "@" + std::to_string(old_seq)) + " (" +
                             quote(old_rel) + ", sha256 " + sha.substr(0, 12) + "...) to " +
                             quote(name + "@" + std::to_string(seq)) + " (" + quote(new_rel) + ")");
+  }
+
+  // A chunked version (`dsm add --chunk-size`: a directory of chunks, one
+  // sidecar beside it) that lost its number to another version on another
+  // day: the directory takes the new name with its sidecar and every chunk
+  // line (same hashes); the local chunks move with the directory.
+  void renumber_chunked(const std::string& old_rel, Sidecar sc, const std::string& new_dir, uint64_t seq) {
+    const std::string name = split_data_rel(old_rel).first;
+    const std::string new_rel = name + "/" + new_dir;
+    const uint64_t old_seq = sc.version;
+    sc.version = seq;
+    sc.file = new_dir;
+    fs::path old_path = m_repo.data_dir() / old_rel;
+    fs::path new_path = m_repo.data_dir() / new_rel;
+    std::error_code ec;
+    if (fs::exists(fs::symlink_status(new_path, ec))) {
+      throw Error("cannot renumber " + quote(old_rel) + ": " + quote(new_path.string()) + " already exists");
+    }
+    util::write_file_atomic(Repository::sidecar_path(new_path), sc.to_yaml(), 0644);
+    touch(m_data_rel + "/" + new_rel + k_sidecar_suffix);
+    if (fs::symlink_status(old_path, ec).type() == fs::file_type::directory) {
+      if (::rename(old_path.c_str(), new_path.c_str()) != 0) {
+        throw Error("cannot move " + quote(old_path.string()) + " to " + quote(new_path.string()) + ": " +
+                    util::errno_message(errno));
+      }
+      util::fsync_dir(new_path.parent_path());
+    }
+    const std::string prefix = old_rel + "/";
+    std::vector<std::pair<std::string, std::string>> moved;
+    for (const auto& [rel, sha] : m_manifest.map()) {
+      if (rel.starts_with(prefix)) {
+        moved.emplace_back(rel, sha);
+      }
+    }
+    for (const auto& [rel, sha] : moved) {
+      m_manifest.erase(rel);
+      m_manifest.set(new_rel + "/" + rel.substr(prefix.size()), sha);
+    }
+    fs::path old_sidecar = Repository::sidecar_path(old_path);
+    if (::unlink(old_sidecar.c_str()) != 0 && errno != ENOENT) {
+      throw Error("cannot remove " + quote(old_sidecar.string()) + ": " + util::errno_message(errno));
+    }
+    touch(m_data_rel + "/" + old_rel + k_sidecar_suffix);
+    m_manifest_changed = true;
+    m_report.done.push_back("renumbered " + quote(name + "@" + std::to_string(old_seq)) + " (" + quote(old_rel) +
+                            ", " + std::to_string(moved.size()) + " chunks) to " +
+                            quote(name + "@" + std::to_string(sc.version)) + " (" + quote(new_rel) + ")");
   }
 
   // The same path with two payloads: ours stays, theirs moves.
@@ -257,9 +310,6 @@ private:
       });
       for (size_t k = 1; k < order.size(); ++k) {
         const DatasetVersion* dv = order[k];
-        if (!dv->parts.empty()) {
-          throw Error(quote(dv->rel) + " is a chunked version that collides with another: renumber it by hand");
-        }
         fs::path sidecar = Repository::sidecar_path(dv->path);
         renumber(dv->rel, dv->sha256, util::read_file(sidecar, 16u << 20), false);
       }

@@ -5,6 +5,7 @@
 #include "dsm/error.hpp"
 #include "format/format.hpp"
 #include "util/interrupt.hpp"
+#include "repo/known_objects.hpp"
 #include "repo/leftovers.hpp"
 #include "repo/referenced.hpp"
 #include "repo/repository.hpp"
@@ -191,16 +192,36 @@ StatusReport status(const Repository& repo) {
   for (const std::string& path : repo.git().differ_from_head(committed_sidecars, stat_of)) {
     r.uncommitted.push_back(repo.root() / path);
   }
-  if (!head.manifest || *head.manifest != manifest.serialize()) {
+  const bool manifest_committed = head.manifest && *head.manifest == manifest.serialize();
+  if (!manifest_committed) {
     if (!(manifest.empty() && !head.manifest && !fs::exists(repo.manifest_path(), ec))) {
       r.uncommitted.push_back(repo.manifest_path());
+    }
+  }
+  // Committed versions whose only known copy is here.
+  std::optional<Manifest> head_parsed;
+  if (head.manifest && !manifest_committed) {
+    try {
+      head_parsed = Manifest::parse(*head.manifest, "HEAD:" + data_rel + "/" + k_manifest_name);
+    } catch (const Error&) {
+      // HEAD's manifest unreadable (conflict markers committed): doctor says so
+    }
+  }
+  const Manifest* committed = manifest_committed ? &manifest : (head_parsed ? &*head_parsed : nullptr);
+  if (committed != nullptr) {
+    r.no_remote = repo.config().remotes.empty();
+    KnownObjects known = KnownObjects::load_all(repo);
+    for (const auto& [rel, sha] : committed->map()) {
+      if (!known.contains(sha) && exists(rel)) {
+        r.unpushed.push_back(repo.data_dir() / rel);
+      }
     }
   }
   if (cache.dirty()) {
     cache.save(repo.statcache_path());
   }
   std::sort(r.referenced.begin(), r.referenced.end());
-  for (auto* v : {&r.untracked, &r.missing, &r.changed, &r.uncommitted, &r.temp, &r.set_aside}) {
+  for (auto* v : {&r.untracked, &r.missing, &r.changed, &r.uncommitted, &r.temp, &r.set_aside, &r.unpushed}) {
     std::sort(v->begin(), v->end());
   }
   return r;
@@ -221,7 +242,7 @@ nlohmann::json to_json(const StatusReport& r) {
   return {{"clean", r.clean()},         {"payloads", r.payloads},      {"hashed", r.hashed},
           {"untracked", list(r.untracked)}, {"missing", list(r.missing)}, {"changed", list(r.changed)},
           {"uncommitted", list(r.uncommitted)}, {"temp", list(r.temp)}, {"referenced", refs},
-          {"set_aside", list(r.set_aside)}};
+          {"set_aside", list(r.set_aside)}, {"unpushed", list(r.unpushed)}, {"no_remote", r.no_remote}};
 }
 
 } // namespace dsm

@@ -29,6 +29,13 @@ struct StatusReport {
   // Files `dsm repair` moved to .dsm/local/orphans/ (move one back into the
   // data dir to restore it; delete it when no longer needed).
   std::vector<fs::path> set_aside;
+  // Committed versions (HEAD's manifest) whose payload is here and which no
+  // remote is known to hold (repo/known_objects.hpp: what push, pull,
+  // verify --remote and doctor saw; no network): their only copy may be
+  // this one. Information, not part of clean(). `no_remote`: none is
+  // configured.
+  std::vector<fs::path> unpushed;
+  bool no_remote = false;
   uint64_t payloads = 0;             // manifest entries
   uint64_t hashed = 0;               // payloads hashed because no trusted cache entry existed
   bool clean() const {

@@ -7,6 +7,7 @@
 #include "remote/store.hpp"
 #include "remote/transfer.hpp"
 #include "repo/datasets.hpp"
+#include "repo/known_objects.hpp"
 #include "repo/manifest.hpp"
 #include "repo/repository.hpp"
 #include "repo/sidecar.hpp"
@@ -58,8 +59,14 @@ struct Selected {
 };
 
 std::vector<Selected> select(const Repository& repo, const SyncOptions& o) {
-  Manifest manifest = load_manifest(repo);
   std::vector<Selected> out;
+  if (o.entries) {
+    for (const auto& [rel, sha] : *o.entries) {
+      out.push_back({rel, sha, repo.data_dir() / rel});
+    }
+    return out;
+  }
+  Manifest manifest = load_manifest(repo);
   for (std::string& rel : resolve_targets(repo, manifest, o.work_dir, o.targets)) {
     std::string sha = *manifest.find(rel);
     fs::path p = repo.data_dir() / rel;
@@ -147,6 +154,15 @@ void record(TransferReport& r, const std::string& problem, int code) {
   r.exit_code = std::max(r.exit_code, code);
 }
 
+// Adds what a remote was seen to hold to its record. The record only
+// informs `dsm status`, so failing to write it never fails a transfer.
+void remember(const Repository& repo, const std::string& remote, const std::vector<std::string>& shas) {
+  try {
+    KnownObjects::add(repo, remote, shas);
+  } catch (const Error&) {
+  }
+}
+
 } // namespace
 
 const RemoteConfig& choose_remote(const Repository& repo, const std::string& name) {
@@ -216,6 +232,7 @@ namespace {
 // its members by name, not with a structured binding: their lambdas capture
 // them, which clang before 16 refuses for structured bindings.
 struct Session {
+  std::string remote; // its name
   std::unique_ptr<remote::ObjectStore> store;
   std::vector<Selected> entries;
 };
@@ -223,7 +240,7 @@ struct Session {
 Session open_session(const Repository& repo, const SyncOptions& o) {
   const RemoteConfig& rc = choose_remote(repo, o.remote);
   std::unique_ptr<remote::ObjectStore> store = open_remote(repo, rc);
-  return Session{std::move(store), select(repo, o)};
+  return Session{rc.name, std::move(store), select(repo, o)};
 }
 
 } // namespace
@@ -246,6 +263,7 @@ std::optional<RemoteAvailability> remote_availability(const Repository& repo, co
         out.present.insert(shas[i]);
       }
     }
+    remember(repo, rc->name, {out.present.begin(), out.present.end()});
   } catch (const Error& e) {
     if (e.exit_code() == k_exit_interrupted) {
       throw;
@@ -400,10 +418,33 @@ TransferReport push(const Repository& repo, const SyncOptions& o) {
   progress.finish();
 
   report.bytes = todo_bytes;
+  std::vector<bool> failed(todo.size(), false);
   for (const auto& f : failures) {
     record(report, f.message, f.exit_code);
     report.bytes -= todo[f.index].size;
+    failed[f.index] = true;
   }
+  // What the remote now holds: what was sent, what was there intact, and
+  // what is absent here but there.
+  std::vector<std::string> held;
+  std::set<std::string> sent_or_failed;
+  for (size_t i = 0; i < todo.size(); ++i) {
+    sent_or_failed.insert(todo[i].sha);
+    if (!failed[i]) {
+      held.push_back(todo[i].sha);
+    }
+  }
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    if (have[i] && sent_or_failed.count(candidates[i].sha) == 0) {
+      held.push_back(candidates[i].sha);
+    }
+  }
+  for (size_t i = 0; i < absent_shas.size(); ++i) {
+    if (have[candidates.size() + i]) {
+      held.push_back(absent_shas[i]);
+    }
+  }
+  remember(repo, session.remote, held);
   report.done = todo.size() - failures.size();
   report.skipped = candidates.size() - todo.size();
   report.seconds = seconds_since(start);
@@ -498,11 +539,14 @@ TransferReport pull(const Repository& repo, const SyncOptions& o) {
     failed[f.index] = true;
     record(report, f.message, f.exit_code);
   }
+  std::vector<std::string> held;
   for (size_t i = 0; i < todo.size(); ++i) {
     if (!failed[i]) {
       report.bytes += regular_size(repo, todo[i]).value_or(0);
+      held.push_back(todo[i].sha256);
     }
   }
+  remember(repo, session.remote, held);
   report.done = todo.size() - failures.size();
   report.skipped = present.size();
   report.seconds = seconds_since(start);
@@ -573,11 +617,15 @@ RemoteCheckReport verify_remote(const Repository& repo, const SyncOptions& o) {
   if (!hash_failures.empty()) {
     throw Error(hash_failures.front().message, hash_failures.front().exit_code);
   }
-  for (std::string& p : problems) {
-    if (!p.empty()) {
-      report.problems.push_back(std::move(p));
+  std::vector<std::string> held;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (problems[i].empty()) {
+      held.push_back(entries[i].sha256);
+    } else {
+      report.problems.push_back(std::move(problems[i]));
     }
   }
+  remember(repo, session.remote, held);
   return report;
 }
 

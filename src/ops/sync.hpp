@@ -16,6 +16,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace dsm {
@@ -53,6 +54,11 @@ std::optional<std::string> untrusted_reason(const Repository& repo, const Remote
 // What push, pull and verify --remote act on.
 struct SyncOptions {
   std::vector<std::string> targets; // TARGET...: empty means every manifest entry
+  // Instead of TARGETs: these (data-relative payload path, SHA-256) pairs,
+  // which need not be in the working manifest (the pre-push hook's: the
+  // manifests of the commits being pushed; a path may come with several
+  // hashes). push only.
+  std::optional<std::vector<std::pair<std::string, std::string>>> entries;
   std::string remote;               // --remote NAME; empty: the default remote
   unsigned jobs = k_default_transfer_jobs;
   fs::path work_dir;                // relative TARGET paths resolve against it
@@ -81,6 +87,8 @@ struct TransferReport {
 // Uploads the selected payloads the remote does not hold, each hashed as it
 // is sent and abandoned before it becomes visible if its bytes do not match
 // the manifest. Objects are named by content: identical payloads go up once.
+// What the remote holds afterwards (sent or already there) is added to its
+// record (repo/known_objects.hpp); pull and verify_remote record too.
 TransferReport push(const Repository& repo, const SyncOptions& options);
 
 // Downloads the selected payloads missing here: each to a hidden temp file,
@@ -107,6 +115,8 @@ RemoteCheckReport verify_remote(const Repository& repo, const SyncOptions& optio
 // nothing (nullopt) when no remote is configured or none is the default.
 // A remote that cannot be reached (offline, credentials) is not an error
 // for these read-only views: `error` says why and `present` stays empty.
+// What it finds present is added to the remote's record
+// (repo/known_objects.hpp).
 struct RemoteAvailability {
   std::string remote;               // its name
   std::set<std::string> present;    // the SHA-256s of `shas` it holds

@@ -104,6 +104,24 @@ std::span<const std::byte> bytes_of(const py::buffer& b) {
   return {static_cast<const std::byte*>(info.ptr), static_cast<size_t>(info.size * info.itemsize)};
 }
 
+// A borrowed view of an ndarray for the C++ API; the caller keeps it alive.
+ArrayRef array_ref(const std::string& name, const py::array& array, const std::string& descr, bool fortran) {
+  int need = fortran ? py::array::f_style : py::array::c_style;
+  if ((array.flags() & need) == 0) {
+    throw dsm::Error(std::string("cannot save ") + dsm::quote(name) + ": the array is not " +
+                     (fortran ? "Fortran" : "C") + "-contiguous");
+  }
+  ArrayRef ref;
+  ref.data = array.data();
+  ref.size_bytes = static_cast<size_t>(array.nbytes());
+  ref.descr = descr;
+  for (py::ssize_t i = 0; i < array.ndim(); ++i) {
+    ref.shape.push_back(static_cast<uint64_t>(array.shape(i)));
+  }
+  ref.order = fortran ? Order::fortran : Order::c;
+  return ref;
+}
+
 class PyRepo {
 public:
   explicit PyRepo(const std::string& path) : m_repo(unlocked(false, [&] { return Repo::open(path); })) {}
@@ -114,19 +132,7 @@ public:
                        const std::vector<std::pair<std::string, std::string>>& meta,
                        const std::optional<std::string>& message, std::optional<int> compress,
                        std::optional<uint64_t> chunk_bytes, bool catch_sigint) {
-    int need = fortran ? py::array::f_style : py::array::c_style;
-    if ((array.flags() & need) == 0) {
-      throw dsm::Error(std::string("cannot save ") + dsm::quote(name) + ": the array is not " +
-                       (fortran ? "Fortran" : "C") + "-contiguous");
-    }
-    ArrayRef ref;
-    ref.data = array.data();
-    ref.size_bytes = static_cast<size_t>(array.nbytes());
-    ref.descr = descr;
-    for (py::ssize_t i = 0; i < array.ndim(); ++i) {
-      ref.shape.push_back(static_cast<uint64_t>(array.shape(i)));
-    }
-    ref.order = fortran ? Order::fortran : Order::c;
+    ArrayRef ref = array_ref(name, array, descr, fortran);
     SaveOptions o = save_options(meta, message, compress, chunk_bytes, false);
     Saved s = unlocked(catch_sigint, [&] {
       std::lock_guard<std::mutex> lock(m_save_mutex);
@@ -147,6 +153,9 @@ public:
     });
     return saved_tuple(s);
   }
+
+  Batch batch() { return m_repo.batch(); }
+  std::mutex& save_mutex() { return m_save_mutex; }
 
   py::dict describe(const std::string& target) const {
     StoredArray a = unlocked(false, [&] { return m_repo.describe(target); });
@@ -211,6 +220,60 @@ private:
   std::mutex m_save_mutex;
 };
 
+
+// dsm.Batch's native half: the same save_array/save_file as PyRepo (so the
+// Python code that turns data into arrays or files serves both), writing
+// each save at once and storing them all at commit().
+class PyBatch {
+public:
+  explicit PyBatch(PyRepo& repo) : m_repo(repo), m_batch(repo.batch()) {}
+
+  void save_array(const std::string& name, const py::array& array, const std::string& descr, bool fortran,
+                  const std::vector<std::pair<std::string, std::string>>& meta,
+                  const std::optional<std::string>& message, std::optional<int> compress,
+                  std::optional<uint64_t> chunk_bytes, bool catch_sigint) {
+    ArrayRef ref = array_ref(name, array, descr, fortran);
+    SaveOptions o = save_options(meta, message, compress, chunk_bytes, false);
+    unlocked(catch_sigint, [&] {
+      m_batch.save(name, ref, o);
+      return 0;
+    });
+  }
+
+  void save_file(const std::string& name, const py::buffer& file,
+                 const std::vector<std::pair<std::string, std::string>>& meta,
+                 const std::optional<std::string>& message, std::optional<int> compress,
+                 std::optional<uint64_t> chunk_bytes, bool allow_pickle, bool catch_sigint) {
+    std::span<const std::byte> bytes = bytes_of(file);
+    SaveOptions o = save_options(meta, message, compress, chunk_bytes, allow_pickle);
+    unlocked(catch_sigint, [&] {
+      m_batch.save_file(name, bytes, o);
+      return 0;
+    });
+  }
+
+  size_t size() const { return m_batch.size(); }
+
+  py::list commit(bool catch_sigint) {
+    std::vector<Saved> saved = unlocked(catch_sigint, [&] {
+      std::lock_guard<std::mutex> lock(m_repo.save_mutex());
+      return m_batch.commit();
+    });
+    py::list out;
+    for (const Saved& s : saved) {
+      out.append(saved_tuple(s));
+    }
+    return out;
+  }
+
+  // Removes what the batch wrote, at once (not when Python collects it).
+  void discard() { m_batch = m_repo.batch(); }
+
+private:
+  PyRepo& m_repo;
+  Batch m_batch;
+};
+
 } // namespace
 
 PYBIND11_MODULE(_dsm, m) {
@@ -235,6 +298,16 @@ PYBIND11_MODULE(_dsm, m) {
     .def("datasets", &PyRepo::datasets)
     .def("verify", &PyRepo::verify, py::arg("fast"), py::arg("catch_sigint"))
     .def("diff", &PyRepo::diff, py::arg("a"), py::arg("b"), py::arg("rtol"), py::arg("atol"), py::arg("equal_nan"),
-         py::arg("catch_sigint"));
+         py::arg("catch_sigint"))
+    .def("batch", [](PyRepo& r) { return std::make_unique<PyBatch>(r); }, py::keep_alive<0, 1>());
+  py::class_<PyBatch>(m, "Batch")
+    .def("save_array", &PyBatch::save_array, py::arg("name"), py::arg("array"), py::arg("descr"),
+         py::arg("fortran"), py::arg("meta"), py::arg("message"), py::arg("compress"), py::arg("chunk_bytes"),
+         py::arg("catch_sigint"))
+    .def("save_file", &PyBatch::save_file, py::arg("name"), py::arg("file"), py::arg("meta"), py::arg("message"),
+         py::arg("compress"), py::arg("chunk_bytes"), py::arg("allow_pickle"), py::arg("catch_sigint"))
+    .def("__len__", &PyBatch::size)
+    .def("commit", &PyBatch::commit, py::arg("catch_sigint"))
+    .def("discard", &PyBatch::discard);
   m.def("parse_size", [](const std::string& text) { return parse_size(text); }, py::arg("text"));
 }

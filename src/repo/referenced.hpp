@@ -6,20 +6,28 @@
 // unfinished add: verify and status report where it is from, repair leaves
 // it alone, and a sidecar git tracks is never deleted.
 //
-// Cost: one tree lookup per ref and one parse per distinct manifest blob
-// (refs mostly share them); no history walk. Callers load it only when the
-// data dir holds a payload the working manifest lacks, so the common case
-// (status, verify --fast, the hook on 10,000 datasets) pays nothing.
+// Cost: one tree lookup per ref; then, when the manifest blob each ref
+// holds is what the last load saw (the cache in .dsm/local/referenced,
+// keyed by those blob ids), one read of the cached result, else one parse
+// per distinct manifest blob (refs mostly share them); no history walk.
+// Callers load it only when the data dir holds a payload the working
+// manifest lacks, so the common case (status, verify --fast, the hook on
+// 10,000 datasets) pays nothing.
 #pragma once
 
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 namespace dsm {
 
 class Repository;
+namespace git {
+struct RefBlob;
+}
 
 class Referenced {
 public:
@@ -36,6 +44,12 @@ public:
   bool hash_listed_elsewhere(const std::string& sha256) const { return m_elsewhere.count(sha256) > 0; }
 
 private:
+  // The cache (referenced.cpp documents its format): false when absent,
+  // stale (another key) or unreadable.
+  bool load_cache(const std::filesystem::path& path, const std::string& key, const std::vector<git::RefBlob>& blobs);
+  void save_cache(const Repository& repo, const std::filesystem::path& path, const std::string& key,
+                  const std::vector<git::RefBlob>& blobs) const;
+
   std::unordered_map<std::string, std::string> m_source; // data-relative path -> first source
   std::unordered_set<std::string> m_tracked;             // data-relative tracked files
   std::unordered_set<std::string> m_elsewhere;           // hashes other refs list

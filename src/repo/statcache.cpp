@@ -152,7 +152,7 @@ void StatCache::save(const fs::path& file) const {
   try {
     std::error_code ec;
     fs::create_directories(file.parent_path(), ec);
-    util::write_file_atomic(file, out, 0644);
+    util::write_cache_atomic(file, out);
   } catch (const Error&) {
     // A cache that cannot be written costs re-hashing next time, nothing more.
   }

@@ -89,7 +89,8 @@ size_t read_some(int fd, void* data, size_t size, const fs::path& path) {
   return total;
 }
 
-void make_dirs_below(const fs::path& base, const fs::path& dir) {
+std::vector<fs::path> make_dirs_below(const fs::path& base, const fs::path& dir) {
+  std::vector<fs::path> changed;
   std::error_code ec;
   fs::create_directories(base, ec);
   if (ec) {
@@ -104,8 +105,10 @@ void make_dirs_below(const fs::path& base, const fs::path& dir) {
     if (part == ".") {
       continue;
     }
+    fs::path parent = at;
     at /= part;
     if (::mkdir(at.c_str(), 0755) == 0) {
+      changed.push_back(parent);
       continue;
     }
     int err = errno;
@@ -122,6 +125,7 @@ void make_dirs_below(const fs::path& base, const fs::path& dir) {
       throw Error("cannot create directory " + quote(at.string()) + ": a file of that name exists");
     }
   }
+  return changed;
 }
 
 void fsync_dir(const fs::path& dir) {
@@ -182,11 +186,11 @@ void AtomicFile::write(const void* data, size_t size) {
   m_written += size;
 }
 
-void AtomicFile::commit(Replace replace) {
+void AtomicFile::commit(Replace replace, Sync sync) {
   if (::fchmod(m_fd, m_mode) != 0) {
     throw Error("cannot set permissions of " + quote(m_temp.string()) + ": " + errno_message(errno));
   }
-  if (::fsync(m_fd) != 0) {
+  if (sync == Sync::yes && ::fsync(m_fd) != 0) {
     throw Error("cannot sync " + quote(m_temp.string()) + ": " + errno_message(errno));
   }
   // Close, then rename: a failed close (NFS) must not leave a renamed file
@@ -211,7 +215,9 @@ void AtomicFile::commit(Replace replace) {
     ::unlink(m_temp.c_str());
   }
   m_committed = true;
-  fsync_dir(m_target.parent_path());
+  if (sync == Sync::yes) {
+    fsync_dir(m_target.parent_path());
+  }
 }
 
 std::string read_user_file(const fs::path& path, uint64_t max_size) {
@@ -266,6 +272,12 @@ void write_file_atomic(const fs::path& path, std::string_view content, unsigned 
   AtomicFile f(path, mode);
   f.write(content);
   f.commit();
+}
+
+void write_cache_atomic(const fs::path& path, std::string_view content) {
+  AtomicFile f(path, 0644);
+  f.write(content);
+  f.commit(AtomicFile::Replace::yes, AtomicFile::Sync::no);
 }
 
 } // namespace dsm::util

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace dsm::util {
 
@@ -32,7 +33,9 @@ public:
   // fsync + rename into place. With Replace::no the rename fails (EEXIST) if
   // the target exists, using renameat2(RENAME_NOREPLACE) or link()+unlink().
   enum class Replace { yes, no };
-  void commit(Replace replace = Replace::yes);
+  // Sync::no skips both fsyncs: for caches only (write_cache_atomic).
+  enum class Sync { yes, no };
+  void commit(Replace replace = Replace::yes, Sync sync = Sync::yes);
 
 private:
   fs::path m_target;
@@ -55,14 +58,21 @@ std::string read_file(const fs::path& path, uint64_t max_size = 256u << 20);
 std::string read_user_file(const fs::path& path, uint64_t max_size);
 // Writes a small file atomically (AtomicFile + commit).
 void write_file_atomic(const fs::path& path, std::string_view content, unsigned mode = 0644);
+// The same for a cache that is rebuilt when lost (.dsm/local/statcache):
+// renamed into place whole, without fsync. After a crash it holds the old or
+// the new content, or (on a filesystem without rename ordering) lines that
+// no longer parse, which the reader skips; never a mix it would trust.
+void write_cache_atomic(const fs::path& path, std::string_view content);
 void fsync_dir(const fs::path& dir);
 // Creates `dir` and any missing parents up to `base` (created too when
 // missing), never following a symlink below `base`: an existing component
 // that is a symlink or not a directory is refused with an error naming it.
 // dsm writes into the data directory through this, so a symlink planted in
 // it can never redirect a write outside the repository. `base` itself may
-// be a symlink (a data directory kept on another disk).
-void make_dirs_below(const fs::path& base, const fs::path& dir);
+// be a symlink (a data directory kept on another disk). Returns the
+// directories that gained an entry (the parent of each one created): what a
+// caller fsyncs to make the new directories durable.
+std::vector<fs::path> make_dirs_below(const fs::path& base, const fs::path& dir);
 // Writes all bytes to fd, retrying on EINTR/short writes. Throws naming path.
 void write_all(int fd, const void* data, size_t size, const fs::path& path_for_errors);
 // Reads up to size bytes, retrying on EINTR; returns bytes read (0 = EOF).

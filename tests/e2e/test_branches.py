@@ -212,6 +212,45 @@ class ReferencedKeptTest(Team, DsmTestCase):
         self.git("checkout", "-q", "main", cwd=self.repo)
         self.dsm("verify", "--strict", cwd=self.repo, expect=0)
 
+    def test_referenced_cache_follows_the_refs(self):
+        # What refs reference is cached by the manifest blob each ref holds
+        # (.dsm/local/referenced): a ref that moves or goes invalidates it.
+        self.add(self.repo, "feat", np.arange(10))
+        self.commit(self.repo, "v1")
+        self.git("checkout", "-q", "-b", "topic", cwd=self.repo)
+        self.add(self.repo, "masks", np.arange(5))
+        self.commit(self.repo, "masks")
+        self.git("checkout", "-q", "main", cwd=self.repo)
+        masks = [p for p in self.payloads() if p.startswith("masks/")]
+        self.assertEqual(len(masks), 1)
+        path = os.path.join(self.repo, "data", masks[0])
+        status = self.dsm("status", "--json", cwd=self.repo, expect=0).json()
+        self.assertEqual(status["referenced"], [{"path": path, "from": "branch 'topic'"}])
+        cache = os.path.join(self.repo, ".dsm", "local", "referenced")
+        self.assertTrue(os.path.exists(cache))
+        # Cached: the same answer.
+        status = self.dsm("status", "--json", cwd=self.repo, expect=0).json()
+        self.assertEqual(status["referenced"], [{"path": path, "from": "branch 'topic'"}])
+        # The branch goes: nothing references the payload any more.
+        self.git("branch", "-q", "-D", "topic", cwd=self.repo)
+        status = self.dsm("status", "--json", cwd=self.repo, expect=0).json()
+        self.assertEqual(status["referenced"], [])
+        self.assertEqual(status["untracked"], [path])
+        # A torn or foreign cache file is rebuilt, never trusted.
+        self.git("branch", "-q", "again", "HEAD@{1}", cwd=self.repo)
+        with open(cache, "w") as f:
+            f.write("dsm-referenced 1\nD data\nK 0")
+        status = self.dsm("status", "--json", cwd=self.repo, expect=0).json()
+        self.assertEqual(status["referenced"], [{"path": path, "from": "branch 'again'"}])
+        # Cut short after a crash (it is renamed into place without fsync):
+        # the key intact, the entries gone. Rebuilt, not trusted empty.
+        with open(cache) as f:
+            text = f.read()
+        with open(cache, "w") as f:
+            f.write(text[:text.index("--\n") + 3])
+        status = self.dsm("status", "--json", cwd=self.repo, expect=0).json()
+        self.assertEqual(status["referenced"], [{"path": path, "from": "branch 'again'"}])
+
     def test_issue_13_fact_2_stash_loses_nothing(self):
         self.add(self.repo, "feat", np.arange(10))
         self.commit(self.repo, "v1")
@@ -263,6 +302,37 @@ class CollidingVersionsTest(Team, DsmTestCase):
     def push_all(self, repo):
         self.dsm("push", cwd=repo, expect=0)
         self.git("push", "-q", "origin", "HEAD", cwd=repo)
+
+    def test_hook_advice_mid_merge_for_a_sidecar_with_conflict_markers(self):
+        # 'git add -A' mid-merge stages the sidecar with git's conflict
+        # markers: the hook refuses, and its advice keeps both versions
+        # (not 'git restore', which drops the other side's).
+        alice = self.make_origin()
+        bob = self.clone_origin("bob")
+        self.add(alice, "feat", np.arange(20))
+        self.commit(alice, "alice feat")
+        self.push_all(alice)
+        self.add(bob, "feat", np.arange(30))
+        self.commit(bob, "bob feat")
+        r = self.git("pull", "--no-rebase", "--no-edit", cwd=bob, check=False)
+        self.assertNotEqual(r.rc, 0)
+        self.git("add", "-A", cwd=bob)
+        r = self.git("commit", "-q", "--no-edit", cwd=bob, check=False)
+        self.assertNotEqual(r.rc, 0)
+        (rel,) = manifest_entries(bob)
+        sidecar = f"data/{rel}.yaml"
+        self.assertIn("not a valid sidecar", r.err)
+        self.assertIn(f"git checkout -m data/manifest-sha256.txt {sidecar}", r.err)
+        self.assertIn("dsm resolve", r.err)
+        self.assertNotIn("git restore", r.err)
+        # The advice works.
+        self.git("checkout", "-m", "data/manifest-sha256.txt", sidecar, cwd=bob)
+        r = self.dsm("resolve", cwd=bob, expect=0)
+        self.assertIn("renumbered", r.out)
+        self.git("commit", "-q", "--no-edit", cwd=bob)
+        self.assertEqual(len(manifest_entries(bob)), 2)
+        self.dsm("pull", cwd=bob, expect=0)
+        self.dsm("verify", "--strict", cwd=bob, expect=0)
 
     def test_issue_13_fact_5_same_name_same_day_two_clones(self):
         alice = self.make_origin()
@@ -360,6 +430,61 @@ class CollidingVersionsTest(Team, DsmTestCase):
         r = self.dsm("resolve", cwd=repo, expect=0)
         self.assertIn("nothing to resolve", r.out)
 
+
+    def test_chunked_version_same_number_different_days(self):
+        # A chunked version (a directory of chunks, one sidecar) that
+        # collides with another version's number is renumbered whole.
+        repo = self.make_git_repo()
+        self.dsm("init", cwd=repo, expect=0)
+        self.add(repo, "feat", np.arange(10))
+        self.commit(repo, "v1")
+        self.git("checkout", "-q", "-b", "other", cwd=repo)
+        big = np.arange(4000, dtype="<f8").reshape(1000, 4)
+        self.add(repo, "feat", big, "--chunk-size", "8KiB")
+        data = os.path.join(repo, "data")
+        entries = manifest_entries(repo)
+        chunks = [p for p in entries if "_002/" in p]
+        self.assertGreater(len(chunks), 1)
+        old_dir = chunks[0].rsplit("/", 1)[0]
+        new_dir = old_dir.replace(os.path.basename(old_dir).split("_")[1], "20000101")
+        # Pretend it was added yesterday: rename the directory and sidecar.
+        os.rename(os.path.join(data, old_dir), os.path.join(data, new_dir))
+        with open(os.path.join(data, old_dir + ".yaml")) as f:
+            text = f.read().replace(os.path.basename(old_dir), os.path.basename(new_dir))
+        os.remove(os.path.join(data, old_dir + ".yaml"))
+        with open(os.path.join(data, new_dir + ".yaml"), "w") as f:
+            f.write(text)
+        entries = {p.replace(old_dir + "/", new_dir + "/"): h for p, h in entries.items()}
+        with open(os.path.join(data, "manifest-sha256.txt"), "w") as f:
+            f.write("".join(f"{h}  {p}\n" for p, h in sorted(entries.items())))
+        self.commit(repo, "other v2, chunked")
+        self.dsm("verify", "--strict", cwd=repo, expect=0)
+        self.git("checkout", "-q", "main", cwd=repo)
+        # As in another clone: the other branch's chunks are not here when
+        # main adds its version 2.
+        aside = os.path.join(self.tmp, "aside")
+        os.rename(os.path.join(data, new_dir), aside)
+        self.add(repo, "feat", np.arange(20))
+        self.commit(repo, "main v2")
+        os.rename(aside, os.path.join(data, new_dir))
+        r = self.git("merge", "--no-edit", "other", cwd=repo, check=False)
+        self.assertEqual(r.rc, 0, r.out + r.err)
+        r = self.dsm("verify", cwd=repo, expect=1)
+        self.assertIn("dsm resolve", r.out)
+        r = self.dsm("resolve", cwd=repo, expect=0)
+        self.assertIn("feat@3", r.out)
+        self.assertIn("chunks", r.out)
+        self.assertFalse(os.path.exists(os.path.join(data, new_dir)))
+        self.git("commit", "-q", "-m", "resolved", cwd=repo)
+        self.assertEqual(self.git("status", "--porcelain", cwd=repo).out, "")
+        self.dsm("verify", "--strict", cwd=repo, expect=0)
+        self.assertEqual(np.load(self.dsm("path", "feat@2", cwd=repo, expect=0).out.strip()).shape, (20,))
+        out = os.path.join(self.tmp, "feat3.npy")
+        self.dsm("export", "feat@3", "--out", out, cwd=repo, expect=0)
+        self.assertTrue(np.array_equal(np.load(out), big))
+        self.assertEqual(len([p for p in manifest_entries(repo) if "_003/" in p]), len(chunks))
+        r = self.dsm("resolve", cwd=repo, expect=0)
+        self.assertIn("nothing to resolve", r.out)
 
 if __name__ == "__main__":
     main()

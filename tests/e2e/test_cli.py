@@ -173,13 +173,14 @@ class CliTest(DsmTestCase):
         repo = self.make_git_repo()
         j = json.loads(self.dsm("init", "--json", cwd=repo, expect=0).out)
         self.assertEqual(set(j), {"root", "data_dir", "state", "changed_gitignore", "changed_gitattributes",
-                                  "configured_merge_driver", "fixed_line_endings", "hook"})
+                                  "configured_merge_driver", "fixed_line_endings", "hooks"})
         self.assertEqual((j["state"], j["root"]), ("initialised", repo))
         self.assertEqual(j["data_dir"], os.path.join(repo, "data"))
-        self.assertEqual(j["hook"]["action"], "installed")
-        self.assertEqual(j["hook"]["path"], os.path.join(repo, ".git", "hooks", "pre-commit"))
+        self.assertEqual([(h["hook"], h["action"], h["path"]) for h in j["hooks"]],
+                         [("pre-commit", "installed", os.path.join(repo, ".git", "hooks", "pre-commit")),
+                          ("pre-push", "installed", os.path.join(repo, ".git", "hooks", "pre-push"))])
         j = json.loads(self.dsm("init", "--json", cwd=repo, expect=0).out)
-        self.assertEqual((j["state"], j["hook"]["action"]), ("unchanged", "unchanged"))
+        self.assertEqual((j["state"], [h["action"] for h in j["hooks"]]), ("unchanged", ["unchanged", "unchanged"]))
 
         j = json.loads(self.dsm("repair", "--json", cwd=repo, expect=0).out)
         self.assertEqual(j, {"dry_run": False, "actions": [], "left_alone": 0})
@@ -315,15 +316,17 @@ class CliTest(DsmTestCase):
             chained = os.path.join(repo, ".git", "hooks", "pre-commit.dsm-chained")
             with open(hook) as f:
                 text = f.read()
+            actions = {h["hook"]: h["action"] for h in j["hooks"]}
+            self.assertEqual(actions["pre-push"], "installed")  # not the framework's business
             if leaves:
-                self.assertEqual(j["hook"]["action"], "framework")
+                self.assertEqual(actions["pre-commit"], "framework")
                 self.assertEqual(text, framework_hook)
                 self.assertFalse(os.path.exists(chained))
                 r = self.dsm("init", cwd=repo, expect=0)
                 self.assertIn("is the pre-commit framework's and runs dsm's check", r.err)
             else:
                 # A framework that does not run dsm: chained as any other hook.
-                self.assertEqual(j["hook"]["action"], "chained")
+                self.assertEqual(actions["pre-commit"], "chained")
                 self.assertTrue(os.path.exists(chained))
                 self.assertIn("dsm hook pre-commit", text)
 

@@ -135,13 +135,18 @@ class RemoteS3Test(RemoteScenario, DsmTestCase):
         state = os.path.join(repo, ".dsm", "local", "remotes", "origin", "uploads")
         self.assertEqual(os.listdir(state) if os.path.isdir(state) else [], [])
 
-    def test_pull_refuses_corrupt_object(self):
+    def pushed_repo(self):
+        """A committed repository pushed to the bucket: (repo, its manifest
+        entries, the first payload's data-relative path)."""
         repo = self.make_repo_with_data()
         self.add_remote(repo)
         self.commit_all(repo)
         self.dsm("push", cwd=repo, expect=0)
         entries = manifest_entries(repo)
-        rel = sorted(entries)[0]
+        return repo, entries, sorted(entries)[0]
+
+    def test_pull_refuses_corrupt_object(self):
+        repo, entries, rel = self.pushed_repo()
         obj = self.object_path(entries[rel])
         with open(obj, "r+b") as f:
             f.seek(300)
@@ -152,11 +157,27 @@ class RemoteS3Test(RemoteScenario, DsmTestCase):
         r = self.dsm("pull", cwd=clone, expect=1)
         self.assertIn(object_key(entries[rel]), r.err)
         self.assertIn("is corrupt", r.err)
-        self.assertFalse(os.path.exists(os.path.join(clone, "data", rel)), "nothing placed")
-        self.assertEqual(no_temp_files(clone), [])
+        self.assert_nothing_placed(clone, rel)
         for o in entries:
             if o != rel:
                 self.assertEqual(sha256_file(os.path.join(clone, "data", o)), entries[o])
+
+    def test_pull_stops_at_the_recorded_size(self):
+        # A tampered bucket serves 64 MiB for a payload the sidecar records
+        # as a few KiB (#15): the download stops at the recorded size, the
+        # error says why, and nothing is placed or left behind.
+        repo, entries, rel = self.pushed_repo()
+        recorded = os.path.getsize(os.path.join(repo, "data", rel))
+        with open(self.object_path(entries[rel]), "r+b") as f:
+            f.truncate(64 << 20)
+        clone = self.clone(repo)
+        r = self.dsm("pull", cwd=clone, expect=1, timeout=60)
+        self.assertIn(f"larger than the {recorded} bytes recorded", r.err)
+        self.assert_nothing_placed(clone, rel)
+
+    def assert_nothing_placed(self, clone, rel):
+        self.assertFalse(os.path.exists(os.path.join(clone, "data", rel)), "nothing placed")
+        self.assertEqual(no_temp_files(clone), [])
 
     def test_push_killed_then_resumed(self):
         arrays = {"big": [np.full(256 * 1024, i, dtype=np.float64) for i in range(16)]}  # 16 x 2 MiB

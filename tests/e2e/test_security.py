@@ -247,6 +247,21 @@ class SecurityTest(RemoteScenario, DsmTestCase):
             self.assertIn(proc.returncode, (0, 1, 2), args)
         r = self.dsm("verify", cwd=repo, expect=1)
         self.assertIn("too many YAML values", r.out + r.err)
+        # A new version staged with such a sidecar is reached through the
+        # sidecar's change and through its manifest line: the hook reports
+        # it once.
+        fresh = self.make_git_repo("fresh")
+        self.dsm("init", cwd=fresh, expect=0)
+        self.dsm("add", self.save(os.path.join(self.tmp, "fresh.npy"), np.arange(7)), "--name", "fresh", cwd=fresh,
+                 expect=0)
+        fresh_rel = sorted(manifest_entries(fresh))[0]
+        with open(os.path.join(fresh, "data", fresh_rel + ".yaml"), "r+") as f:
+            fresh_text = f.read().replace("meta: {}", "meta:\n  x: [" + ",".join(["1"] * 4400000) + "]")
+            f.seek(0)
+            f.write(fresh_text)
+        self.git("add", "data", cwd=fresh)
+        r = self.dsm("hook", "pre-commit", cwd=fresh, expect=1)
+        self.assertEqual((r.out + r.err).count("not a valid sidecar"), 1, r.err)
 
     # 7 ------------------------------------------------------------------
     def test_issue15_7_no_credentials_to_an_untrusted_remote(self):

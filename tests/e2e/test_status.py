@@ -21,7 +21,9 @@ class StatusTest(DsmTestCase):
         self.assertNotIn(".npy\n", self.git("diff", "--cached", "--name-only", cwd=self.repo).out)
         self.git("commit", "-q", "-m", "data", cwd=self.repo)
         r = self.dsm("status", cwd=self.repo, expect=0)
-        self.assertIn("nothing to report", r.out)
+        self.assertIn("payloads match the manifest, sidecars are committed", r.out)
+        # No remote: the one copy is here, and status says so (issue #13).
+        self.assertIn("1 committed version is on no remote: none is configured", r.out)
         self.dsm("status", "--check", cwd=self.repo, expect=0)
         # A stray payload, a deleted one, a changed one.
         stray = os.path.join(self.repo, "data", "s", "extra.npy")

@@ -160,45 +160,45 @@ TEST_F(GitRepoTest, HistoryBlobsVisitEachTreeOnce) {
 
 TEST_F(GitRepoTest, HookInstallStatusAndChaining) {
   Repo repo = Repo::discover(m_dir);
-  EXPECT_EQ(dsm::hook_status(repo).state, dsm::HookStatus::State::missing);
-  auto r = dsm::install_hook(repo, dsm::HookForce::no);
+  EXPECT_EQ(dsm::hook_status(repo, dsm::Hook::pre_commit).state, dsm::HookStatus::State::missing);
+  auto r = dsm::install_hook(repo, dsm::Hook::pre_commit, dsm::HookForce::no);
   EXPECT_EQ(r.action, dsm::HookInstallResult::Action::installed);
   EXPECT_EQ(r.hook_path, m_dir / ".git/hooks/pre-commit");
-  EXPECT_EQ(dsm::hook_status(repo).state, dsm::HookStatus::State::current);
+  EXPECT_EQ(dsm::hook_status(repo, dsm::Hook::pre_commit).state, dsm::HookStatus::State::current);
   ::chmod(r.hook_path.c_str(), 0644);
-  EXPECT_EQ(dsm::hook_status(repo).state, dsm::HookStatus::State::not_executable);
-  EXPECT_EQ(dsm::install_hook(repo, dsm::HookForce::no).action, dsm::HookInstallResult::Action::unchanged);
-  EXPECT_EQ(dsm::hook_status(repo).state, dsm::HookStatus::State::current);
+  EXPECT_EQ(dsm::hook_status(repo, dsm::Hook::pre_commit).state, dsm::HookStatus::State::not_executable);
+  EXPECT_EQ(dsm::install_hook(repo, dsm::Hook::pre_commit, dsm::HookForce::no).action, dsm::HookInstallResult::Action::unchanged);
+  EXPECT_EQ(dsm::hook_status(repo, dsm::Hook::pre_commit).state, dsm::HookStatus::State::current);
 
   write(r.hook_path, "#!/bin/sh\n# dsm-hook-version: 0\nexec dsm hook pre-commit\n");
-  EXPECT_EQ(dsm::hook_status(repo).state, dsm::HookStatus::State::outdated);
-  auto up = dsm::install_hook(repo, dsm::HookForce::no);
+  EXPECT_EQ(dsm::hook_status(repo, dsm::Hook::pre_commit).state, dsm::HookStatus::State::outdated);
+  auto up = dsm::install_hook(repo, dsm::Hook::pre_commit, dsm::HookForce::no);
   EXPECT_EQ(up.action, dsm::HookInstallResult::Action::upgraded);
   EXPECT_EQ(up.old_version, 0);
 
   write(r.hook_path, "#!/bin/sh\nexit 0\n");
-  EXPECT_EQ(dsm::hook_status(repo).state, dsm::HookStatus::State::foreign);
-  auto ch = dsm::install_hook(repo, dsm::HookForce::no);
+  EXPECT_EQ(dsm::hook_status(repo, dsm::Hook::pre_commit).state, dsm::HookStatus::State::foreign);
+  auto ch = dsm::install_hook(repo, dsm::Hook::pre_commit, dsm::HookForce::no);
   EXPECT_EQ(ch.action, dsm::HookInstallResult::Action::chained);
   EXPECT_EQ(dsm::util::read_file(ch.chained_path), "#!/bin/sh\nexit 0\n");
-  auto st = dsm::hook_status(repo);
+  auto st = dsm::hook_status(repo, dsm::Hook::pre_commit);
   EXPECT_EQ(st.state, dsm::HookStatus::State::current);
   EXPECT_TRUE(st.chained);
 
   write(r.hook_path, "#!/bin/sh\nexit 1\n");
-  EXPECT_THROW(dsm::install_hook(repo, dsm::HookForce::no), dsm::Error);
+  EXPECT_THROW(dsm::install_hook(repo, dsm::Hook::pre_commit, dsm::HookForce::no), dsm::Error);
   EXPECT_EQ(dsm::util::read_file(r.hook_path), "#!/bin/sh\nexit 1\n");
-  auto fo = dsm::install_hook(repo, dsm::HookForce::yes);
+  auto fo = dsm::install_hook(repo, dsm::Hook::pre_commit, dsm::HookForce::yes);
   EXPECT_EQ(fo.action, dsm::HookInstallResult::Action::replaced);
   EXPECT_EQ(dsm::util::read_file(fo.backup_path), "#!/bin/sh\nexit 1\n");
-  EXPECT_EQ(dsm::util::read_file(r.hook_path), dsm::hook_template());
+  EXPECT_EQ(dsm::util::read_file(r.hook_path), dsm::hook_template(dsm::Hook::pre_commit));
 }
 
 TEST_F(GitRepoTest, HooksPathRelativeToWorkTree) {
   sh("git config core.hooksPath tools/hooks");
   fs::create_directories("sub");
   Repo repo = Repo::discover(m_dir / "sub");
-  auto r = dsm::install_hook(repo, dsm::HookForce::no);
+  auto r = dsm::install_hook(repo, dsm::Hook::pre_commit, dsm::HookForce::no);
   EXPECT_EQ(r.hook_path, m_dir / "tools/hooks/pre-commit");
   EXPECT_TRUE(fs::exists(r.hook_path));
 }
@@ -209,8 +209,32 @@ TEST(GitHookVersion, Parse) {
   EXPECT_EQ(dsm::parse_hook_version("#!/bin/sh\n# dsm-hook-version: x\n"), -1);
   EXPECT_EQ(dsm::parse_hook_version("#!/bin/sh\n# dsm pre-commit hook shim\nexec dsm hook pre-commit \"$@\"\n"), 0);
   EXPECT_EQ(dsm::parse_hook_version("#!/bin/sh\nexec lint\n"), -1);
-  EXPECT_GE(dsm::current_hook_version(), 1);
-  EXPECT_NE(std::string(dsm::hook_template()).find("dsm hook pre-commit"), std::string::npos);
+  EXPECT_GE(dsm::current_hook_version(dsm::Hook::pre_commit), 1);
+  EXPECT_NE(std::string(dsm::hook_template(dsm::Hook::pre_commit)).find("dsm hook pre-commit"), std::string::npos);
+  EXPECT_GE(dsm::current_hook_version(dsm::Hook::pre_push), 1);
+  EXPECT_NE(std::string(dsm::hook_template(dsm::Hook::pre_push)).find("dsm hook pre-push"), std::string::npos);
+}
+
+// The pre-push hook is installed, chained and reported by the same code,
+// under its own name, beside the pre-commit hook and independently of it.
+TEST_F(GitRepoTest, PrePushHookInstallsBesidePreCommit) {
+  Repo repo = Repo::discover(m_dir);
+  write(m_dir / ".git/hooks/pre-push", "#!/bin/sh\nexit 0\n");
+  auto commit = dsm::install_hook(repo, dsm::Hook::pre_commit, dsm::HookForce::no);
+  EXPECT_EQ(commit.action, dsm::HookInstallResult::Action::installed);
+  EXPECT_EQ(dsm::hook_status(repo, dsm::Hook::pre_push).state, dsm::HookStatus::State::foreign);
+  auto push = dsm::install_hook(repo, dsm::Hook::pre_push, dsm::HookForce::no);
+  EXPECT_EQ(push.action, dsm::HookInstallResult::Action::chained);
+  EXPECT_EQ(push.hook_path, m_dir / ".git/hooks/pre-push");
+  EXPECT_EQ(push.chained_path, m_dir / ".git/hooks/pre-push.dsm-chained");
+  EXPECT_EQ(dsm::util::read_file(push.hook_path), dsm::hook_template(dsm::Hook::pre_push));
+  EXPECT_NE(dsm::describe(push).find("pre-push hook"), std::string::npos);
+  auto st = dsm::hook_status(repo, dsm::Hook::pre_push);
+  EXPECT_EQ(st.state, dsm::HookStatus::State::current);
+  EXPECT_TRUE(st.chained);
+  EXPECT_FALSE(dsm::hook_status(repo, dsm::Hook::pre_commit).chained);
+  EXPECT_EQ(dsm::install_hook(repo, dsm::Hook::pre_push, dsm::HookForce::no).action,
+            dsm::HookInstallResult::Action::unchanged);
 }
 
 // The fast index reader must agree with git for every index version, with
