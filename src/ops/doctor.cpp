@@ -96,14 +96,21 @@ DoctorCheck check_index(const git::Repo& git, const Config& config, std::set<std
   auto entries = git.index_entries();
   c.summary = "no array payload or oversized file among " + std::to_string(entries.size()) + " tracked files";
   // An entry HEAD holds as it is is committed, not staged: the advice differs.
+  // Mid-merge (conflicts in the index) git cannot compare the index with
+  // HEAD; every entry is then judged as staged, as before.
   std::set<std::string> staged;
-  for (const auto& change : git.staged_changes()) {
-    staged.insert(change.path);
+  bool compared = true;
+  try {
+    for (const auto& change : git.staged_changes()) {
+      staged.insert(change.path);
+    }
+  } catch (const Error&) {
+    compared = false;
   }
   for (const auto& e : entries) {
     std::vector<HookFinding> found;
     check_blob(git, config, e.path, e.oid, e.mode, found, {},
-               staged.count(e.path) != 0 ? BlobState::staged : BlobState::committed);
+               !compared || staged.count(e.path) != 0 ? BlobState::staged : BlobState::committed);
     for (auto& f : found) {
       reported.insert(e.oid);
       add(c, f.path, f.message);
