@@ -12,7 +12,7 @@ namespace {
 
 void run_pull(Context& ctx, const TransferCliOptions& cli) {
   SyncOptions o = sync_options(ctx, cli);
-  finish_transfer(pull(*ctx.repo, o), "pull", cli.json);
+  finish_transfer(ctx, pull(*ctx.repo, o), "pull", cli.json);
 }
 
 } // namespace

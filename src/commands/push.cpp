@@ -17,7 +17,7 @@ void run_push(Context& ctx, const TransferCliOptions& cli) {
   if (!ctx.quiet) {
     o.note = [](const std::string& note) { std::cerr << "dsm: " << note << "\n"; };
   }
-  finish_transfer(push(*ctx.repo, o), "push", cli.json);
+  finish_transfer(ctx, push(*ctx.repo, o), "push", cli.json);
 }
 
 } // namespace

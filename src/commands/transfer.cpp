@@ -34,7 +34,7 @@ SyncOptions sync_options(const Context& ctx, const TransferCliOptions& options) 
   return o;
 }
 
-void finish_transfer(const TransferReport& report, const std::string& verb, bool json) {
+void finish_transfer(const Context& ctx, const TransferReport& report, const std::string& verb, bool json) {
   const bool push = verb == "push";
   if (json) {
     std::cout << nlohmann::json{{"store", report.store},     {"transferred", report.done},
@@ -42,7 +42,7 @@ void finish_transfer(const TransferReport& report, const std::string& verb, bool
                                 {"seconds", report.seconds}, {"problems", report.problems}}
                      .dump(2)
               << "\n";
-  } else {
+  } else if (!ctx.quiet) {
     char timing[32];
     std::snprintf(timing, sizeof timing, "%.2f s", report.seconds);
     std::cout << (push ? "pushed " : "pulled ") << report.done << " payload" << (report.done == 1 ? "" : "s")

@@ -204,6 +204,8 @@ class CliTest(DsmTestCase):
             self.assertEqual(j, [{"name": "team", "url": store, "default": True, "endpoint": None, "region": None}])
 
     def test_quiet_silences_summaries(self):
+        import json
+        np = __import__("numpy")
         repo = self.make_git_repo()
         r = self.dsm("init", "-q", cwd=repo, expect=0)
         self.assertEqual((r.out, r.err), ("", ""))
@@ -230,6 +232,12 @@ class CliTest(DsmTestCase):
         self.dsm("remote", "add", "team", store, cwd=repo, expect=0)
         r = self.dsm("verify", "--remote", "team", "-q", cwd=repo, expect=1)
         self.assertNotIn("checked on", r.out)
+        os.chmod(stored, 0o644)
+        self.save(stored, np.arange(5))  # the original bytes again
+        os.chmod(stored, 0o444)
+        r = self.dsm("push", "-q", cwd=repo, expect=0)
+        self.assertEqual((r.out, r.err), ("", ""))
+        self.assertEqual(json.loads(self.dsm("push", "-q", "--json", cwd=repo, expect=0).out)["skipped"], 1)
 
     def test_hook_names_the_stored_version_a_staged_array_copies(self):
         # The guide's commit step was refused because out.npy, already
