@@ -44,17 +44,20 @@ constexpr const char* k_push_bypass = "bypass this check once with 'git push --n
 // URL name the git remote, not dsm's: payloads go to dsm's default remote.
 void run_hook_pre_push(Context& ctx) {
   std::vector<PushedRef> refs = parse_pre_push_input(std::cin);
+  if (git::in_bare_repository(ctx.work_dir)) {
+    return; // no work tree, so no payloads here to upload (a mirror, a shared core.hooksPath)
+  }
   git::Repo git = git::Repo::discover(ctx.work_dir);
   std::error_code ec;
   if (!fs::exists(git.work_tree() / k_config_file, ec)) {
     return; // not a dsm repository (yet): no payloads to send
   }
-  std::unique_ptr<Repository> repo = Repository::open(git.work_tree());
   SyncOptions o;
-  o.work_dir = repo->root();
   o.progress = ctx.stderr_is_tty && !ctx.quiet;
   PrePushReport r;
   try {
+    std::unique_ptr<Repository> repo = Repository::open(git.work_tree()); // an invalid config refuses too
+    o.work_dir = repo->root();
     r = pre_push(*repo, refs, o);
     throw_if_failed(r.transfer, "pushing");
   } catch (const Error& e) {
@@ -137,8 +140,8 @@ void register_hook(CLI::App& app, Context& ctx) {
     exit_status_help("hook", "the push is refused (the reasons are printed)"));
   // git passes the git remote's name and URL: accepted, not used (payloads
   // go to dsm's default remote).
-  pre_push->add_option("remote", opts->git_remote, "The git remote's name (from git)")->type_name("REMOTE");
-  pre_push->add_option("url", opts->git_url, "The git remote's URL (from git)")->type_name("URL");
+  pre_push->add_option("REMOTE", opts->git_remote, "The git remote's name (from git; not used)");
+  pre_push->add_option("URL", opts->git_url, "The git remote's URL (from git; not used)");
   pre_push->callback([&ctx] { run_hook_pre_push(ctx); });
 }
 

@@ -62,15 +62,17 @@ void run_init(Context& ctx, const InitCliOptions& opts) {
   git::Repo git = git::Repo::discover(r.root);
   const bool framework = framework_hook_runs_dsm(git);
   std::vector<HookInstallResult> hooks;
+  bool hooks_changed = false;
   for (Hook h : k_hooks) {
     if (h == Hook::pre_commit && framework) {
       continue;
     }
     hooks.push_back(install_hook(git, h, HookForce::no));
+    hooks_changed = hooks_changed || hooks.back().action != HookInstallResult::Action::unchanged;
   }
   const fs::path framework_hook = git.hooks_dir() / hook_name(Hook::pre_commit);
   bool changed = r.changed_gitignore || r.created_manifest || r.created_data_dir || r.changed_gitattributes ||
-                 r.configured_merge_driver || r.fixed_line_endings;
+                 r.configured_merge_driver || r.fixed_line_endings || hooks_changed;
   if (opts.json) {
     std::cout << nlohmann::json{{"root", r.root.string()},
                                 {"data_dir", r.data_dir.string()},
@@ -94,6 +96,7 @@ void run_init(Context& ctx, const InitCliOptions& opts) {
   } else {
     std::cout << "dsm repository in " << r.root.string() << " is already initialised; nothing changed\n";
   }
+  std::cout.flush(); // before the hook lines on stderr, as a terminal shows them
   if (framework) {
     std::cerr << "pre-commit hook " << quote(framework_hook.string())
               << " is the pre-commit framework's and runs dsm's check (.pre-commit-config.yaml); left as it is\n";

@@ -246,6 +246,18 @@ Repo Repo::discover(const fs::path& start) {
   return r;
 }
 
+bool in_bare_repository(const fs::path& start) {
+  init_once();
+  git_repository* raw = nullptr;
+  if (git_repository_open_ext(&raw, start.c_str(), 0, nullptr) != 0) {
+    git_error_clear();
+    return false;
+  }
+  bool bare = git_repository_is_bare(raw) != 0;
+  git_repository_free(raw);
+  return bare;
+}
+
 Repo::~Repo() {
   if (m_repo) {
     git_repository_free(m_repo);

@@ -160,4 +160,8 @@ private:
 // Throws dsm::Error with libgit2's last error message when rc < 0.
 void check(int rc, const std::string& what);
 
+// True when `start` is inside a bare repository (no work tree: Repo::discover
+// refuses it), e.g. a mirror pushing with a shared core.hooksPath.
+bool in_bare_repository(const fs::path& start);
+
 } // namespace dsm::git

@@ -323,10 +323,13 @@ DoctorCheck check_pushed(const Repository& repo) {
       // a symlinked parent: the consistency check reports it
     }
   }
+  if (here.empty()) {
+    c.summary = "no committed version has its payload here: nothing to push";
+    return c;
+  }
   if (repo.config().remotes.empty()) {
     c.summary = std::to_string(here.size()) + " committed version" + (here.size() == 1 ? "" : "s") +
-                " here, and no remote is configured: " +
-                (here.empty() ? "nothing to push" : "their only copy is this clone (dsm remote add NAME URL)");
+                " here, and no remote is configured: their only copy is this clone (dsm remote add NAME URL)";
     return c;
   }
   std::vector<std::string> shas;

@@ -1,6 +1,7 @@
 #include "ops/resolve.hpp"
 
 #include "dsm/error.hpp"
+#include "format/chunk.hpp"
 #include "format/file_hash.hpp"
 #include "git/git.hpp"
 #include "git/references.hpp"
@@ -36,8 +37,15 @@ public:
     }
     std::vector<PathConflict> path_conflicts = load_manifest_state();
     restore_tracked_lines();
+    std::set<std::string> chunk_dirs; // chunked versions: one renumbering per directory
     for (const PathConflict& pc : path_conflicts) {
-      renumber_theirs(pc);
+      if (std::optional<std::string> dir = chunk_dir(pc.path)) {
+        if (chunk_dirs.insert(*dir).second) {
+          renumber_theirs_chunked(*dir);
+        }
+      } else {
+        renumber_theirs(pc);
+      }
     }
     renumber_duplicates();
     relocate_local_payloads();
@@ -163,10 +171,11 @@ private:
     auto [name, old_file] = split_data_rel(old_rel);
     Sidecar sc = Sidecar::parse(sidecar_text, m_data_rel + "/" + old_rel + k_sidecar_suffix);
     if (sc.format == "chunks" && keep_old) {
-      // Two chunked versions in one directory (the same NAME on the same
-      // day): their chunk lines are mixed in the merged manifest.
-      throw Error(quote(old_rel) + " is a chunked version added under the same name on the same day as another: "
-                                   "renumber it by hand (rename its directory and sidecar, then edit the manifest)");
+      // Reached only for a sidecar whose chunk lines did not conflict (a
+      // version sharing its directory with a plain payload's name): rare
+      // enough to leave to a person.
+      throw Error(quote(old_rel) + " is a chunked version that collides with another: renumber it by hand "
+                                   "(rename its directory and sidecar, then edit the manifest)");
     }
     uint64_t seq = next_free(name);
     std::string date = sc.created.size() >= 10 ? sc.created.substr(0, 4) + sc.created.substr(5, 2) +
@@ -256,6 +265,102 @@ private:
                             quote(name + "@" + std::to_string(sc.version)) + " (" + quote(new_rel) + ")");
   }
 
+  // The version directory of a chunk path (`<name>/<stem>/part-NNNN.npy`
+  // with <stem> a version of <name>), or nullopt.
+  std::optional<std::string> chunk_dir(const std::string& rel) const {
+    size_t slash = rel.rfind('/');
+    if (slash == std::string::npos || !is_chunk_file_name(rel.substr(slash + 1))) {
+      return std::nullopt;
+    }
+    std::string dir = rel.substr(0, slash);
+    auto [name, stem] = split_data_rel(dir);
+    if (name.empty() || !match_seq(m_repo.config(), name, stem)) {
+      return std::nullopt;
+    }
+    return dir;
+  }
+
+  // Two chunked versions in one directory (the same NAME on the same day on
+  // two branches): the merged manifest mixes their chunk lines. Ours keeps
+  // the directory with exactly its chunks (from its sidecar); theirs takes
+  // the next free number with its sidecar (git's stage 3) and its chunk
+  // lines; a local chunk holding their bytes moves with it.
+  void renumber_theirs_chunked(const std::string& dir_rel) {
+    const std::string sidecar_rel = m_data_rel + "/" + dir_rel + k_sidecar_suffix;
+    std::string ours_text;
+    std::string theirs_text;
+    auto it = m_conflicts.find(sidecar_rel);
+    if (it != m_conflicts.end() && it->second.ours && it->second.theirs) {
+      ours_text = read(it->second.ours);
+      theirs_text = read(it->second.theirs);
+    } else {
+      throw Error("cannot renumber the chunked version " + quote(dir_rel) + ": its sidecar " + quote(sidecar_rel) +
+                  " is not unmerged in git's index (run 'git checkout -m " + m_manifest_rel + " " + sidecar_rel +
+                  "' to bring the conflict back)");
+    }
+    Sidecar ours = Sidecar::parse(ours_text, sidecar_rel + " (ours)");
+    Sidecar theirs = Sidecar::parse(theirs_text, sidecar_rel + " (theirs)");
+    if (ours.format != "chunks" || theirs.format != "chunks") {
+      throw Error(quote(dir_rel) + " is a chunked version on one side only: renumber it by hand");
+    }
+    const std::string name = split_data_rel(dir_rel).first;
+    const uint64_t seq = next_free(name);
+    std::string date = theirs.created.size() >= 10 ? theirs.created.substr(0, 4) + theirs.created.substr(5, 2) +
+                                                         theirs.created.substr(8, 2)
+                                                   : utc_date(std::time(nullptr));
+    const std::string new_dir = payload_stem(m_repo.config(), name, date, seq);
+    const std::string new_rel = name + "/" + new_dir;
+    const uint64_t old_seq = theirs.version;
+    theirs.version = seq;
+    theirs.file = new_dir;
+    fs::path old_path = m_repo.data_dir() / dir_rel;
+    fs::path new_path = m_repo.data_dir() / new_rel;
+    util::write_file_atomic(Repository::sidecar_path(new_path), theirs.to_yaml(), 0644);
+    touch(m_data_rel + "/" + new_rel + k_sidecar_suffix);
+    // The manifest: ours' chunks at the directory, theirs' at the new one.
+    std::vector<std::string> stale;
+    for (const auto& [rel, sha] : m_manifest.map()) {
+      if (rel.starts_with(dir_rel + "/")) {
+        stale.push_back(rel);
+      }
+    }
+    for (const std::string& rel : stale) {
+      m_manifest.erase(rel);
+    }
+    std::map<std::string, std::string> ours_by_file;
+    for (const Sidecar::Chunk& c : ours.chunks) {
+      m_manifest.set(dir_rel + "/" + c.file, c.sha256);
+      ours_by_file.emplace(c.file, c.sha256);
+    }
+    for (const Sidecar::Chunk& c : theirs.chunks) {
+      m_manifest.set(new_rel + "/" + c.file, c.sha256);
+      // A local chunk with their bytes (not ours') moves with the version.
+      fs::path local = old_path / c.file;
+      std::error_code ec;
+      if (!fs::is_regular_file(fs::symlink_status(local, ec))) {
+        continue;
+      }
+      auto mine = ours_by_file.find(c.file);
+      std::string digest = sha256_file(local);
+      if (digest == c.sha256 && (mine == ours_by_file.end() || mine->second != digest)) {
+        util::make_dirs_below(m_repo.data_dir(), new_path);
+        fs::path to = new_path / c.file;
+        if (::rename(local.c_str(), to.c_str()) != 0) {
+          throw Error("cannot move " + quote(local.string()) + " to " + quote(to.string()) + ": " +
+                      util::errno_message(errno));
+        }
+        util::fsync_dir(new_path);
+      }
+    }
+    util::write_file_atomic(Repository::sidecar_path(old_path), ours_text, 0644);
+    touch(sidecar_rel);
+    m_resolved.insert(sidecar_rel);
+    m_manifest_changed = true;
+    m_report.done.push_back("renumbered " + quote(name + "@" + std::to_string(old_seq)) + " (their " +
+                            quote(dir_rel) + ", " + std::to_string(theirs.chunks.size()) + " chunks) to " +
+                            quote(name + "@" + std::to_string(seq)) + " (" + quote(new_rel) + ")");
+  }
+
   // The same path with two payloads: ours stays, theirs moves.
   void renumber_theirs(const PathConflict& pc) {
     std::string sidecar_rel = m_data_rel + "/" + pc.path + k_sidecar_suffix;
@@ -322,14 +427,15 @@ private:
   // name has no payload there or the wrong one, and only when a listed
   // payload is missing.
   void relocate_local_payloads() {
-    std::map<std::string, std::vector<std::string>> missing_by_dir; // name -> missing rels
+    std::map<std::string, std::vector<std::string>> missing_by_name; // name -> missing rels
     std::error_code ec;
     for (const auto& [rel, sha] : m_manifest.map()) {
       if (fs::symlink_status(m_repo.data_dir() / rel, ec).type() == fs::file_type::not_found) {
-        missing_by_dir[split_data_rel(rel).first].push_back(rel);
+        std::optional<std::string> dir = chunk_dir(rel);
+        missing_by_name[split_data_rel(dir ? *dir : rel).first].push_back(rel);
       }
     }
-    for (const auto& [name, missing] : missing_by_dir) {
+    for (const auto& [name, missing] : missing_by_name) {
       if (name.empty()) {
         continue;
       }
@@ -337,21 +443,37 @@ private:
       for (const std::string& rel : missing) {
         wanted.emplace(*m_manifest.find(rel), rel);
       }
+      // Payloads of the name, and chunks in its versions' directories.
+      std::vector<std::string> candidates; // data-relative
       for (fs::directory_iterator d(m_repo.data_dir() / name, ec), end; !ec && d != end; d.increment(ec)) {
         std::string file = d->path().filename().string();
-        if (!d->is_regular_file(ec) || !m_repo.config().is_payload_name(file)) {
+        std::error_code ec2;
+        if (d->is_directory(ec2) && !d->is_symlink(ec2) && match_seq(m_repo.config(), name, file)) {
+          for (fs::directory_iterator c(d->path(), ec2), cend; !ec2 && c != cend; c.increment(ec2)) {
+            std::string chunk = c->path().filename().string();
+            if (is_chunk_file_name(chunk)) {
+              candidates.push_back(name + "/" + file + "/" + chunk);
+            }
+          }
+        } else if (m_repo.config().is_payload_name(file)) {
+          candidates.push_back(name + "/" + file);
+        }
+      }
+      for (const std::string& rel : candidates) {
+        fs::path from = m_repo.data_dir() / rel;
+        if (!fs::is_regular_file(fs::symlink_status(from, ec))) {
           continue;
         }
-        std::string rel = name + "/" + file;
-        std::string digest = sha256_file(d->path());
+        std::string digest = sha256_file(from);
         const std::string* listed = m_manifest.find(rel);
         auto it = wanted.find(digest);
         if ((listed && *listed == digest) || it == wanted.end()) {
           continue;
         }
         fs::path to = m_repo.data_dir() / it->second;
-        if (::rename(d->path().c_str(), to.c_str()) != 0) {
-          throw Error("cannot move " + quote(d->path().string()) + " to " + quote(to.string()) + ": " +
+        util::make_dirs_below(m_repo.data_dir(), to.parent_path());
+        if (::rename(from.c_str(), to.c_str()) != 0) {
+          throw Error("cannot move " + quote(from.string()) + " to " + quote(to.string()) + ": " +
                       util::errno_message(errno));
         }
         util::fsync_dir(to.parent_path());

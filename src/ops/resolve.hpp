@@ -10,11 +10,13 @@
 //                                one merged in later) takes the next free
 //                                number, with its sidecar (from git's stage
 //                                3), its manifest line and, when it is here,
-//                                its local payload
+//                                its local payload; for chunked versions (one
+//                                directory, mixed chunk lines) both sidecars
+//                                say which chunks are whose
 //   one NAME@N, two paths        the same number on different days: the one
 //                                HEAD had before the merge keeps it (else
 //                                the older), the other moves to the next free
-//                                number
+//                                number (a chunked one with its directory)
 //   a tracked sidecar without    (a conflict resolved by hand that dropped
 //   a manifest line              a line): the line comes back from the
 //                                sidecar's sha256

@@ -303,6 +303,45 @@ class CollidingVersionsTest(Team, DsmTestCase):
         self.dsm("push", cwd=repo, expect=0)
         self.git("push", "-q", "origin", "HEAD", cwd=repo)
 
+    def test_chunked_same_name_same_day_two_clones(self):
+        # Two chunked versions of one NAME on one day share a directory: the
+        # merge mixes their chunk lines; resolve separates them.
+        alice = self.make_origin()
+        bob = self.clone_origin("bob")
+        a = np.arange(3000, dtype="<f8").reshape(1000, 3)
+        b = -np.arange(4000, dtype="<f8").reshape(1000, 4)
+        self.add(alice, "feat", a, "--chunk-size", "8KiB")
+        self.commit(alice, "alice feat")
+        self.push_all(alice)
+        self.add(bob, "feat", b, "--chunk-size", "8KiB")
+        self.commit(bob, "bob feat")
+        r = self.git("pull", "--no-rebase", "--no-edit", cwd=bob, check=False)
+        self.assertNotEqual(r.rc, 0)
+        r = self.dsm("resolve", cwd=bob, expect=0)
+        self.assertIn("renumbered", r.out)
+        self.assertIn("chunks", r.out)
+        self.git("commit", "-q", "--no-edit", cwd=bob)
+        self.dsm("pull", cwd=bob, expect=0)  # alice's chunks, under their new number
+        self.dsm("verify", "--strict", cwd=bob, expect=0)
+        self.assert_sha256sum_clean(bob)
+
+        def exported(repo, target):
+            out = os.path.join(self.tmp, f"{os.path.basename(repo)}_{target.replace('@', '_')}.npy")
+            self.dsm("export", target, "--out", out, cwd=repo, expect=0)
+            return np.load(out)
+
+        self.assertTrue(np.array_equal(exported(bob, "feat@1"), b))  # bob's own keeps its number
+        self.assertTrue(np.array_equal(exported(bob, "feat@2"), a))
+        self.push_all(bob)
+        # Alice pulls the merge: her chunks move to their new number.
+        self.git("pull", "-q", "--no-rebase", "--no-edit", cwd=alice)
+        r = self.dsm("resolve", cwd=alice, expect=0)
+        self.assertIn("moved the local payload", r.out)
+        self.dsm("pull", cwd=alice, expect=0)
+        self.dsm("verify", "--strict", cwd=alice, expect=0)
+        self.assertTrue(np.array_equal(exported(alice, "feat@1"), b))
+        self.assertTrue(np.array_equal(exported(alice, "feat@2"), a))
+
     def test_hook_advice_mid_merge_for_a_sidecar_with_conflict_markers(self):
         # 'git add -A' mid-merge stages the sidecar with git's conflict
         # markers: the hook refuses, and its advice keeps both versions

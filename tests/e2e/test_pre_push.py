@@ -149,6 +149,20 @@ class PrePushTest(Team, DsmTestCase):
         self.assertIn("uploaded 1 payload", r.err)
         self.assertTrue(self.on_store(sha))
 
+    def test_a_bare_mirror_pushes(self):
+        # A bare repository (a mirror) using the same hooks has no work tree
+        # and no payloads: the hook lets its pushes through.
+        alice = self.make_origin()
+        self.add(alice, "feat", np.arange(12))
+        self.commit(alice)
+        self.git("push", "-q", "origin", "main", cwd=alice)
+        mirror = os.path.join(self.tmp, "mirror.git")
+        self.git("clone", "-q", "--mirror", self.origin, mirror)
+        self.git("config", "core.hooksPath", os.path.join(alice, ".git", "hooks"), cwd=mirror)
+        other = os.path.join(self.tmp, "other.git")
+        self.git("init", "-q", "--bare", other)
+        self.git("push", "-q", other, "main", cwd=mirror)
+
     def test_chained_hook_gets_the_same_input(self):
         alice = self.make_origin()
         hooks = os.path.join(alice, ".git", "hooks")
@@ -187,10 +201,12 @@ class PrePushTest(Team, DsmTestCase):
         self.assertIn("no pre-push hook", checks["push_hook"]["findings"][0]["message"])
         r = self.dsm("init", cwd=alice, expect=0)
         self.assertIn("installed pre-push hook", r.err)
+        self.assertIn("repaired dsm repository", r.out)
         self.assertTrue(os.access(hook, os.X_OK))
         r = self.dsm("init", cwd=alice, expect=0)
         self.assertIn("pre-push hook", r.err)
         self.assertIn("already installed and current", r.err)
+        self.assertIn("nothing changed", r.out)
         self.dsm("doctor", cwd=alice, expect=0)
 
 

@@ -109,6 +109,36 @@ class RemoteS3Test(RemoteScenario, DsmTestCase):
         self.dsm("verify", cwd=clone, expect=0)
         self.assertEqual(no_temp_files(clone), [])
 
+    def test_issue_13_pre_push_uploads_to_s3_and_needs_trust(self):
+        # git push runs dsm's pre-push hook: the pushed commits' payloads go
+        # to the S3 remote first; a clone that has not trusted the remote
+        # is refused (credentials go only where this clone chose).
+        repo = self.make_repo_with_data()
+        self.add_remote(repo)
+        self.commit_all(repo)
+        origin = os.path.join(self.tmp, "origin.git")
+        self.git("init", "-q", "--bare", "-b", "main", origin)
+        self.git("remote", "add", "gitorigin", origin, cwd=repo)
+        r = self.git("push", "gitorigin", "main", cwd=repo)
+        self.assertIn("uploaded 3 payloads", r.err)
+        self.assertEqual(self.stored(), set(manifest_entries(repo).values()))
+        clone = os.path.join(self.tmp, "clone")
+        self.git("clone", "-q", origin, clone)
+        self.dsm("init", cwd=clone, expect=0)
+        p = self.save(os.path.join(self.tmp, "new.npy"), np.arange(77))
+        self.dsm("add", p, "--name", "extra", cwd=clone, expect=0)
+        self.commit_all(clone, "extra")
+        before = self.git("--git-dir", origin, "rev-parse", "main").out
+        r = self.git("push", "origin", "main", cwd=clone, check=False)
+        self.assertNotEqual(r.rc, 0)
+        self.assertIn("not trusted here", r.err)
+        self.assertIn("git push --no-verify", r.err)
+        self.assertEqual(self.git("--git-dir", origin, "rev-parse", "main").out, before)
+        self.dsm("remote", "trust", "origin", cwd=clone, expect=0)
+        r = self.git("push", "origin", "main", cwd=clone)
+        self.assertIn("uploaded 1 payload", r.err)
+        self.assertEqual(self.stored(), set(manifest_entries(clone).values()))
+
     def test_many_payloads_use_one_listing(self):
         # Over 32 payloads, push asks for a listing instead of one HEAD each.
         arrays = {f"s{i:02d}": [np.full(10, i)] for i in range(40)}

@@ -1,10 +1,12 @@
-// The libgit2 edge pieces the hook and doctor use: staged_changes (HEAD tree
-// vs the index's tree), blob windows, history blobs, hook installation.
+// The libgit2 edge pieces the hooks and doctor use: staged_changes (HEAD tree
+// vs the index's tree), blob windows, history blobs, hook installation, the
+// commits a push sends first.
 #include "temp_dir.hpp"
 #include "dsm/error.hpp"
 #include "git/hook_install.hpp"
 #include "git/git.hpp"
 #include "git/index_file.hpp"
+#include "git/references.hpp"
 #include "util/file.hpp"
 
 #include <gtest/gtest.h>
@@ -201,6 +203,57 @@ TEST_F(GitRepoTest, HooksPathRelativeToWorkTree) {
   auto r = dsm::install_hook(repo, dsm::Hook::pre_commit, dsm::HookForce::no);
   EXPECT_EQ(r.hook_path, m_dir / "tools/hooks/pre-commit");
   EXPECT_TRUE(fs::exists(r.hook_path));
+}
+
+// What a push sends first: commits reachable from the tips and from neither
+// the hidden ids nor refs/remotes/*, their blobs of one path, and the blobs
+// of their parents the remote already has.
+TEST_F(GitRepoTest, UnpushedCommitsAndTheirBlobs) {
+  auto commit = [&](const std::string& text) {
+    write("data/m.txt", text);
+    sh("git add -A && git commit -q -m " + text);
+    return *Repo::discover(m_dir).head_commit();
+  };
+  std::string c1 = commit("a");
+  std::string c2 = commit("b");
+  std::string c3 = commit("c");
+  Repo repo = Repo::discover(m_dir);
+  auto blob = [&](const std::string& rev) { return *dsm::git::blob_at(repo, rev, "data/m.txt"); };
+  using Set = std::set<std::string>;
+  auto as_set = [](const std::vector<std::string>& v) { return Set(v.begin(), v.end()); };
+
+  auto all = dsm::git::blobs_in_unpushed_commits(repo, {c3}, {}, "data/m.txt");
+  EXPECT_EQ(all.commits, 3u);
+  EXPECT_EQ(as_set(all.blobs), (Set{blob(c1), blob(c2), blob(c3)}));
+  EXPECT_TRUE(all.boundary_blobs.empty());
+
+  auto after_c1 = dsm::git::blobs_in_unpushed_commits(repo, {c3}, {c1}, "data/m.txt");
+  EXPECT_EQ(after_c1.commits, 2u);
+  EXPECT_EQ(as_set(after_c1.blobs), (Set{blob(c2), blob(c3)}));
+  EXPECT_EQ(after_c1.boundary_blobs, std::vector<std::string>{blob(c1)});
+
+  // An id this clone lacks (the remote moved on) hides nothing; a
+  // remote-tracking ref hides what it reaches.
+  sh("git update-ref refs/remotes/origin/main " + c2);
+  auto tracked = dsm::git::blobs_in_unpushed_commits(repo, {c3}, {std::string(40, 'f')}, "data/m.txt");
+  EXPECT_EQ(tracked.commits, 1u);
+  EXPECT_EQ(tracked.blobs, std::vector<std::string>{blob(c3)});
+  EXPECT_EQ(tracked.boundary_blobs, std::vector<std::string>{blob(c2)});
+
+  // An annotated tag is walked from its commit.
+  sh("git tag -a v1 -m v1 " + c3);
+  std::string tag_id;
+  {
+    FILE* p = ::popen("git rev-parse v1", "r");
+    char buf[128] = {};
+    ASSERT_NE(std::fgets(buf, sizeof buf, p), nullptr);
+    ::pclose(p);
+    tag_id = std::string(buf, 40);
+  }
+  EXPECT_NE(tag_id, c3);
+  auto tagged = dsm::git::blobs_in_unpushed_commits(repo, {tag_id}, {}, "data/m.txt");
+  EXPECT_EQ(tagged.commits, 1u);
+  EXPECT_EQ(tagged.blobs, std::vector<std::string>{blob(c3)});
 }
 
 TEST(GitHookVersion, Parse) {
