@@ -22,6 +22,10 @@
 #include <string>
 #include <vector>
 
+namespace dsm::util {
+class Progress;
+}
+
 namespace dsm {
 
 class Repository;
@@ -63,6 +67,8 @@ struct AddRequest {
   // x)"` would make a copy of a version under a new name): refused, unless a
   // command re-stores a version on purpose (`dsm compress`).
   InDataDir in_data_dir = InDataDir::refuse;
+  // Counts every byte read from the sources (null: no progress).
+  util::Progress* progress = nullptr;
 };
 
 struct AddedPayload {
