@@ -4,6 +4,7 @@
 #include "dsm/error.hpp"
 #include "dsm/version.hpp"
 #include "util/interrupt.hpp"
+#include "util/text.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -66,6 +67,47 @@ public:
     return name;
   }
 
+  // An option's value as people write it: the type name the command gave
+  // ("N", "NAME", "DIR"), never CLI11's own ("UINT:INT in [1 - 256]=8",
+  // "TEXT ... REQUIRED"). A validator's description (after ':') and the
+  // default go to the description; a positional's name says it all.
+  std::string make_option_opts(const CLI::Option* opt) const override {
+    if (opt->get_type_size() == 0) {
+      return "";
+    }
+    std::string out;
+    if (!opt->nonpositional()) {
+      return opt->get_expected_max() > 1 ? " ..." : "";
+    }
+    std::string type = opt->get_type_name();
+    type = type.substr(0, type.find(':'));
+    static const std::pair<const char*, const char*> k_cli11_names[] = {
+      {"TEXT", "VALUE"}, {"UINT", "N"}, {"INT", "N"}, {"FLOAT", "X"}, {"NUMBER", "X"}};
+    for (const auto& [cli11, ours] : k_cli11_names) {
+      if (type == cli11) {
+        type = ours;
+      }
+    }
+    if (!type.empty()) {
+      out += " " + type;
+    }
+    if (opt->get_expected_max() > 1) {
+      out += " ...";
+    }
+    return out;
+  }
+
+  std::string make_option_desc(const CLI::Option* opt) const override {
+    std::string desc = opt->get_description();
+    if (opt->nonpositional() && opt->get_required()) {
+      desc += " (required)";
+    }
+    if (!opt->get_default_str().empty() && opt->get_type_size() != 0 && desc.find("default") == std::string::npos) {
+      desc += " (default: " + opt->get_default_str() + ")";
+    }
+    return desc;
+  }
+
   // The top-level help lists commands as git's does: grouped, one line each
   // (the first line of the command's description); `dsm COMMAND --help`
   // has the rest.
@@ -92,42 +134,13 @@ public:
   }
 };
 
-// The most similar command names to a mistyped `word`, as git's help.c
-// suggests ("The most similar command is"): the smallest edit distance, when
-// it is small for the word's length, or names it is a prefix of.
+// The most similar command names to a mistyped `word`.
 std::vector<std::string> similar_commands(const std::string& word) {
-  auto distance = [](const std::string& a, const std::string& b) {
-    std::vector<size_t> prev(b.size() + 1);
-    std::vector<size_t> cur(b.size() + 1);
-    for (size_t j = 0; j <= b.size(); ++j) {
-      prev[j] = j;
-    }
-    for (size_t i = 1; i <= a.size(); ++i) {
-      cur[0] = i;
-      for (size_t j = 1; j <= b.size(); ++j) {
-        cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      }
-      std::swap(prev, cur);
-    }
-    return prev[b.size()];
-  };
-  size_t best = SIZE_MAX;
-  std::vector<std::string> out;
+  std::vector<std::string> names;
   for (const auto& spec : dsm::commands()) {
-    std::string name = spec.name;
-    size_t d = name.rfind(word, 0) == 0 && !word.empty() ? 0 : distance(word, name);
-    if (d < best) {
-      best = d;
-      out.clear();
-    }
-    if (d == best) {
-      out.push_back(name);
-    }
+    names.emplace_back(spec.name);
   }
-  if (best > std::max<size_t>(2, word.size() / 3)) {
-    out.clear();
-  }
-  return out;
+  return dsm::util::most_similar(word, names);
 }
 
 // The first word that is not a global option: the command the user meant.
@@ -175,7 +188,7 @@ int main(int argc, char** argv) {
     if (a.empty() || a[0] != '-' || a == "--") {
       break; // the command: its options are its own
     }
-    if (a != "-q" && a != "--quiet" && a != "-h" && a != "--help" && a != "--version" && !a.starts_with("-C")) {
+    if (a != "-q" && a != "--quiet" && a != "--no-progress" && a != "-h" && a != "--help" && a != "--version" && !a.starts_with("-C")) {
       std::cerr << "dsm: error: unknown option " << dsm::quote(a) << "\n"
                 << "(run 'dsm --help', or 'dsm COMMAND --help', for usage)\n";
       return dsm::k_exit_error;
@@ -210,14 +223,20 @@ int main(int argc, char** argv) {
                "sidecars and a sha256sum-compatible manifest. See 'dsm COMMAND --help'.",
                "dsm"};
   app.formatter(std::make_shared<Formatter>());
-  app.footer(dsm::exit_status_help());
+  // Each command's help lists the statuses it can return; these are all.
+  app.footer("EXIT STATUS\n"
+             "  0    success\n"
+             "  1    problems found (verification failed, hook refused, arrays differ, ...)\n"
+             "  2    error (usage, not a repository, invalid input, I/O)\n"
+             "  130  interrupted\n");
   app.require_subcommand(1);
   // Global options work after the command too (`dsm init -q`), as git's do.
   app.fallthrough();
   app.set_version_flag("--version", std::string("dsm ") + dsm::k_version);
   std::string chdir;
   app.add_option("-C", chdir, "Run as if dsm was started in DIR")->type_name("DIR");
-  app.add_flag("-q,--quiet", ctx.quiet, "Print only errors on stderr");
+  app.add_flag("-q,--quiet", ctx.quiet, "Print only errors and the output asked for (no summaries, no progress)");
+  app.add_flag("--no-progress", ctx.no_progress, "No progress line on stderr (it is drawn on a terminal only)");
 
   for (const auto& spec : dsm::commands()) {
     spec.register_fn(app, ctx);

@@ -7,6 +7,8 @@
 #include "util/interrupt.hpp"
 #include "repo/repository.hpp"
 
+#include "util/progress.hpp"
+
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
@@ -60,7 +62,10 @@ void run_add(Context& ctx, const AddCliOptions& opts) {
     req.chunk_bytes = parse_size(opts.chunk_size);
   }
 
+  util::Progress progress("add", ctx.show_progress());
+  req.progress = &progress;
   AddResult r = add_files(*ctx.repo, req);
+  progress.finish();
   for (const auto& w : r.warnings) {
     std::cerr << "dsm: warning: " << w << "\n";
   }
@@ -138,7 +143,7 @@ void register_add(CLI::App& app, Context& ctx) {
     ->type_name("SIZE");
   sub->add_flag("--json", opts->json, "Print a JSON list of the stored payloads");
   sub->footer("ENVIRONMENT\n  DSM_LOCK_TIMEOUT  seconds to wait for another dsm add holding the lock (default 30)\n\n" +
-              exit_status_help());
+              exit_status_help("add"));
   sub->callback([&ctx, opts] { run_add(ctx, *opts); });
 }
 

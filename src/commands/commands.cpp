@@ -34,12 +34,18 @@ const std::vector<CommandSpec>& commands() {
   return k_commands;
 }
 
-std::string exit_status_help() {
-  return "EXIT STATUS\n"
-         "  0    all good\n"
-         "  1    problems found (verification failed, hook refused)\n"
-         "  2    error (usage, not a repository, invalid input, I/O)\n"
-         "  130  interrupted\n";
+std::string exit_status_help(const std::string& command, const char* problems) {
+  std::string out = "EXIT STATUS\n  0    success\n";
+  if (problems != nullptr) {
+    out += std::string("  1    ") + problems + "\n";
+  }
+  out += "  2    error (usage, not a repository, invalid input, I/O)\n";
+  for (const CommandSpec& spec : commands()) {
+    if (command == spec.name && spec.on_signal == OnSignal::stop) {
+      out += "  130  interrupted (Ctrl-C): nothing partial is left behind\n";
+    }
+  }
+  return out;
 }
 
 } // namespace dsm

@@ -5,11 +5,14 @@
 //      that binds an options struct and sets a callback calling run_<name>.
 //   2. Declare register_<name> below and add a row to k_commands in
 //      commands.cpp (alphabetical, one row a line).
-//   3. Help text: a description, every option, and the EXIT STATUS section
-//      (use exit_status_help()).
+//   3. Help text: a description, every option (with a type_name, so no
+//      CLI11 type shows), and the EXIT STATUS section (exit_status_help with
+//      what exit 1 means, if it can return 1).
 //   4. Tests: tests/e2e/test_<name>.py (real binary, real git), unit tests
 //      for any new library code.
-//   5. Docs: docs/commands.md and, if user-visible, the README.
+//   5. Docs: docs/guide.md (and the page the command belongs to: sharing,
+//      hooks, formats) and, if user-visible, the README. Man pages and
+//      completion follow from the help and this table.
 #pragma once
 
 #include "commands/context.hpp"
@@ -55,8 +58,11 @@ struct ExitWith {
   int code;
 };
 
-// The EXIT STATUS paragraph every command's help ends with.
-std::string exit_status_help();
+// The EXIT STATUS section `command`'s help ends with, listing only the
+// statuses it can return: 0 and 2 always; 1 when `problems` says what it
+// means for this command (nullptr: the command never returns 1); 130 when
+// the command table says the command stops cleanly on Ctrl-C.
+std::string exit_status_help(const std::string& command, const char* problems = nullptr);
 
 // Declarations of every register_<name>, in table order (alphabetical).
 void register_add(CLI::App& app, Context& ctx);

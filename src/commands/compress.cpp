@@ -5,6 +5,8 @@
 #include "format/compress_add.hpp"
 #include "ops/compress.hpp"
 
+#include "util/progress.hpp"
+
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
@@ -21,7 +23,10 @@ struct CompressCliOptions {
 };
 
 void run_compress(Context& ctx, const CompressCliOptions& opts) {
-  CompressResult c = compress_version(*ctx.repo, ctx.work_dir, opts.target, parse_compress_level(opts.level));
+  util::Progress progress("compress", ctx.show_progress());
+  CompressResult c =
+    compress_version(*ctx.repo, ctx.work_dir, opts.target, parse_compress_level(opts.level), &progress);
+  progress.finish();
   const AddResult& r = c.added;
   for (const auto& w : r.warnings) {
     std::cerr << "dsm: warning: " << w << "\n";
@@ -60,7 +65,7 @@ void register_compress(CLI::App& app, Context& ctx) {
   sub->add_flag("--json", opts->json, "Print one JSON object");
   sub->footer("When deflate would save less than 1.5% the member is stored uncompressed (said on stderr).\n"
               "A version that no longer matches its recorded SHA-256 is refused (exit 1).\n\n" +
-              exit_status_help());
+              exit_status_help("compress", "a version no longer matches its recorded SHA-256"));
   sub->callback([&ctx, opts] { run_compress(ctx, *opts); });
 }
 

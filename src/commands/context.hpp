@@ -22,6 +22,11 @@ struct Context {
   bool quiet = false;
   // stderr is a terminal: progress bars allowed.
   bool stderr_is_tty = false;
+  // --no-progress.
+  bool no_progress = false;
+  // Draw a progress line (util/progress.hpp): on a terminal only, never
+  // with -q or --no-progress.
+  bool show_progress() const { return stderr_is_tty && !quiet && !no_progress; }
   // A FILE argument as the user meant it: absolute, relative paths taken
   // from work_dir (so `-C DIR` applies), lexically normalised.
   std::filesystem::path from_work_dir(const std::filesystem::path& p) const;

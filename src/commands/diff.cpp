@@ -241,11 +241,8 @@ void register_diff(CLI::App& app, Context& ctx) {
   sub->add_option("-j,--jobs", opts->jobs, "Threads for large uncompressed pairs (default: number of cores)")
     ->type_name("N");
   sub->add_flag("--json", opts->json, "Print one JSON object (keys listed in docs/formats.md, \"dsm diff --json\")");
-  sub->footer("Works outside a repository on plain files (then they are scanned once for hash and statistics).\n\n"
-              "EXIT STATUS\n"
-              "  0    equal (within the tolerance)\n"
-              "  1    the arrays differ\n"
-              "  2    error (usage, not found, invalid input, I/O)\n");
+  sub->footer("Works outside a repository on plain files (then they are scanned once for hash and statistics).\n\n" +
+              exit_status_help("diff", "the arrays differ (0: equal within the tolerance)"));
   sub->callback([&ctx, opts] { run_diff(ctx, *opts); });
 }
 

@@ -51,7 +51,7 @@ void register_doctor(CLI::App& app, Context& ctx) {
     "tracked in the index or reachable in the last N commits; the manifest and the\n"
     "sidecars agree. Every problem is printed with its fix. Hashes are not re-checked\n"
     "(that is 'dsm verify').\n\n" +
-    exit_status_help());
+    exit_status_help("doctor", "problems found (each printed with its fix)"));
   sub->add_flag("--json", opts->json, "Print one JSON object: {root, ok, problems, checks: [{name, ok, skipped, "
                                       "summary, findings: [{path, message}]}]}");
   sub->add_option("--history", opts->history, "Commits of history to scan for payloads (default 100)")

@@ -72,8 +72,8 @@ void register_drop(CLI::App& app, Context& ctx) {
   sub->add_flag("-n,--dry-run", o->drop.dry_run, "Check the remote and print what would be dropped; delete nothing");
   sub->add_option("--jobs,-j", o->drop.jobs, "Parallel checks")->check(CLI::Range(1, 256))->capture_default_str();
   sub->add_flag("--json", o->json, "Print one JSON object (dry_run, remote, dropped, already_absent, bytes_freed)");
-  sub->footer("See docs/guide.md, \"Freeing disk\", and docs/guarantees.md.\n\n" + exit_status_help() +
-              "  (1 here: some payloads have no verified copy on the remote; nothing was deleted)\n");
+  sub->footer("See docs/guide.md, \"Freeing disk\", and docs/guarantees.md.\n\n" +
+              exit_status_help("drop", "some payloads have no verified copy on the remote (named); nothing was deleted"));
   sub->callback([&ctx, o] { run_drop(ctx, *o); });
 }
 

@@ -78,7 +78,7 @@ void register_du(CLI::App& app, Context& ctx) {
     ->type_name("NAME");
   sub->add_flag("--offline", o->du.offline, "Ask no remote (ONLY HERE and DROP FREES are then unknown or 0)");
   sub->add_flag("--json", o->json, "Print one JSON object (datasets, total, drop_remote, notes)");
-  sub->footer("See docs/guide.md, \"Freeing disk\".\n\n" + exit_status_help());
+  sub->footer("See docs/guide.md, \"Freeing disk\".\n\n" + exit_status_help("du"));
   sub->callback([&ctx, o] { run_du(ctx, *o); });
 }
 

@@ -7,6 +7,8 @@
 #include "repo/repository.hpp"
 #include "repo/sidecar.hpp"
 
+#include "util/progress.hpp"
+
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
@@ -33,7 +35,9 @@ void run_export(Context& ctx, const ExportCliOptions& opts) {
   fs::path out(opts.out);
   out = ctx.from_work_dir(out);
   check_export_target(repo, out);
-  ExportResult r = export_original(source, out, opts.force ? Overwrite::yes : Overwrite::no);
+  util::Progress progress("export", ctx.show_progress());
+  ExportResult r = export_original(source, out, opts.force ? Overwrite::yes : Overwrite::no, &progress);
+  progress.finish();
   if (opts.json) {
     std::cout << nlohmann::json{{"name", v.name},     {"version", v.seq},   {"out", out.string()},
                                 {"size", r.size},     {"sha256", r.sha256}, {"verified", true}}
@@ -59,7 +63,7 @@ void register_export(CLI::App& app, Context& ctx) {
   sub->add_flag("--json", opts->json, "Print one JSON object");
   sub->footer("A version whose stored bytes do not rebuild the original (corruption) exits 1 and\n"
               "writes nothing.\n\n" +
-              exit_status_help());
+              exit_status_help("export", "the stored bytes do not rebuild the original (corruption)"));
   sub->callback([&ctx, opts] { run_export(ctx, *opts); });
 }
 

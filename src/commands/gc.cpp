@@ -133,7 +133,7 @@ void register_gc(CLI::App& app, Context& ctx) {
   sub->add_flag("-n,--dry-run", o->dry_run, "Print what would be deleted; delete nothing");
   sub->add_option("--jobs,-j", o->jobs, "Parallel remote checks")->check(CLI::Range(1, 256))->capture_default_str();
   sub->add_flag("--json", o->json, "Print one JSON object");
-  sub->footer("See docs/guide.md, \"Freeing disk\", and docs/guarantees.md.\n\n" + exit_status_help());
+  sub->footer("See docs/guide.md, \"Freeing disk\", and docs/guarantees.md.\n\n" + exit_status_help("gc"));
   sub->callback([&ctx, o] { run_gc(ctx, *o); });
 }
 

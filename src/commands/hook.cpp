@@ -103,7 +103,7 @@ void register_hook(CLI::App& app, Context& ctx) {
   auto opts = std::make_shared<HookOptions>();
   CLI::App* hook = app.add_subcommand("hook", "Install or run dsm's git hooks (pre-commit, pre-push)");
   hook->require_subcommand(1);
-  hook->footer(exit_status_help());
+  hook->footer(exit_status_help("hook", "the commit or push is refused (pre-commit, pre-push)"));
 
   CLI::App* install = hook->add_subcommand("install", "Install or upgrade dsm's pre-commit and pre-push hooks");
   install->footer(
@@ -111,7 +111,7 @@ void register_hook(CLI::App& app, Context& ctx) {
     "git uses (core.hooksPath when set; shared by all worktrees). An existing hook of\n"
     "another tool is kept as HOOK.dsm-chained and run first: both must pass. dsm's own\n"
     "hooks, of any version, are upgraded in place. 'dsm init' runs this too.\n\n" +
-    exit_status_help());
+    exit_status_help("hook"));
   install->add_flag("--force", opts->force,
                     "Replace another tool's hooks instead of chaining them (saved as HOOK.dsm-backup)");
   install->callback([&ctx, opts] { run_hook_install(ctx, *opts); });
@@ -124,7 +124,7 @@ void register_hook(CLI::App& app, Context& ctx) {
     "and sidecar the commit adds or changes matching its payload (size, SHA-256).\n"
     "Prints one line per problem, naming the file and the fix. Silent when all is well.\n"
     "Bypass once with 'git commit --no-verify'.\n\n" +
-    exit_status_help());
+    exit_status_help("hook", "the commit is refused (the reasons are printed)"));
   pre_commit->allow_extras(); // git passes no arguments, but future hooks might
   pre_commit->callback([&ctx] { run_hook_pre_commit(ctx); });
 
@@ -137,7 +137,7 @@ void register_hook(CLI::App& app, Context& ctx) {
     "payload is missing here and on the remote. Deleting a ref uploads nothing. Silent\n"
     "when there is nothing to upload. Bypass once with 'git push --no-verify'.\n"
     "See docs/hooks.md.\n\n" +
-    exit_status_help());
+    exit_status_help("hook", "the push is refused (the reasons are printed)"));
   // git passes the git remote's name and URL: accepted, not used (payloads
   // go to dsm's default remote).
   pre_push->add_option("REMOTE", opts->git_remote, "The git remote's name (from git; not used)");

@@ -39,9 +39,9 @@ void register_import(CLI::App& app, Context& ctx) {
               "before it runs, and nothing is stored. Arrays become .npz members named by their key path,\n"
               "scalars go in the sidecar's meta (docs/python.md). Needs dsm's Python package.");
   sub->add_option("FILE", opts->file, "The pickle file")->required();
-  sub->add_option("--name", opts->name, "Dataset name")->required();
+  sub->add_option("--name", opts->name, "Dataset name")->type_name("NAME")->required();
   sub->add_option("--message", opts->message, "A message recorded in the sidecar (default: imported from FILE)");
-  sub->footer(exit_status_help());
+  sub->footer(exit_status_help("import"));
   sub->callback([&ctx, opts] { run_import(ctx, *opts); });
 }
 

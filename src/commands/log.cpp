@@ -1,4 +1,4 @@
-// dsm log NAME: every version of a dataset, newest first.
+// dsm log [NAME]: every version of a dataset (or of every dataset), newest first.
 #include "util/text.hpp"
 #include "commands/commands.hpp"
 #include "repo/catalog.hpp"
@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <iostream>
 
 namespace dsm {
@@ -24,27 +25,54 @@ void run_log(Context& ctx, const LogCliOptions& opts) {
   const Repository& repo = *ctx.repo;
   Manifest manifest = load_manifest(repo);
   DatasetIndex index = index_datasets(repo, manifest);
-  std::string name = opts.name;
-  // Accept a payload path too: log its dataset.
-  if (!index.find(name)) {
-    DatasetVersion v = resolve_version(repo, manifest, index, ctx.work_dir, name);
-    if (v.name.empty()) {
-      throw Error(quote(opts.name) + " belongs to no dataset");
+  // The versions to show, newest first: one dataset's by number, or (no
+  // NAME) every dataset's by creation time, as `git log` shows every branch's
+  // commits by date.
+  std::vector<VersionRecord> records;
+  if (opts.name.empty()) {
+    for (const auto& [name, list] : index.by_name) {
+      for (const DatasetVersion& v : list) {
+        records.push_back(load_version(v));
+      }
     }
-    name = v.name;
+    std::stable_sort(records.begin(), records.end(), [](const VersionRecord& a, const VersionRecord& b) {
+      std::string ca = a.sidecar ? a.sidecar->created : "";
+      std::string cb = b.sidecar ? b.sidecar->created : "";
+      if (ca != cb) {
+        return ca > cb;
+      }
+      if (a.version.name != b.version.name) {
+        return a.version.name < b.version.name;
+      }
+      return a.version.seq > b.version.seq;
+    });
+  } else {
+    std::string name = opts.name;
+    // Accept a payload path too: log its dataset.
+    if (!index.find(name)) {
+      DatasetVersion v = resolve_version(repo, manifest, index, ctx.work_dir, name);
+      if (v.name.empty()) {
+        throw Error(quote(opts.name) + " belongs to no dataset");
+      }
+      name = v.name;
+    }
+    const auto& list = index.get(name);
+    for (auto it = list.rbegin(); it != list.rend(); ++it) {
+      records.push_back(load_version(*it));
+    }
   }
-  const auto& list = *index.find(name);
   nlohmann::json arr = nlohmann::json::array();
   bool first = true;
-  for (auto it = list.rbegin(); it != list.rend(); ++it) {
-    VersionRecord rec = load_version(*it);
+  for (const VersionRecord& rec : records) {
+    const DatasetVersion& v = rec.version;
     if (opts.json) {
       nlohmann::json j = rec.sidecar ? rec.sidecar->to_json() : nlohmann::json::object();
-      j["path"] = it->path.string();
-      j["version"] = it->seq;
+      j["name"] = v.name;
+      j["path"] = v.path.string();
+      j["version"] = v.seq;
       // A chunked version has one manifest line per chunk; its sidecar's
       // sha256 is the whole array's (as one .npy).
-      j["sha256"] = it->parts.empty() || !rec.sidecar ? it->sha256 : rec.sidecar->sha256;
+      j["sha256"] = v.parts.empty() || !rec.sidecar ? v.sha256 : rec.sidecar->sha256;
       if (!rec.sidecar) {
         j["sidecar_error"] = rec.sidecar_error;
       }
@@ -55,20 +83,20 @@ void run_log(Context& ctx, const LogCliOptions& opts) {
       std::cout << "\n";
     }
     first = false;
-    std::cout << name << "@" << it->seq << "  " << it->path.string() << "\n";
+    std::cout << v.name << "@" << v.seq << "  " << v.path.string() << "\n";
     if (!rec.sidecar) {
       std::cout << "  (sidecar unreadable: " << rec.sidecar_error << ")\n";
-      std::cout << "  sha256 " << it->sha256.substr(0, 12) << "\n";
+      std::cout << "  sha256 " << v.sha256.substr(0, 12) << "\n";
       continue;
     }
     const Sidecar& s = *rec.sidecar;
     std::cout << "  date    " << s.created << "\n";
     std::cout << "  author  " << s.author.value_or("(unknown)") << "\n";
     std::cout << "  shape   " << shape_summary(s) << "  dtype " << dtype_summary(s) << "  size " << s.size << " ("
-              << util::human_size(s.size) << ")  sha256 "
-              << (it->parts.empty() ? it->sha256 : s.sha256).substr(0, 12) << "\n";
-    if (!it->parts.empty()) {
-      std::cout << "  chunks  " << it->parts.size() << " parts in " << it->path.string() << "\n";
+              << util::human_size(s.size) << ")  sha256 " << (v.parts.empty() ? v.sha256 : s.sha256).substr(0, 12)
+              << "\n";
+    if (!v.parts.empty()) {
+      std::cout << "  chunks  " << v.parts.size() << " parts in " << v.path.string() << "\n";
     } else if (s.compression) {
       std::cout << "  stored  " << *s.compression << "\n";
     }
@@ -87,10 +115,10 @@ void register_log(CLI::App& app, Context& ctx) {
   auto opts = std::make_shared<LogCliOptions>();
   CLI::App* sub = app.add_subcommand(
     "log", "Show every version of a dataset, newest first: path, date, author, message,\nshape, dtype, size and "
-           "short hash");
-  sub->add_option("NAME", opts->name, "Dataset name (or a payload path)")->required();
+           "short hash. Without NAME, every dataset's versions, newest first.");
+  sub->add_option("NAME", opts->name, "Dataset name (or a payload path); default: every dataset");
   sub->add_flag("--json", opts->json, "Print a JSON list, newest first");
-  sub->footer(exit_status_help());
+  sub->footer(exit_status_help("log"));
   sub->callback([&ctx, opts] { run_log(ctx, *opts); });
 }
 

@@ -129,9 +129,10 @@ void register_ls(CLI::App& app, Context& ctx) {
   sub->add_flag("--json", opts->json, "Print a JSON list");
   sub->add_option("--remote", opts->remote,
                   "For latest versions whose payload is not here, ask this remote whether\n"
-                  "'dsm pull' can restore them (default: the default remote, if any)");
+                  "'dsm pull' can restore them (default: the default remote, if any)")
+    ->type_name("NAME");
   sub->add_flag("--offline", opts->offline, "Do not ask any remote");
-  sub->footer(exit_status_help());
+  sub->footer(exit_status_help("ls"));
   sub->callback([&ctx, opts] { run_ls(ctx, *opts); });
 }
 

@@ -33,7 +33,7 @@ void register_merge_driver(CLI::App& app, Context& /*ctx*/) {
               "at one path (the same NAME, day and number added on two branches) are a conflict:\n"
               "ours is kept in the manifest, and 'dsm resolve' keeps both under different\n"
               "numbers. See docs/sharing.md, \"Branches and merges\".\n\n" +
-              exit_status_help());
+              exit_status_help("merge-driver", "a conflict: versions differ on the two sides (ours is kept; run 'dsm resolve')"));
   sub->callback([opts] { run_merge_driver(opts->base, opts->ours, opts->theirs, opts->path); });
 }
 

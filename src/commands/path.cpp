@@ -49,7 +49,7 @@ void register_path(CLI::App& app, Context& ctx) {
             "  np.load(\"$(dsm path features)\")");
   sub->add_option("TARGET", opts->target, "NAME (latest version) or NAME@VERSION")->required();
   sub->add_flag("--json", opts->json, "Print one JSON object");
-  sub->footer(exit_status_help());
+  sub->footer(exit_status_help("path"));
   sub->callback([&ctx, opts] { run_path(ctx, *opts); });
 }
 

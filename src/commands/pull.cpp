@@ -12,7 +12,7 @@ namespace {
 
 void run_pull(Context& ctx, const TransferCliOptions& cli) {
   SyncOptions o = sync_options(ctx, cli);
-  finish_transfer(pull(*ctx.repo, o), "pull", cli.json);
+  finish_transfer(ctx, pull(*ctx.repo, o), "pull", cli.json);
 }
 
 } // namespace
@@ -24,7 +24,7 @@ void register_pull(CLI::App& app, Context& ctx) {
   sub->footer("Every download is checked against its SHA-256 before it is renamed into place (read-only);\n"
               "a corrupt object is refused and nothing is written. Payloads already present are checked\n"
               "and kept, so an interrupted pull resumes. See docs/sharing.md.\n\n" +
-              exit_status_help());
+              exit_status_help("pull", "a payload is corrupt, on the remote or here (the others are still pulled)"));
   sub->callback([&ctx, o] { run_pull(ctx, *o); });
 }
 

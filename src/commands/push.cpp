@@ -17,7 +17,7 @@ void run_push(Context& ctx, const TransferCliOptions& cli) {
   if (!ctx.quiet) {
     o.note = [](const std::string& note) { std::cerr << "dsm: " << note << "\n"; };
   }
-  finish_transfer(push(*ctx.repo, o), "push", cli.json);
+  finish_transfer(ctx, push(*ctx.repo, o), "push", cli.json);
 }
 
 } // namespace
@@ -33,7 +33,7 @@ void register_push(CLI::App& app, Context& ctx) {
   sub->footer("Each payload's SHA-256 is checked against the manifest as it is sent; a corrupt payload is\n"
               "never pushed. Already-present objects are skipped, so an interrupted push resumes where it\n"
               "stopped. A payload that is a symlink is never read. See docs/sharing.md.\n\n" +
-              exit_status_help());
+              exit_status_help("push", "a local payload no longer matches the manifest (it is not pushed)"));
   sub->callback([&ctx, o] { run_push(ctx, *o); });
 }
 

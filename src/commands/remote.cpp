@@ -29,6 +29,7 @@ struct RemoteOptions {
   bool make_default = false;
   bool json = false;
   bool allow_http = false;
+  bool no_check = false;
 };
 
 void check_remote_name(const std::string& name) {
@@ -85,6 +86,20 @@ void run_remote_add(Context& ctx, const RemoteOptions& o) {
       other.is_default = false;
     }
     r.is_default = true;
+  }
+  if (!o.no_check) {
+    // A mistyped directory or bucket shows now, not at the first push. The
+    // check contacts the store as push would, so it is trusted first (what
+    // the user adds here is trusted here anyway) and untrusted if it fails.
+    trust_remote(repo, r, o.allow_http);
+    try {
+      open_remote(repo, r)->check_access();
+    } catch (const Error& e) {
+      untrust_remote(repo, r.name);
+      throw Error(std::string(e.what()) + "; remote " + quote(r.name) +
+                    " was not added (fix it, or add it anyway with --no-check)",
+                  e.exit_code());
+    }
   }
   config.remotes.push_back(r);
   std::sort(config.remotes.begin(), config.remotes.end(),
@@ -178,7 +193,7 @@ void register_remote(CLI::App& app, Context& ctx) {
               "URL is a directory (/mnt/team/store, file:///mnt/team/store) or s3://BUCKET[/PREFIX].\n"
               "S3 credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN or\n"
               "the AWS_PROFILE profile in ~/.aws/credentials. See docs/sharing.md.\n\n" +
-              exit_status_help());
+              exit_status_help("remote"));
 
   CLI::App* add = sub->add_subcommand("add", "Add a remote");
   add->add_option("NAME", o->name, "Name of the remote, e.g. origin")->required();
@@ -190,7 +205,11 @@ void register_remote(CLI::App& app, Context& ctx) {
     ->type_name("R");
   add->add_flag("--allow-http", o->allow_http,
                 "Send credentials to a plain http:// endpoint that is not this machine (otherwise refused)");
-  add->footer("The remote is trusted in this clone (see 'dsm remote trust').\n\n" + exit_status_help());
+  add->add_flag("--no-check", o->no_check,
+                "Record it without checking that the directory exists or the bucket answers");
+  add->footer("Unless --no-check, the remote must be usable now: a directory that exists, a bucket that\n"
+              "answers with your credentials. The remote is trusted in this clone (see 'dsm remote trust').\n\n" +
+              exit_status_help("remote"));
   add->callback([&ctx, o] { run_remote_add(ctx, *o); });
 
   CLI::App* trust = sub->add_subcommand(
@@ -202,22 +221,22 @@ void register_remote(CLI::App& app, Context& ctx) {
                 "remotes trusted in this clone (recorded in .git/config, never committed). The trust\n"
                 "covers the URL and endpoint as configured now: if a pull changes them, trust again.\n"
                 "Directory remotes need no trust (no credentials are sent).\n\n" +
-                exit_status_help());
+                exit_status_help("remote"));
   trust->callback([&ctx, o] { run_remote_trust(ctx, *o); });
 
   CLI::App* untrust = sub->add_subcommand("untrust", "Stop contacting a remote with credentials from this clone");
   untrust->add_option("NAME", o->name, "Name of the remote")->required();
-  untrust->footer(exit_status_help());
+  untrust->footer(exit_status_help("remote"));
   untrust->callback([&ctx, o] { run_remote_untrust(ctx, *o); });
 
   CLI::App* list = sub->add_subcommand("list", "List the remotes: NAME  URL  [endpoint=..] [region=..] [(default)]");
   list->add_flag("--json", o->json, "Print a JSON array");
-  list->footer(exit_status_help());
+  list->footer(exit_status_help("remote"));
   list->callback([&ctx, o] { run_remote_list(ctx, *o); });
 
   CLI::App* remove = sub->add_subcommand("remove", "Remove a remote from the configuration (the store is untouched)");
   remove->add_option("NAME", o->name, "Name of the remote")->required();
-  remove->footer(exit_status_help());
+  remove->footer(exit_status_help("remote"));
   remove->callback([&ctx, o] { run_remote_remove(ctx, *o); });
 }
 

@@ -20,7 +20,7 @@ void register_resolve(CLI::App& app, Context& ctx) {
     "takes the next free number, and its sidecar, manifest line and local payload\n"
     "move with it. A committed sidecar whose manifest line was lost gets it back.\n"
     "Everything it writes is staged: finish with 'git commit'. Remotes need no change.\n\n" +
-    exit_status_help());
+    exit_status_help("resolve", "unmerged files need a decision only you can make"));
   sub->callback([&ctx] {
     ResolveOptions o;
     o.timeout = lock_timeout_from_env();

@@ -72,7 +72,7 @@ void register_rm(CLI::App& app, Context& ctx) {
   sub->add_flag("-n,--dry-run", o->remove.dry_run, "Print what would be removed; change nothing");
   sub->add_flag("--json", o->json, "Print one JSON object (dry_run, removed, staged)");
   sub->footer("See docs/guide.md, \"Freeing disk\".\n\n" +
-              exit_status_help());
+              exit_status_help("rm"));
   sub->callback([&ctx, o] { run_rm(ctx, *o); });
 }
 

@@ -263,7 +263,7 @@ void register_show(CLI::App& app, Context& ctx) {
   sub->footer("Reads the whole file once: SHA-256 of every byte, header validation, and min/max/mean\n"
               "ignoring NaN (as numpy.nanmin/nanmax/nanmean) with NaN and inf counts for numeric arrays.\n"
               "Malformed files are refused with 'dsm: error: ...' and status 2.\n\n" +
-              exit_status_help());
+              exit_status_help("show"));
   sub->callback([opts, &ctx] { run_show(ctx, *opts); });
 }
 

@@ -174,9 +174,10 @@ void register_status(CLI::App& app, Context& ctx) {
   sub->add_flag("--check", opts->check, "Exit 1 when there is anything to report");
   sub->add_option("--remote", opts->remote,
                   "For missing payloads, ask this remote whether 'dsm pull' can restore them\n"
-                  "(default: the default remote, when one is configured)");
+                  "(default: the default remote, when one is configured)")
+    ->type_name("NAME");
   sub->add_flag("--offline", opts->offline, "Do not ask any remote about missing payloads");
-  sub->footer(exit_status_help());
+  sub->footer(exit_status_help("status", "--check: the data directory has changes"));
   sub->callback([&ctx, opts] { run_status(ctx, *opts); });
 }
 

@@ -19,7 +19,8 @@ void add_transfer_options(CLI::App* sub, TransferCliOptions& options, const std:
   sub->add_option("--remote", options.sync.remote,
                   "Remote to " + verb + " " + direction + " (default: the default remote)")
       ->type_name("NAME");
-  sub->add_option("--jobs,-j", options.sync.jobs, "Parallel transfers")
+  sub->add_option("--jobs,-j", options.sync.jobs, "Parallel transfers, 1 to 256")
+      ->type_name("N")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
   sub->add_flag("--json", options.json,
@@ -29,11 +30,11 @@ void add_transfer_options(CLI::App* sub, TransferCliOptions& options, const std:
 SyncOptions sync_options(const Context& ctx, const TransferCliOptions& options) {
   SyncOptions o = options.sync;
   o.work_dir = ctx.work_dir;
-  o.progress = ctx.stderr_is_tty && !ctx.quiet;
+  o.progress = ctx.show_progress();
   return o;
 }
 
-void finish_transfer(const TransferReport& report, const std::string& verb, bool json) {
+void finish_transfer(const Context& ctx, const TransferReport& report, const std::string& verb, bool json) {
   const bool push = verb == "push";
   if (json) {
     std::cout << nlohmann::json{{"store", report.store},     {"transferred", report.done},
@@ -42,7 +43,7 @@ void finish_transfer(const TransferReport& report, const std::string& verb, bool
                                 {"linked", report.linked}}
                      .dump(2)
               << "\n";
-  } else {
+  } else if (!ctx.quiet) {
     char timing[32];
     std::snprintf(timing, sizeof timing, "%.2f s", report.seconds);
     std::cout << (push ? "pushed " : "pulled ") << report.done << " payload" << (report.done == 1 ? "" : "s")

@@ -32,7 +32,8 @@ SyncOptions sync_options(const Context& ctx, const TransferCliOptions& options);
 // The line push and pull end with ("pushed 3 payloads (1.0 MiB) to remote
 // 'team' in 0.20 s; 2 already there"), or with --json one object (keys:
 // store, transferred, bytes, skipped, seconds, problems, linked); then the report's
-// Error, if any. `verb` is "push" or "pull".
-void finish_transfer(const TransferReport& report, const std::string& verb, bool json);
+// Error, if any. `verb` is "push" or "pull". -q (ctx.quiet) drops the
+// summary line; --json is output asked for and stays.
+void finish_transfer(const Context& ctx, const TransferReport& report, const std::string& verb, bool json);
 
 } // namespace dsm

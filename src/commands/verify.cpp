@@ -3,6 +3,7 @@
 #include "ops/sync.hpp"
 #include "dsm/error.hpp"
 #include "util/interrupt.hpp"
+#include "util/progress.hpp"
 #include "repo/repository.hpp"
 #include "ops/verify.hpp"
 
@@ -36,12 +37,17 @@ void run_verify(Context& ctx, const VerifyCliOptions& opts) {
     for (const std::string& p : r.problems) {
       std::cout << p << "\n";
     }
-    std::cout << r.checked << " payload" << (r.checked == 1 ? "" : "s") << " checked on " << r.store << ": ";
+    if (!ctx.quiet) {
+      std::cout << r.checked << " payload" << (r.checked == 1 ? "" : "s") << " checked on " << r.store << ": ";
+      if (r.problems.empty()) {
+        std::cout << "all present" << (r.hashes_checked ? " and intact" : " with the right size") << "\n";
+      } else {
+        std::cout << r.problems.size() << " problem" << (r.problems.size() == 1 ? "" : "s") << "\n";
+      }
+    }
     if (r.problems.empty()) {
-      std::cout << "all present" << (r.hashes_checked ? " and intact" : " with the right size") << "\n";
       return;
     }
-    std::cout << r.problems.size() << " problem" << (r.problems.size() == 1 ? "" : "s") << "\n";
     std::cout.flush();
     throw Error("remote " + quote(opts.remote) + " is missing or holds damaged copies of some payloads",
                 k_exit_problems);
@@ -52,30 +58,18 @@ void run_verify(Context& ctx, const VerifyCliOptions& opts) {
   vo.jobs = opts.jobs;
   vo.fast = opts.fast;
   vo.strict = opts.strict;
-  bool drew = false;
-  if (ctx.stderr_is_tty && !ctx.quiet) {
-    // Only long runs draw a bar: the callback starts after 200 ms anyway.
-    vo.progress = [&drew](uint64_t done, uint64_t total) {
-      if (total < (64u << 20)) {
-        return;
-      }
-      int pct = static_cast<int>(static_cast<double>(done) * 100.0 / static_cast<double>(total));
-      std::fprintf(stderr, "\rverifying: %3d%% (%llu of %llu MiB)", pct, static_cast<unsigned long long>(done >> 20),
-                   static_cast<unsigned long long>(total >> 20));
-      drew = true;
-    };
-  }
+  util::Progress progress("verify", ctx.show_progress());
+  vo.progress = &progress;
   VerifyReport r = verify(*ctx.repo, vo);
-  if (drew) {
-    std::fprintf(stderr, "\r\033[K");
-  }
+  progress.finish();
   if (opts.json) {
     std::cout << to_json(r).dump(2) << "\n";
   } else {
     for (const auto& f : r.findings) {
       std::cout << format_finding(f) << "\n";
     }
-    if (!ctx.quiet || !r.ok()) {
+    // -q: the findings (what a script asked for) and the error, no summary.
+    if (!ctx.quiet) {
       std::cout << summary_line(r, opts.fast) << "\n";
     }
   }
@@ -112,7 +106,7 @@ void register_verify(CLI::App& app, Context& ctx) {
                   "Check the remote NAME instead: every manifest entry exists there with the right size\n"
                   "(and hash, where the store can tell); local payloads are not read")
     ->type_name("NAME");
-  sub->footer(exit_status_help());
+  sub->footer(exit_status_help("verify", "problems found (with --remote: the remote lacks or damaged some payloads)"));
   sub->callback([&ctx, opts] { run_verify(ctx, *opts); });
 }
 

@@ -88,6 +88,9 @@ struct ScanOptions {
   // The size the file will have, for one still being written (with ready);
   // otherwise fstat's.
   std::optional<uint64_t> final_size;
+  // Called after each slice (256 KiB) with its size: progress within one
+  // large file (util/progress.hpp).
+  std::function<void(size_t size)> on_read;
 };
 
 // Reads, validates and hashes a .npy or .npz (decided by content, not by

@@ -148,6 +148,9 @@ FileInfo scan_fd(int fd, const std::filesystem::path& path, const ScanOptions& o
       }
     });
     offset += n;
+    if (options.on_read) {
+      options.on_read(n);
+    }
   }, util::SliceSource::automatic, options.ready);
   if (end == util::SliceEnd::grew) {
     throw Error(prefix + "file grew while being read");

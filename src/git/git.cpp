@@ -4,6 +4,7 @@
 #include "git/index_file.hpp"
 
 #include "git/git_ptr.hpp"
+#include "util/sha256.hpp"
 
 #include <git2.h>
 
@@ -796,6 +797,50 @@ BlobWindow Repo::blob_window(const std::string& oid_hex, size_t head_bytes, size
   w.head = all.substr(0, head_bytes);
   w.tail = all.substr(all.size() - tail_bytes);
   return w;
+}
+
+bool Repo::pathspec_matches(const std::vector<std::string>& specs, const std::string& path) const {
+  if (specs.empty()) {
+    return false;
+  }
+  std::vector<char*> strings;
+  strings.reserve(specs.size());
+  for (const std::string& s : specs) {
+    strings.push_back(const_cast<char*>(s.c_str())); // libgit2 copies them
+  }
+  git_strarray array{strings.data(), strings.size()};
+  git_pathspec* raw = nullptr;
+  check(git_pathspec_new(&raw, &array), "invalid pathspec in 'allow'");
+  std::unique_ptr<git_pathspec, void (*)(git_pathspec*)> ps(raw, git_pathspec_free);
+  return git_pathspec_matches_path(ps.get(), 0, path.c_str()) == 1;
+}
+
+std::string Repo::blob_sha256(const std::string& oid_hex) const {
+  git_oid oid = parse_oid(oid_hex);
+  OdbPtr odb = open_odb(m_repo);
+  util::Sha256 sha;
+  git_odb_stream* sraw = nullptr;
+  size_t len = 0;
+  git_object_t type{};
+  if (git_odb_open_rstream(&sraw, &len, &type, odb.get(), &oid) == 0) {
+    OdbStreamPtr stream(sraw);
+    std::string buf(256u << 10, '\0');
+    for (;;) {
+      int n = git_odb_stream_read(stream.get(), buf.data(), buf.size());
+      check(n, "cannot read object " + oid_hex);
+      if (n == 0) {
+        break;
+      }
+      sha.update(reinterpret_cast<const uint8_t*>(buf.data()), static_cast<size_t>(n));
+    }
+    return sha.hex_digest();
+  }
+  git_error_clear();
+  git_odb_object* raw = nullptr;
+  check(git_odb_read(&raw, odb.get(), &oid), "cannot read object " + oid_hex);
+  OdbObjectPtr obj(raw);
+  sha.update(static_cast<const uint8_t*>(git_odb_object_data(obj.get())), git_odb_object_size(obj.get()));
+  return sha.hex_digest();
 }
 
 std::vector<HistoryBlob> Repo::history_blobs(size_t commits) const {

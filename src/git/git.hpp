@@ -139,6 +139,12 @@ public:
   // Size of an object without reading it.
   uint64_t blob_size(const std::string& oid) const;
   BlobWindow blob_window(const std::string& oid, size_t head_bytes, size_t tail_bytes) const;
+  // True when `path` (relative to the work tree, '/'-separated) matches one
+  // of the git pathspecs (globs as `git ls-files -- SPEC` reads them).
+  bool pathspec_matches(const std::vector<std::string>& specs, const std::string& path) const;
+  // SHA-256 of a blob's bytes (lowercase hex), streamed when the object is
+  // loose (a packed one is read whole, as libgit2 cannot stream it).
+  std::string blob_sha256(const std::string& oid) const;
   // Every distinct blob reachable from the newest `commits` commits of HEAD,
   // each tree visited once however many commits share it, so a long history
   // of a big repository costs what its distinct trees cost.

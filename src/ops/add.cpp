@@ -1,5 +1,6 @@
 #include "ops/add.hpp"
 
+#include "util/progress.hpp"
 #include "util/parallel_copy.hpp"
 #include "format/chunk.hpp"
 #include "format/compress_add.hpp"
@@ -121,10 +122,9 @@ constexpr uint64_t k_parallel_copy_min = 32u << 20;
 
 // The large-file copy: hash, header and statistics are taken from the
 // stored copy as it fills, so they describe exactly what was stored.
-FileInfo scan_parallel_copy(Pending& p, int src, uint64_t size) {
+FileInfo scan_parallel_copy(Pending& p, int src, uint64_t size, ScanOptions opts) {
   util::Fd copy = util::open_read(p.staged->temp_path());
   ParallelCopy copier(src, p.staged->fd(), size, p.source, p.staged->temp_path());
-  ScanOptions opts;
   opts.final_size = size;
   opts.ready = [&copier](uint64_t end) { copier.wait_for(end); };
   FileInfo info = scan_fd(copy.get(), p.source, opts);
@@ -149,6 +149,15 @@ void require_unchanged(const fs::path& source, int fd, const struct stat& before
 
 // Copies (or splits, compresses, links) the open source into the staging
 // area and fills p.info from what was staged.
+// Scan options that count the bytes read on the request's progress line.
+ScanOptions counted(const AddRequest& request) {
+  ScanOptions opts;
+  if (util::Progress* progress = request.progress) {
+    opts.on_read = [progress](size_t n) { progress->add_bytes(static_cast<int64_t>(n)); };
+  }
+  return opts;
+}
+
 void stage_copy(const Repository& repo, Pending& p, const AddRequest& request, int src, const struct stat& st) {
   Transfer transfer = request.chunk_bytes || request.compress ? Transfer::copy : request.transfer;
   AllowPickle allow_pickle = request.allow_pickle;
@@ -159,7 +168,7 @@ void stage_copy(const Repository& repo, Pending& p, const AddRequest& request, i
     // directory that appears under its final name only when complete.
     p.staged_dir = std::make_unique<StagedDir>(repo.data_dir(), hint);
     NpyChunker chunker(p.staged_dir->path(), *request.chunk_bytes, p.source);
-    ScanOptions copts;
+    ScanOptions copts = counted(request);
     copts.sink = [&chunker](const uint8_t* data, size_t size) {
       check_interrupted();
       chunker.write(data, size);
@@ -177,7 +186,7 @@ void stage_copy(const Repository& repo, Pending& p, const AddRequest& request, i
     CompressSettings settings;
     settings.level = *request.compress;
     NpzCompressor compressor(p.staged->fd(), p.staged->temp_path(), hint, settings);
-    ScanOptions copts;
+    ScanOptions copts = counted(request);
     copts.sink = [&compressor](const uint8_t* data, size_t size) {
       check_interrupted();
       compressor.write(data, size);
@@ -200,9 +209,9 @@ void stage_copy(const Repository& repo, Pending& p, const AddRequest& request, i
   }
   if (!p.linked_source && static_cast<uint64_t>(st.st_size) >= k_parallel_copy_min) {
     p.staged = std::make_unique<StagedFile>(repo.data_dir(), hint);
-    p.info = scan_parallel_copy(p, src, static_cast<uint64_t>(st.st_size));
+    p.info = scan_parallel_copy(p, src, static_cast<uint64_t>(st.st_size), counted(request));
   } else {
-    ScanOptions opts;
+    ScanOptions opts = counted(request);
     if (!p.linked_source) {
       p.staged = std::make_unique<StagedFile>(repo.data_dir(), hint);
       StagedFile* out = p.staged.get();
@@ -310,8 +319,20 @@ AddResult add_files(const Repository& repo, const AddRequest& request) {
   // chmod reopen it by name), so an add of 100,000 files holds a handful of
   // descriptors, not one per file (RLIMIT_NOFILE is often 1,024).
   const bool close_early = pending.size() >= k_syncfs_threshold;
+  if (request.progress) {
+    uint64_t total = 0;
+    for (const Pending& p : pending) {
+      std::error_code ec;
+      uintmax_t size = fs::file_size(p.source, ec);
+      total += ec ? 0 : static_cast<uint64_t>(size);
+    }
+    request.progress->set_total(pending.size(), total);
+  }
   for (Pending& p : pending) {
     stage(repo, p, request);
+    if (request.progress) {
+      request.progress->item_done();
+    }
     if (close_early && p.staged) {
       p.staged->close();
     }

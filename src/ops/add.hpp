@@ -25,6 +25,10 @@
 #include <string>
 #include <vector>
 
+namespace dsm::util {
+class Progress;
+}
+
 namespace dsm {
 
 class Repository;
@@ -66,6 +70,8 @@ struct AddRequest {
   // x)"` would make a copy of a version under a new name): refused, unless a
   // command re-stores a version on purpose (`dsm compress`).
   InDataDir in_data_dir = InDataDir::refuse;
+  // Counts every byte read from the sources (null: no progress).
+  util::Progress* progress = nullptr;
 };
 
 struct AddedPayload {

@@ -542,10 +542,7 @@ std::vector<StoredArray> Repo::versions(const std::string& name) const {
   validate_name(name);
   Manifest manifest = load_manifest(repo);
   DatasetIndex index = index_datasets(repo, manifest);
-  const std::vector<DatasetVersion>* found = index.find(name);
-  if (found == nullptr) {
-    throw Error("no dataset named " + quote(name));
-  }
+  const std::vector<DatasetVersion>* found = &index.get(name);
   std::vector<StoredArray> out;
   for (const DatasetVersion& v : *found) {
     out.push_back(stored_array(v, Sidecar::load(Repository::sidecar_path(v.path))));

@@ -27,7 +27,7 @@ struct RemoveOnExit {
 } // namespace
 
 CompressResult compress_version(const Repository& repo, const fs::path& work_dir, const std::string& target,
-                                int level) {
+                                int level, util::Progress* progress) {
   Manifest manifest = load_manifest(repo);
   DatasetIndex index = index_datasets(repo, manifest);
   DatasetVersion v = resolve_version(repo, manifest, index, work_dir, target);
@@ -54,6 +54,7 @@ CompressResult compress_version(const Repository& repo, const fs::path& work_dir
   req.source_label = "dsm compress " + v.name + "@" + std::to_string(v.seq) + " (" + v.path.string() + ")";
   req.expect_sha256 = source.original_sha256;
   req.in_data_dir = InDataDir::allow; // a stored version, re-stored compressed
+  req.progress = progress;
   CompressResult out;
   out.added = add_files(repo, req);
   out.from_version = v.seq;

@@ -8,6 +8,10 @@
 #include <filesystem>
 #include <string>
 
+namespace dsm::util {
+class Progress;
+}
+
 namespace dsm {
 
 class Repository;
@@ -23,7 +27,9 @@ struct CompressResult {
 // first and checked against its recorded SHA-256, so corruption is never
 // compressed into a fresh-looking version (Error, exit 1). Metadata and
 // message are carried over. `work_dir`: where a relative TARGET path starts.
+// `progress` (optional) counts the bytes of the original read for the new
+// version.
 CompressResult compress_version(const Repository& repo, const fs::path& work_dir, const std::string& target,
-                                int level);
+                                int level, util::Progress* progress = nullptr);
 
 } // namespace dsm

@@ -96,9 +96,22 @@ DoctorCheck check_index(const git::Repo& git, const Config& config, std::set<std
   DoctorCheck c{"index", "", false, {}};
   auto entries = git.index_entries();
   c.summary = "no array payload or oversized file among " + std::to_string(entries.size()) + " tracked files";
+  // An entry HEAD holds as it is is committed, not staged: the advice differs.
+  // Mid-merge (conflicts in the index) git cannot compare the index with
+  // HEAD; every entry is then judged as staged, as before.
+  std::set<std::string> staged;
+  bool compared = true;
+  try {
+    for (const auto& change : git.staged_changes()) {
+      staged.insert(change.path);
+    }
+  } catch (const Error&) {
+    compared = false;
+  }
   for (const auto& e : entries) {
     std::vector<HookFinding> found;
-    check_blob(git, config, e.path, e.oid, e.mode, found);
+    check_blob(git, config, e.path, e.oid, e.mode, found, {},
+               !compared || staged.count(e.path) != 0 ? BlobState::staged : BlobState::committed);
     for (auto& f : found) {
       reported.insert(e.oid);
       add(c, f.path, f.message);
@@ -119,8 +132,8 @@ DoctorCheck check_history(const git::Repo& git, const Config& config, size_t com
     "it stays in every clone's history; remove it from history (e.g. git filter-repo --invert-paths --path PATH) "
     "if it must go, and keep arrays in dsm";
   for (const auto& b : blobs) {
-    if (b.mode == 0160000 || b.mode == 0120000 || reported.count(b.oid)) {
-      continue;
+    if (b.mode == 0160000 || b.mode == 0120000 || reported.count(b.oid) || git.pathspec_matches(config.allow, b.path)) {
+      continue; // a link, reported above, or a fixture the configuration allows
     }
     if (is_payload_extension(config, b.path)) {
       add(c, b.path, where(b) + ": an array payload is in git history; " + fix);

@@ -5,6 +5,7 @@
 #include "repo/repository.hpp"
 #include "repo/sidecar.hpp"
 #include "dsm/error.hpp"
+#include "util/progress.hpp"
 #include "util/file.hpp"
 #include "util/sha256.hpp"
 
@@ -122,7 +123,8 @@ void stream_original(const ExportSource& source, const std::function<void(const 
   }
 }
 
-ExportResult export_original(const ExportSource& source, const fs::path& out, Overwrite overwrite) {
+ExportResult export_original(const ExportSource& source, const fs::path& out, Overwrite overwrite,
+                             util::Progress* progress) {
   std::error_code ec;
   if (overwrite == Overwrite::no && fs::exists(fs::symlink_status(out, ec))) {
     throw Error("refusing to overwrite " + quote(out.string()) + " (use --force)");
@@ -133,10 +135,16 @@ ExportResult export_original(const ExportSource& source, const fs::path& out, Ov
   util::AtomicFile file(out, 0644);
   util::Sha256 sha;
   ExportResult r;
+  if (progress) {
+    progress->set_total(1, source.original_size);
+  }
   stream_original(source, [&](const uint8_t* d, size_t n) {
     sha.update(d, n);
     r.size += n;
     file.write(d, n);
+    if (progress) {
+      progress->add_bytes(static_cast<int64_t>(n));
+    }
   });
   r.sha256 = sha.hex_digest();
   if (r.size != source.original_size || r.sha256 != source.original_sha256) {

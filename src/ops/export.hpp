@@ -10,6 +10,10 @@
 #include <functional>
 #include <string>
 
+namespace dsm::util {
+class Progress;
+}
+
 namespace dsm {
 
 class Repository;
@@ -47,7 +51,9 @@ struct ExportResult {
 // rename). Refuses an existing `out` unless Overwrite::yes. Throws Error
 // (exit 1) when the rebuilt bytes do not hash to original_sha256: nothing is
 // left at `out` then.
-ExportResult export_original(const ExportSource& source, const fs::path& out, Overwrite overwrite);
+// `progress` (optional) counts the bytes written.
+ExportResult export_original(const ExportSource& source, const fs::path& out, Overwrite overwrite,
+                             util::Progress* progress = nullptr);
 
 // `dsm export --out`: refuses a path inside the data directory or .dsm/
 // (symlinks resolved), where a write, --force or not, could replace a

@@ -12,11 +12,13 @@
 #include "git/references.hpp"
 #include "format/chunk.hpp"
 #include "repo/payload_check.hpp"
+#include "repo/datasets.hpp"
 
 #include <algorithm>
 #include <cstdio>
 #include <map>
 #include <set>
+#include <sys/stat.h>
 
 namespace dsm {
 
@@ -383,12 +385,68 @@ private:
 };
 
 void check_blobs(const git::Repo& git, const Config& config, const std::vector<git::StagedChange>& changes,
-                 std::vector<HookFinding>& out) {
+                 std::vector<HookFinding>& out, const StoredVersionOf& stored_version = {}) {
   for (const auto& c : changes) {
     if (c.kind != git::StagedChange::Kind::deleted) {
-      check_blob(git, config, c.path, c.oid, c.mode, out);
+      check_blob(git, config, c.path, c.oid, c.mode, out, stored_version);
     }
   }
+}
+
+// The stored versions by payload size, built on the first staged array:
+// only a blob as large as some payload is hashed (SHA-256, streamed) and
+// compared with the manifest. Plain payloads only: a compressed or chunked
+// version holds other bytes than the array that was added.
+class StoredVersions {
+public:
+  StoredVersions(const Repository& repo, const git::Repo& git) : m_repo(repo), m_git(git) {}
+
+  std::optional<std::string> find(const std::string& oid, uint64_t size) {
+    if (!m_loaded) {
+      load();
+    }
+    auto [first, last] = m_by_size.equal_range(size);
+    if (first == last) {
+      return std::nullopt;
+    }
+    std::string sha = m_git.blob_sha256(oid);
+    for (auto it = first; it != last; ++it) {
+      if (it->second.first == sha) {
+        return it->second.second;
+      }
+    }
+    return std::nullopt;
+  }
+
+private:
+  void load() {
+    m_loaded = true;
+    Manifest manifest = load_manifest(m_repo);
+    DatasetIndex index = index_datasets(m_repo, manifest);
+    for (const auto& entry : index.by_name) {
+      for (const DatasetVersion& v : entry.second) {
+        struct stat st {};
+        if (v.parts.empty() && ::stat(v.path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+          m_by_size.emplace(static_cast<uint64_t>(st.st_size),
+                            std::make_pair(v.sha256, v.name + "@" + std::to_string(v.seq)));
+        }
+      }
+    }
+  }
+
+  const Repository& m_repo;
+  const git::Repo& m_git;
+  bool m_loaded = false;
+  std::multimap<uint64_t, std::pair<std::string, std::string>> m_by_size; // size -> (sha256, NAME@N)
+};
+
+// A staged copy of a stored version needs no commit: say which version it
+// is and what to do with the file.
+std::string stored_copy_message(const std::string& path, const std::string& version) {
+  return "'" + path + "': the same bytes as " + version +
+         ", which dsm stores already, so it needs no commit: delete it ('git rm --cached " + path + " && rm " +
+         path + "'), or keep it and ignore it (unstage it with 'git rm --cached " + path +
+         "', then add it to .gitignore)";
 }
 
 } // namespace
@@ -405,13 +463,50 @@ bool is_payload_extension(const Config& config, const std::string& path) {
 }
 
 void check_blob(const git::Repo& git, const Config& config, const std::string& path, const std::string& oid,
-                uint32_t mode, std::vector<HookFinding>& out) {
+                uint32_t mode, std::vector<HookFinding>& out, const StoredVersionOf& stored_version,
+                BlobState state) {
   if (mode == k_mode_gitlink || mode == k_mode_symlink) {
     return; // a submodule commit or a link target: no data in either
   }
+  if (git.pathspec_matches(config.allow, path)) {
+    return; // a fixture the configuration allows in git
+  }
+  if (state == BlobState::committed) {
+    // Committed before the hook ran (or with --no-verify): doctor says so,
+    // and how to keep it or take it out of git.
+    uint64_t size = git.blob_size(oid);
+    bool array = is_payload_extension(config, path);
+    if (!array) {
+      git::BlobWindow w = git.blob_window(oid, k_sniff_head_bytes, k_sniff_tail_bytes);
+      array = sniff_window(w.head, w.tail, w.size) != ArrayKind::none;
+    }
+    if (array || size > config.max_git_file_size) {
+      out.push_back({path, "'" + path + "': " +
+                             (array ? std::string("an array is committed in git")
+                                    : size_for_message(size) + " over max_git_file_size is committed in git") +
+                             "; a test fixture that belongs there: list it under 'allow:' in .dsm/config.yaml; "
+                             "otherwise remove it with 'git rm --cached " + path +
+                             "', commit, and store it with 'dsm add'"});
+    }
+    return;
+  }
+  auto stored_copy = [&]() -> bool {
+    if (!stored_version) {
+      return false;
+    }
+    std::optional<std::string> version = stored_version(oid, git.blob_size(oid));
+    if (version) {
+      out.push_back({path, stored_copy_message(path, *version)});
+    }
+    return version.has_value();
+  };
   if (is_payload_extension(config, path)) {
+    if (stored_copy()) {
+      return;
+    }
     out.push_back({path, "'" + path + "': an array payload is staged for commit; " + unstage_fix(path) +
-                             " and store it with 'dsm add'"});
+                             " and store it with 'dsm add' (a test fixture that belongs in git: list it under "
+                             "'allow:' in .dsm/config.yaml)"});
     return;
   }
   uint64_t size = git.blob_size(oid);
@@ -424,6 +519,9 @@ void check_blob(const git::Repo& git, const Config& config, const std::string& p
   git::BlobWindow w = git.blob_window(oid, k_sniff_head_bytes, k_sniff_tail_bytes);
   ArrayKind kind = sniff_window(w.head, w.tail, w.size);
   if (kind != ArrayKind::none) {
+    if (stored_copy()) {
+      return;
+    }
     std::string what = kind == ArrayKind::npy ? ".npy data" : "an .npz archive";
     out.push_back({path, "'" + path + "': holds NumPy array data (" + what + ") under another name; " +
                              unstage_fix(path) + ", give it its .npy/.npz name and store it with 'dsm add'"});
@@ -433,7 +531,9 @@ void check_blob(const git::Repo& git, const Config& config, const std::string& p
 std::vector<HookFinding> check_staged(const Repository& repo) {
   std::vector<HookFinding> out;
   auto changes = repo.git().staged_changes();
-  check_blobs(repo.git(), repo.config(), changes, out);
+  StoredVersions stored(repo, repo.git());
+  check_blobs(repo.git(), repo.config(), changes, out,
+              [&stored](const std::string& oid, uint64_t size) { return stored.find(oid, size); });
   StagedCheck(repo, std::move(changes)).run(out);
   return out;
 }

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -46,9 +47,20 @@ bool is_payload_extension(const Config& config, const std::string& path);
 std::vector<HookFinding> check_staged(const std::filesystem::path& start);
 std::vector<HookFinding> check_staged(const Repository& repo);
 
+// Names the stored version whose payload holds exactly a blob's bytes
+// ("features@1"), or nullopt: the advice for a staged copy of a version is
+// to delete or ignore it, not to store it again.
+using StoredVersionOf = std::function<std::optional<std::string>(const std::string& oid, uint64_t size)>;
+
+// Where the blob is: staged for the next commit, or committed already (doctor
+// looks at the whole index); the advice differs.
+enum class BlobState { staged, committed };
+
 // The staged payload test for one blob (by extension, size, content), used by
-// check_staged and doctor's index check. Appends findings.
+// check_staged and doctor's index check. Appends findings. A path the
+// config's `allow` pathspecs match is accepted (a test fixture).
 void check_blob(const git::Repo& git, const Config& config, const std::string& path, const std::string& oid,
-                uint32_t mode, std::vector<HookFinding>& out);
+                uint32_t mode, std::vector<HookFinding>& out, const StoredVersionOf& stored_version = {},
+                BlobState state = BlobState::staged);
 
 } // namespace dsm

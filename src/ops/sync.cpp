@@ -17,6 +17,7 @@
 #include "util/beneath.hpp"
 #include "util/file.hpp"
 #include "util/interrupt.hpp"
+#include "util/progress.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -389,8 +390,15 @@ TransferReport push(const Repository& repo, const SyncOptions& o) {
     }
   }
 
-  remote::Progress progress("push", todo.size(), todo_bytes, o.progress);
-  remote::ProgressFn on_bytes = [&](int64_t d) { progress.add_bytes(d); };
+  util::Progress progress("push", o.progress);
+  progress.set_total(todo.size(), todo_bytes);
+  // Also where Ctrl-C stops a transfer: every store reports its blocks
+  // here, so the worker throws Error("interrupted", 130) between blocks and
+  // the store's own cleanup (temp file, abandoned multipart) runs.
+  remote::ProgressFn on_bytes = [&](int64_t d) {
+    check_interrupted();
+    progress.add_bytes(d);
+  };
   auto failures = remote::run_parallel(todo.size(), o.jobs, [&](size_t i) {
     // Opened below the data dir through no symlink, and sent only if it is
     // still the regular file of the size planned.
@@ -525,8 +533,12 @@ TransferReport pull(const Repository& repo, const SyncOptions& o) {
   std::vector<remote::Failure> failures;
   if (!todo.empty()) {
     store->check_access();
-    remote::Progress progress("pull", todo.size(), todo_bytes, o.progress);
-    remote::ProgressFn on_bytes = [&](int64_t d) { progress.add_bytes(d); };
+    util::Progress progress("pull", o.progress);
+    progress.set_total(todo.size(), todo_bytes);
+    remote::ProgressFn on_bytes = [&](int64_t d) { // Ctrl-C: as push's
+      check_interrupted();
+      progress.add_bytes(d);
+    };
     failures = remote::run_parallel(todo.size(), o.jobs, [&](size_t i) {
       const fs::path& dest = todo[i].path;
       util::make_dirs_below(repo.data_dir(), dest.parent_path());

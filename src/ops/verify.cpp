@@ -6,6 +6,7 @@
 #include "format/chunk.hpp"
 #include "repo/data_listing.hpp"
 #include "format/file_hash.hpp"
+#include "util/progress.hpp"
 #include "repo/datasets.hpp"
 #include "dsm/error.hpp"
 #include "format/format.hpp"
@@ -128,7 +129,9 @@ public:
     }
     // Largest first: one huge file must not be the last to start.
     std::sort(jobs.begin(), jobs.end(), [](const Job& a, const Job& b) { return a.st.size > b.st.size; });
-    m_total = total;
+    if (m_opts.progress) {
+      m_opts.progress->set_total(jobs.size(), total);
+    }
     run_parallel(jobs);
     for (const Job& j : jobs) {
       if (j.stat_errno == ENOENT) {
@@ -197,7 +200,7 @@ private:
           if (i >= jobs.size() || interrupted()) {
             break;
           }
-          check(jobs[i]);
+          check_counted(jobs[i]);
         }
       } catch (...) {
         std::lock_guard<std::mutex> g(m_mutex);
@@ -211,16 +214,7 @@ private:
     for (unsigned t = 1; t < n; ++t) {
       threads.emplace_back(worker);
     }
-    if (m_opts.progress) {
-      // The main thread reports progress and lets the workers hash.
-      threads.emplace_back(worker);
-      while (next < jobs.size() && !stop && !interrupted()) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(200));
-        m_opts.progress(m_done_bytes.load(), m_total);
-      }
-    } else {
-      worker();
-    }
+    worker();
     for (auto& t : threads) {
       t.join();
     }
@@ -230,7 +224,21 @@ private:
     check_interrupted();
   }
 
-  void check(const Job& j) {
+  // check(j), with every byte of j counted on the progress line: those the
+  // scan read as it read them, the rest (skipped, unreadable) at the end.
+  void check_counted(const Job& j) {
+    uint64_t read = 0;
+    check(j, read);
+    if (m_opts.progress) {
+      uint64_t size = j.stat_errno == 0 && S_ISREG(j.st.mode) ? j.st.size : 0;
+      if (read < size) {
+        m_opts.progress->add_bytes(static_cast<int64_t>(size - read));
+      }
+      m_opts.progress->item_done();
+    }
+  }
+
+  void check(const Job& j, uint64_t& read) {
     if (j.stat_errno == ENOENT) {
       if (std::optional<std::string> remote = m_dropped.remote_of(j.sha256)) {
         add(Problem::dropped, j.path, "not here, on remote " + quote(*remote) + " ('dsm drop'; 'dsm pull' brings it back)");
@@ -276,7 +284,6 @@ private:
           std::optional<std::string> sc = m_cache.trusted_hash(sidecar_rel, facts_of(sst));
           if (sc && *sc == j.sha256) {
             ++m_skipped;
-            m_done_bytes += facts.size;
             return; // payload and sidecar both unchanged since verified
           }
         }
@@ -289,13 +296,19 @@ private:
       util::Fd fd = util::open_read(j.path);
       ScanOptions so;
       so.stats = false;
+      if (m_opts.progress) {
+        util::Progress* progress = m_opts.progress;
+        so.on_read = [progress, &read](size_t n) {
+          read += n;
+          progress->add_bytes(static_cast<int64_t>(n));
+        };
+      }
       info = scan_fd(fd.get(), j.path, so);
       parsed = true;
     } catch (const Error& e) {
       parse_error = e.what();
     }
     m_hashed += facts.size;
-    m_done_bytes += facts.size;
     if (!parsed) {
       std::string h;
       try {
@@ -552,8 +565,6 @@ private:
   bool m_listed = false;
   std::atomic<uint64_t> m_hashed{0};
   std::atomic<uint64_t> m_skipped{0};
-  std::atomic<uint64_t> m_done_bytes{0};
-  uint64_t m_total = 0;
 };
 
 

@@ -10,6 +10,10 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+namespace dsm::util {
+class Progress;
+}
+
 namespace dsm {
 
 class Repository;
@@ -41,8 +45,9 @@ struct VerifyOptions {
   unsigned jobs = 0;   // 0: hardware_concurrency
   bool fast = false;   // trust the stat cache
   bool strict = false; // untracked, temp, writable and dropped count as problems
-  // Called from the main thread about every 200 ms with (bytes done, total).
-  std::function<void(uint64_t, uint64_t)> progress;
+  // Counts every byte hashed (and those --fast trusts), so a terminal's
+  // line moves within one large file; null: no progress.
+  util::Progress* progress = nullptr;
 };
 
 struct VerifyReport {

@@ -127,6 +127,22 @@ const KeySpec k_keys[] = {
    [](Config& c, const std::string& f, const YAML::Node& n) {
      c.max_git_file_size = unsigned_value(f, n, "max_git_file_size");
    }},
+  {"allow",
+   [](Config& c, const std::string& f, const YAML::Node& n) {
+     if (n.IsNull()) {
+       return;
+     }
+     if (!n.IsSequence()) {
+       fail(f, n, "'allow' must be a list of git pathspecs, like [tests/fixtures/*.npy]");
+     }
+     for (const auto& e : n) {
+       std::string spec = scalar(f, e, "allow");
+       if (spec.empty()) {
+         fail(f, e, "an empty pathspec in 'allow' would allow every file");
+       }
+       c.allow.push_back(spec);
+     }
+   }},
   {"remotes",
    [](Config& c, const std::string& f, const YAML::Node& n) {
      if (n.IsNull()) {
@@ -242,7 +258,8 @@ Config Config::parse(const std::string& text, const std::string& file) {
 Config Config::load(const fs::path& file) { return parse(util::read_file(file, 1u << 20), file.string()); }
 
 std::string Config::serialize() const {
-  std::string out = "# dsm repository configuration (committed). Keys: docs/commands.md\n";
+  std::string out = "# dsm repository configuration (committed). Keys: docs/guide.md (\".dsm/config.yaml\");\n"
+                    "# remotes: docs/sharing.md; allow and the hook: docs/hooks.md\n";
   out += "version: " + std::to_string(version) + "\n";
   out += "data_dir: " + yaml_quote(data_dir) + "\n";
   out += "extensions: [";
@@ -252,6 +269,12 @@ std::string Config::serialize() const {
   out += "]\n";
   out += "naming: " + yaml_quote(naming) + "\n";
   out += "max_git_file_size: " + std::to_string(max_git_file_size) + "\n";
+  if (!allow.empty()) {
+    out += "allow:\n";
+    for (const std::string& spec : allow) {
+      out += "  - " + yaml_quote(spec) + "\n";
+    }
+  }
   if (!remotes.empty()) {
     out += "remotes:\n";
     for (const auto& r : remotes) {

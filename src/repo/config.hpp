@@ -44,6 +44,9 @@ struct Config {
   std::string naming = k_default_naming;
   uint64_t max_git_file_size = k_default_max_git_file_size;
   std::vector<RemoteConfig> remotes; // sorted by name
+  // git pathspecs ("tests/fixtures/*.npy", ":(glob)**/golden/*.npz") of
+  // files the hook accepts in commits: small test fixtures that belong in git.
+  std::vector<std::string> allow;
 
   // Parses and validates; `file` names the source in messages
   // ("'<file>':<line>: unknown key 'x'"). Throws dsm::Error (exit 2).

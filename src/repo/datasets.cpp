@@ -5,6 +5,7 @@
 #include "repo/naming.hpp"
 #include "repo/repository.hpp"
 #include "util/file.hpp"
+#include "util/text.hpp"
 
 #include <algorithm>
 #include <set>
@@ -50,6 +51,26 @@ std::vector<std::string> rels_of(const DatasetVersion& dv) {
 const std::vector<DatasetVersion>* DatasetIndex::find(const std::string& name) const {
   auto it = by_name.find(name);
   return it == by_name.end() ? nullptr : &it->second;
+}
+
+const std::vector<DatasetVersion>& DatasetIndex::get(const std::string& name) const {
+  if (const auto* list = find(name)) {
+    return *list;
+  }
+  // The names closest to the mistyped one, by the measure that suggests
+  // commands.
+  std::vector<std::string> names;
+  names.reserve(by_name.size());
+  for (const auto& entry : by_name) {
+    names.push_back(entry.first);
+  }
+  std::vector<std::string> similar = util::most_similar(name, names);
+  std::string hint;
+  size_t shown = std::min<size_t>(similar.size(), 3);
+  for (size_t i = 0; i < shown; ++i) {
+    hint += (i == 0 ? "; did you mean " : (i + 1 == shown ? " or " : ", ")) + quote(similar[i]);
+  }
+  throw Error("no dataset named " + quote(name) + (hint.empty() ? "" : hint + "?") + " (see 'dsm ls')");
 }
 
 std::vector<std::vector<const DatasetVersion*>> duplicate_versions(const DatasetIndex& index) {
@@ -139,10 +160,7 @@ std::vector<std::string> resolve_target(const Repository& repo, const Manifest& 
       back = parse_version(spec.substr(1));
     }
     if (name_ok(name) && back) {
-      const auto* list = index.find(name);
-      if (!list) {
-        throw Error("no dataset named " + quote(name));
-      }
+      const auto* list = &index.get(name);
       if (*back >= list->size()) {
         throw Error("dataset " + quote(name) + " has " + std::to_string(list->size()) +
                     (list->size() == 1 ? " version" : " versions") + ": " + quote(target) + " goes back too far");
@@ -150,10 +168,7 @@ std::vector<std::string> resolve_target(const Repository& repo, const Manifest& 
       return rels_of((*list)[list->size() - 1 - static_cast<size_t>(*back)]);
     }
     if (name_ok(name) && v) {
-      const auto* list = index.find(name);
-      if (!list) {
-        throw Error("no dataset named " + quote(name));
-      }
+      const auto* list = &index.get(name);
       if (const DatasetVersion* dup = duplicate_of(*list, *v)) {
         throw_duplicate(name, *dup);
       }
@@ -208,10 +223,7 @@ std::vector<std::string> resolve_target(const Repository& repo, const Manifest& 
     return out;
   }
   if (name_ok(target)) {
-    const auto* list = index.find(target);
-    if (!list) {
-      throw Error("no dataset named " + quote(target) + " (see 'dsm ls')");
-    }
+    const auto* list = &index.get(target);
     if (versions == Versions::latest) {
       if (const DatasetVersion* dup = duplicate_of(*list, list->back().seq)) {
         throw_duplicate(target, *dup);

@@ -41,6 +41,9 @@ struct DatasetIndex {
   // name -> versions, ascending by seq.
   std::map<std::string, std::vector<DatasetVersion>> by_name;
   const std::vector<DatasetVersion>* find(const std::string& name) const;
+  // The versions of `name`; throws Error "no dataset named 'featurs'; did
+  // you mean 'features'? (see 'dsm ls')", with the most similar names.
+  const std::vector<DatasetVersion>& get(const std::string& name) const;
 };
 
 // Versions that share one NAME@N (two branches merged, each adding its own

@@ -136,8 +136,12 @@ class RemoteDirTest(RemoteScenario, DsmTestCase):
         os.makedirs(sub)
         # A relative directory is recorded absolute (relative to where dsm runs).
         self.dsm("remote", "add", "team", "../../team-store", cwd=sub, expect=0)
+        # Nothing answers there: recorded only with --no-check.
+        r = self.dsm("remote", "add", "cloud", "s3://my-bucket/proj", "--endpoint", "http://127.0.0.1:9",
+                     "--region", "eu-west-1", "--default", cwd=repo, expect=2)
+        self.assertIn("remote 'cloud' was not added (fix it, or add it anyway with --no-check)", r.err)
         self.dsm("remote", "add", "cloud", "s3://my-bucket/proj", "--endpoint", "http://127.0.0.1:9",
-                 "--region", "eu-west-1", "--default", cwd=repo, expect=0)
+                 "--region", "eu-west-1", "--default", "--no-check", cwd=repo, expect=0)
         r = self.dsm("remote", "list", cwd=repo, expect=0)
         self.assertEqual(r.out.splitlines(), [
             "cloud  s3://my-bucket/proj  endpoint=http://127.0.0.1:9  region=eu-west-1  (default)",
@@ -179,7 +183,14 @@ class RemoteDirTest(RemoteScenario, DsmTestCase):
 
     def test_missing_store_directory(self):
         repo = self.make_repo_with_data()
-        self.dsm("remote", "add", "team", os.path.join(self.tmp, "nowhere"), cwd=repo, expect=0)
+        # issue 18: 'remote add' says so at once, and records nothing.
+        r = self.dsm("remote", "add", "team", os.path.join(self.tmp, "nowhere"), cwd=repo, expect=2)
+        self.assertIn("cannot use directory '" + os.path.join(self.tmp, "nowhere") + "'", r.err)
+        self.assertIn("was not added", r.err)
+        self.assertEqual(self.dsm("remote", cwd=repo, expect=0).out, "")
+        self.assertNotIn("dsm.remote.team", self.git("config", "--local", "--list", cwd=repo).out)
+        # --no-check records it; push then says the same.
+        self.dsm("remote", "add", "team", os.path.join(self.tmp, "nowhere"), "--no-check", cwd=repo, expect=0)
         r = self.dsm("push", cwd=repo, expect=2)
         self.assertIn("remote 'team'", r.err)
         self.assertIn("nowhere", r.err)

@@ -61,8 +61,10 @@ class RemoteS3Test(RemoteScenario, DsmTestCase):
         super().tearDown()
         self.assertEqual(failures, [], "requests whose SigV4 signature botocore does not reproduce")
 
-    def add_remote(self, repo, name="origin", url=None, default=True):
+    def add_remote(self, repo, name="origin", url=None, default=True, check=True):
         args = ["remote", "add", name, url or self.url, "--endpoint", PROXY.endpoint]
+        if not check:
+            args.append("--no-check")
         if default:
             args.append("--default")
         self.dsm(*args, cwd=repo, expect=0)
@@ -337,7 +339,11 @@ class RemoteS3Test(RemoteScenario, DsmTestCase):
 
     def test_missing_bucket(self):
         repo = self.make_repo_with_data()
-        self.add_remote(repo, url="s3://no-such-bucket/x")
+        # issue 18: 'remote add' asks the bucket and refuses at once.
+        r = self.dsm("remote", "add", "origin", "s3://no-such-bucket/x", "--endpoint", PROXY.endpoint, cwd=repo,
+                     expect=2)
+        self.assertIn("bucket 'no-such-bucket' does not exist", r.err)
+        self.add_remote(repo, url="s3://no-such-bucket/x", check=False)
         r = self.dsm("push", cwd=repo, expect=2)
         self.assertIn("bucket 'no-such-bucket' does not exist", r.err)
 
@@ -348,7 +354,8 @@ class RemoteS3Test(RemoteScenario, DsmTestCase):
         port = s.getsockname()[1]
         s.close()  # nothing listens there now
         repo = self.make_repo_with_data()
-        self.dsm("remote", "add", "gone", self.url, "--endpoint", f"http://127.0.0.1:{port}", cwd=repo, expect=0)
+        self.dsm("remote", "add", "gone", self.url, "--endpoint", f"http://127.0.0.1:{port}", "--no-check", cwd=repo,
+                 expect=0)
         r = self.dsm("push", cwd=repo, expect=2)
         self.assertIn("remote 'gone'", r.err)
         self.assertIn("after 5 attempts", r.err)
