@@ -110,9 +110,9 @@ class CliTest(DsmTestCase):
         commands = self.all_commands()
         self.assertIn(["remote", "add"], commands)
         self.assertIn(["hook", "pre-commit"], commands)
-        returns_1 = {"compress", "diff", "doctor", "export", "hook", "merge-driver", "pull", "push", "repair",
+        returns_1 = {"compress", "diff", "doctor", "drop", "export", "hook", "merge-driver", "pull", "push", "repair",
                      "resolve", "status", "verify"}
-        interruptible = {"add", "compress", "export", "pull", "push", "repair", "status", "verify"}
+        interruptible = {"add", "compress", "drop", "export", "gc", "pull", "push", "repair", "status", "verify"}
         for words in commands:
             text = self.dsm(*words, "--help", expect=0).out
             with self.subTest(command=" ".join(words)):
