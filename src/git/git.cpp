@@ -279,7 +279,6 @@ Repo& Repo::operator=(Repo&& o) noexcept {
 
 fs::path Repo::work_tree() const { return strip_slash(git_repository_workdir(m_repo)); }
 fs::path Repo::git_dir() const { return strip_slash(git_repository_path(m_repo)); }
-fs::path Repo::common_dir() const { return strip_slash(git_repository_commondir(m_repo)); }
 
 std::optional<std::string> Repo::config_string(const std::string& key) const {
   git_config* raw = nullptr;
@@ -614,37 +613,6 @@ std::vector<std::string> Repo::history(size_t limit) const {
     out.emplace_back(git_oid_tostr_s(&oid));
   }
   return out;
-}
-
-std::vector<IndexEntry> Repo::commit_tree_entries(const std::string& commit_hex) const {
-  git_oid oid = parse_oid(commit_hex);
-  git_commit* craw = nullptr;
-  check(git_commit_lookup(&craw, m_repo, &oid), "cannot read commit " + commit_hex);
-  CommitPtr commit(craw);
-  git_tree* traw = nullptr;
-  check(git_commit_tree(&traw, commit.get()), "cannot read tree of " + commit_hex);
-  TreePtr tree(traw);
-  git_odb* oraw = nullptr;
-  check(git_repository_odb(&oraw, m_repo), "cannot open object database");
-  OdbPtr odb(oraw);
-  struct Walk {
-    std::vector<IndexEntry> out;
-    git_odb* odb;
-  } w{{}, odb.get()};
-  auto cb = [](const char* root, const git_tree_entry* entry, void* payload) -> int {
-    auto* wk = static_cast<Walk*>(payload);
-    if (git_tree_entry_type(entry) != GIT_OBJECT_BLOB) {
-      return 0;
-    }
-    size_t size = 0;
-    git_object_t type{};
-    git_odb_read_header(&size, &type, wk->odb, git_tree_entry_id(entry));
-    wk->out.push_back({std::string(root) + git_tree_entry_name(entry), git_oid_tostr_s(git_tree_entry_id(entry)),
-                       size, static_cast<uint32_t>(git_tree_entry_filemode(entry))});
-    return 0;
-  };
-  check(git_tree_walk(tree.get(), GIT_TREEWALK_PRE, cb, &w), "cannot walk tree of " + commit_hex);
-  return w.out;
 }
 
 std::vector<StagedChange> Repo::staged_changes() const {

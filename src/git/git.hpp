@@ -79,7 +79,6 @@ public:
 
   fs::path work_tree() const; // absolute, no trailing slash
   fs::path git_dir() const;   // absolute ($GIT_DIR; per-worktree for worktrees)
-  fs::path common_dir() const; // shared .git for worktrees
   // git's user.name / user.email (config cascade), or nullopt when unset.
   std::optional<Identity> identity() const;
   // HEAD's commit id (hex), nullopt on an unborn branch.
@@ -104,8 +103,6 @@ public:
   std::optional<std::string> read_head_file(const std::string& path) const;
   // Commit ids reachable from HEAD, newest first, at most `limit`.
   std::vector<std::string> history(size_t limit) const;
-  // Paths of all blobs (path, blob id, size) in a commit's tree.
-  std::vector<IndexEntry> commit_tree_entries(const std::string& commit) const;
   // The blobs under directory `prefix` in HEAD's tree, with their ids;
   // empty when HEAD or the directory is absent. Reads tree objects only (no
   // blob headers), or the index when its cache-tree holds HEAD's tree for
