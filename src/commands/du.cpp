@@ -1,7 +1,7 @@
 // dsm du [TARGET...] [--remote R] [--offline] [--json]: options and
 // output; the work is ops/du.cpp.
-#include "commands/commands.hpp"
 #include "ops/du.hpp"
+#include "commands/commands.hpp"
 #include "remote/transfer.hpp"
 #include "repo/repository.hpp"
 
@@ -21,16 +21,20 @@ struct DuCliOptions {
 };
 
 nlohmann::json entry_json(const DuEntry& e) {
-  nlohmann::json j = {{"name", e.name},           {"versions", e.versions},     {"present", e.present},
-                      {"bytes_here", e.bytes_here}, {"drop_frees", e.drop_frees}, {"gc_frees", e.gc_frees}};
+  nlohmann::json j = {{"name", e.name},
+                      {"versions", e.versions},
+                      {"present", e.present},
+                      {"bytes_here", e.bytes_here},
+                      {"drop_frees", e.drop_frees},
+                      {"gc_frees", e.gc_frees}};
   j["bytes_only_here"] = e.bytes_only_here ? nlohmann::json(*e.bytes_only_here) : nlohmann::json(nullptr);
   return j;
 }
 
 void print_row(const DuEntry& e) {
   std::string only = e.bytes_only_here ? remote::human_bytes(*e.bytes_only_here) : "?";
-  std::printf("%-24s %8zu %8zu %12s %12s %12s %12s\n", e.name.empty() ? "(other files)" : e.name.c_str(), e.versions,
-              e.present, remote::human_bytes(e.bytes_here).c_str(), only.c_str(),
+  std::printf("%-24s %8zu %8zu %12s %12s %12s %12s\n", e.name.empty() ? "(other files)" : e.name.c_str(),
+              e.versions, e.present, remote::human_bytes(e.bytes_here).c_str(), only.c_str(),
               remote::human_bytes(e.drop_frees).c_str(), remote::human_bytes(e.gc_frees).c_str());
 }
 
@@ -68,14 +72,14 @@ void run_du(Context& ctx, DuCliOptions& cli) {
 void register_du(CLI::App& app, Context& ctx) {
   auto o = std::make_shared<DuCliOptions>();
   CLI::App* sub = app.add_subcommand(
-    "du", "Show where the disk goes, per dataset: versions in the manifest, payloads here, their\n"
-          "bytes (each file once, hard links counted once), the bytes no remote holds (ONLY HERE:\n"
-          "deleting them would lose them; '?' when a remote could not be asked), what 'dsm drop'\n"
-          "would free (payloads the drop remote holds) and what 'dsm gc' would free (unreferenced\n"
-          "files past the default grace period; the total also counts files 'dsm repair' set aside).");
+      "du", "Show where the disk goes, per dataset: versions in the manifest, payloads here, their\n"
+            "bytes (each file once, hard links counted once), the bytes no remote holds (ONLY HERE:\n"
+            "deleting them would lose them; '?' when a remote could not be asked), what 'dsm drop'\n"
+            "would free (payloads the drop remote holds) and what 'dsm gc' would free (unreferenced\n"
+            "files past the default grace period; the total also counts files 'dsm repair' set aside).");
   sub->add_option("TARGET", o->du.targets, "Dataset NAME, NAME@VERSION, or a path in the data directory");
   sub->add_option("--remote", o->du.remote, "The remote 'dsm drop' would use (default: the default remote)")
-    ->type_name("NAME");
+      ->type_name("NAME");
   sub->add_flag("--offline", o->du.offline, "Ask no remote (ONLY HERE and DROP FREES are then unknown or 0)");
   sub->add_flag("--json", o->json, "Print one JSON object (datasets, total, drop_remote, notes)");
   sub->footer("See docs/guide.md, \"Freeing disk\".\n\n" + exit_status_help("du"));

@@ -1,8 +1,8 @@
 // dsm gc [--grace DAYS] [--history] | dsm gc --remote R [--yes]: options
 // and output; the work is ops/gc.cpp.
+#include "ops/gc.hpp"
 #include "commands/commands.hpp"
 #include "dsm/error.hpp"
-#include "ops/gc.hpp"
 #include "remote/transfer.hpp"
 #include "repo/repository.hpp"
 
@@ -40,8 +40,9 @@ void run_gc_remote(Context& ctx, const GcCliOptions& cli) {
     for (const RemoteGcObject& obj : r.deletable) {
       list.push_back({{"sha256", obj.sha256}, {"bytes", obj.bytes}});
     }
-    std::cout << nlohmann::json{{"store", r.store},           {"dry_run", !r.deleted},  {"objects", r.objects},
-                                {"referenced", r.referenced}, {"within_grace", r.young}, {"deletable", list},
+    std::cout << nlohmann::json{{"store", r.store},        {"dry_run", !r.deleted},
+                                {"objects", r.objects},    {"referenced", r.referenced},
+                                {"within_grace", r.young}, {"deletable", list},
                                 {"bytes", r.bytes}}
                      .dump(2)
               << "\n";
@@ -108,30 +109,32 @@ void run_gc(Context& ctx, const GcCliOptions& cli) {
 void register_gc(CLI::App& app, Context& ctx) {
   auto o = std::make_shared<GcCliOptions>();
   CLI::App* sub = app.add_subcommand(
-    "gc", "Delete what nothing needs.\n"
-          "Locally: temp files of interrupted writes, files 'dsm repair' set aside, and payloads\n"
-          "that no commit, ref, stash entry or the index lists, once older than the grace period.\n"
-          "A payload listed by any branch, tag, remote-tracking ref, the stash, the index or the\n"
-          "working manifest is never deleted. With --history it also deletes payloads that only\n"
-          "older commits list (versions 'dsm rm' removed, then committed), once the default\n"
-          "remote verifiably holds them (size and SHA-256; S3 objects are downloaded and hashed).\n"
-          "\n"
-          "With --remote R: deletes objects on R that no commit reachable from any ref of this\n"
-          "clone (local and remote-tracking), the stash, the index or the working manifest lists,\n"
-          "stored longer ago than the grace period. This is a DRY RUN unless --yes: another clone\n"
-          "may reference objects this one has not fetched (an unpushed branch, a teammate's work),\n"
-          "and only you can know that every clone's branches are pushed and fetched here.");
+      "gc", "Delete what nothing needs.\n"
+            "Locally: temp files of interrupted writes, files 'dsm repair' set aside, and payloads\n"
+            "that no commit, ref, stash entry or the index lists, once older than the grace period.\n"
+            "A payload listed by any branch, tag, remote-tracking ref, the stash, the index or the\n"
+            "working manifest is never deleted. With --history it also deletes payloads that only\n"
+            "older commits list (versions 'dsm rm' removed, then committed), once the default\n"
+            "remote verifiably holds them (size and SHA-256; S3 objects are downloaded and hashed).\n"
+            "\n"
+            "With --remote R: deletes objects on R that no commit reachable from any ref of this\n"
+            "clone (local and remote-tracking), the stash, the index or the working manifest lists,\n"
+            "stored longer ago than the grace period. This is a DRY RUN unless --yes: another clone\n"
+            "may reference objects this one has not fetched (an unpushed branch, a teammate's work),\n"
+            "and only you can know that every clone's branches are pushed and fetched here.");
   sub->add_option("--grace", o->grace_days,
                   "Keep unreferenced files changed (or objects stored) fewer than DAYS days ago; 0: no grace")
-    ->type_name("DAYS")
-    ->capture_default_str();
+      ->type_name("DAYS")
+      ->capture_default_str();
   sub->add_flag("--history", o->history,
                 "Also delete local payloads only older commits list, once the default remote holds them");
   sub->add_option("--remote", o->remote, "Collect garbage on this remote instead (a dry run unless --yes)")
-    ->type_name("NAME");
+      ->type_name("NAME");
   sub->add_flag("--yes", o->yes, "With --remote: really delete the unreferenced objects");
   sub->add_flag("-n,--dry-run", o->dry_run, "Print what would be deleted; delete nothing");
-  sub->add_option("--jobs,-j", o->jobs, "Parallel remote checks")->check(CLI::Range(1, 256))->capture_default_str();
+  sub->add_option("--jobs,-j", o->jobs, "Parallel remote checks")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
   sub->add_flag("--json", o->json, "Print one JSON object");
   sub->footer("See docs/guide.md, \"Freeing disk\", and docs/guarantees.md.\n\n" + exit_status_help("gc"));
   sub->callback([&ctx, o] { run_gc(ctx, *o); });

@@ -49,8 +49,9 @@ void run_rm(Context& ctx, RmCliOptions& cli) {
   } else {
     std::cout << "the manifest and sidecars are staged: commit with git commit\n";
     if (kept) {
-      std::cout << "payloads stay on disk until 'dsm gc' (once committed, 'dsm gc --history' deletes them when a "
-                   "remote holds them)\n";
+      std::cout
+          << "payloads stay on disk until 'dsm gc' (once committed, 'dsm gc --history' deletes them when a "
+             "remote holds them)\n";
     }
   }
 }
@@ -60,19 +61,18 @@ void run_rm(Context& ctx, RmCliOptions& cli) {
 void register_rm(CLI::App& app, Context& ctx) {
   auto o = std::make_shared<RmCliOptions>();
   CLI::App* sub = app.add_subcommand(
-    "rm", "Remove versions from the manifest, as 'git rm' removes files: their manifest lines go\n"
-          "and their sidecars are deleted, both staged, ready to commit. The payloads stay on disk\n"
-          "until 'dsm gc' deletes them, so nothing is lost before the removal is committed and a\n"
-          "remote holds the data. Sequence numbers are never reused: a later 'dsm add' continues\n"
-          "after the highest number any commit has used for the name.");
+      "rm", "Remove versions from the manifest, as 'git rm' removes files: their manifest lines go\n"
+            "and their sidecars are deleted, both staged, ready to commit. The payloads stay on disk\n"
+            "until 'dsm gc' deletes them, so nothing is lost before the removal is committed and a\n"
+            "remote holds the data. Sequence numbers are never reused: a later 'dsm add' continues\n"
+            "after the highest number any commit has used for the name.");
   sub->add_option("TARGET", o->remove.targets,
                   "NAME@N, NAME@latest, NAME@~N or a payload path; a NAME (every version) needs --all")
-    ->required();
+      ->required();
   sub->add_flag("--all", o->remove.all, "A dataset NAME (or a directory) removes every version it names");
   sub->add_flag("-n,--dry-run", o->remove.dry_run, "Print what would be removed; change nothing");
   sub->add_flag("--json", o->json, "Print one JSON object (dry_run, removed, staged)");
-  sub->footer("See docs/guide.md, \"Freeing disk\".\n\n" +
-              exit_status_help("rm"));
+  sub->footer("See docs/guide.md, \"Freeing disk\".\n\n" + exit_status_help("rm"));
   sub->callback([&ctx, o] { run_rm(ctx, *o); });
 }
 

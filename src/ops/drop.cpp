@@ -85,8 +85,8 @@ DropReport drop(const Repository& repo, const DropOptions& o) {
   if (!lost.empty() && !o.force) {
     size_t n = lost.size();
     throw Error("refusing to drop: " + std::to_string(n) + (n == 1 ? " payload has" : " payloads have") +
-                  " no verified copy on " + (copies.store.empty() ? "the remote" : copies.store) +
-                  " and would be lost (push first, or --force to delete anyway); nothing was deleted",
+                    " no verified copy on " + (copies.store.empty() ? "the remote" : copies.store) +
+                    " and would be lost (push first, or --force to delete anyway); nothing was deleted",
                 k_exit_problems, std::move(lost));
   }
   for (size_t i = 0; i < here.size(); ++i) {

@@ -41,7 +41,7 @@ struct DropOptions {
 };
 
 struct DroppedPayload {
-  fs::path path;        // absolute
+  fs::path path; // absolute
   std::string sha256;
   uint64_t size = 0;
   bool verified = false; // the remote holds it (else --force deleted it)
@@ -49,11 +49,11 @@ struct DroppedPayload {
 };
 
 struct DropReport {
-  std::string remote;                // its name ("" when none could be asked and --force)
-  std::string store;                 // "remote 'team'"
+  std::string remote;                  // its name ("" when none could be asked and --force)
+  std::string store;                   // "remote 'team'"
   std::vector<DroppedPayload> dropped; // deleted (or would be, in a dry run)
-  size_t absent = 0;                 // selected but not here already
-  uint64_t bytes = 0;                // freed (a payload hard-linked elsewhere frees nothing)
+  size_t absent = 0;                   // selected but not here already
+  uint64_t bytes = 0;                  // freed (a payload hard-linked elsewhere frees nothing)
 };
 
 DropReport drop(const Repository& repo, const DropOptions& options);

@@ -28,13 +28,13 @@ struct DuOptions {
 };
 
 struct DuEntry {
-  std::string name;           // dataset name; "" for manifest lines of no dataset
-  size_t versions = 0;        // in the manifest
-  size_t present = 0;         // of which payloads are here (all parts of a chunked one)
+  std::string name;    // dataset name; "" for manifest lines of no dataset
+  size_t versions = 0; // in the manifest
+  size_t present = 0;  // of which payloads are here (all parts of a chunked one)
   uint64_t bytes_here = 0;
   std::optional<uint64_t> bytes_only_here; // no remote holds them; nullopt: unknown
-  uint64_t drop_frees = 0;    // present and on the drop remote
-  uint64_t gc_frees = 0;      // unreferenced files of this dataset past the grace period
+  uint64_t drop_frees = 0;                 // present and on the drop remote
+  uint64_t gc_frees = 0;                   // unreferenced files of this dataset past the grace period
 };
 
 struct DuReport {

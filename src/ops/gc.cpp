@@ -43,7 +43,9 @@ double age_days(const struct stat& st, std::time_t now) {
   return static_cast<double>(now - newest) / 86400.0;
 }
 
-uint64_t freed_by(const struct stat& st) { return st.st_nlink <= 1 ? static_cast<uint64_t>(st.st_size) : 0; }
+uint64_t freed_by(const struct stat& st) {
+  return st.st_nlink <= 1 ? static_cast<uint64_t>(st.st_size) : 0;
+}
 
 std::string days_text(double d) {
   char buf[32];
@@ -87,8 +89,8 @@ Plan plan_local(const Repository& repo, const GcOptions& o) {
   auto old_enough = [&](const fs::path& p, const struct stat& st) {
     double age = age_days(st, now);
     if (age < o.grace_days) {
-      keep(p, "unreferenced, but changed " + days_text(age) + " days ago (grace period " + days_text(o.grace_days) +
-                " days; --grace 0 for now)");
+      keep(p, "unreferenced, but changed " + days_text(age) + " days ago (grace period " +
+                  days_text(o.grace_days) + " days; --grace 0 for now)");
       return false;
     }
     return true;
@@ -152,16 +154,18 @@ Plan plan_local(const Repository& repo, const GcOptions& o) {
         keep(p, "only older commits list it ('dsm gc --history' deletes it once a remote holds it)");
         continue;
       }
-      candidates.push_back({p, with_sidecar, "only older commits list it; the remote holds it",
-                            history.hashes_at(e.rel)});
+      candidates.push_back(
+          {p, with_sidecar, "only older commits list it; the remote holds it", history.hashes_at(e.rel)});
       continue;
     }
     if (kind == Leftover::unfinished_add) {
       // As `dsm repair`: an unfinished add whose source no longer holds the
       // bytes is the only copy of that array, never garbage.
-      std::optional<Sidecar> sc = sidecar_of == p ? matching_sidecar(repo, p) : matching_chunk_sidecar(repo, sidecar_of);
+      std::optional<Sidecar> sc =
+          sidecar_of == p ? matching_sidecar(repo, p) : matching_chunk_sidecar(repo, sidecar_of);
       if (!sc || !source_still_holds(*sc)) {
-        keep(p, "an unfinished 'dsm add' whose source is gone or changed: the only copy ('dsm repair' completes it)");
+        keep(p, "an unfinished 'dsm add' whose source is gone or changed: the only copy ('dsm repair' "
+                "completes it)");
         continue;
       }
     }
@@ -181,15 +185,17 @@ Plan plan_local(const Repository& repo, const GcOptions& o) {
       std::string sha = sha256_file(it->path());
       bool committed = history.lists_hash(sha) || refs.hash_listed_elsewhere(sha) || listed_hashes.count(sha);
       if (committed && !o.history) {
-        keep(it->path(), "set aside by 'dsm repair'; a commit lists its content ('dsm gc --history' deletes it "
-                         "once a remote holds it)");
+        keep(it->path(),
+             "set aside by 'dsm repair'; a commit lists its content ('dsm gc --history' deletes it "
+             "once a remote holds it)");
         continue;
       }
       if (committed) {
-        candidates.push_back({it->path(), std::nullopt, "set aside by 'dsm repair'; the remote holds its content",
-                              {sha}});
+        candidates.push_back(
+            {it->path(), std::nullopt, "set aside by 'dsm repair'; the remote holds its content", {sha}});
       } else if (old_enough(it->path(), st)) {
-        candidates.push_back({it->path(), std::nullopt, "set aside by 'dsm repair'; no commit lists its content", {}});
+        candidates.push_back(
+            {it->path(), std::nullopt, "set aside by 'dsm repair'; no commit lists its content", {}});
       }
     }
   }
@@ -230,7 +236,7 @@ Plan plan_local(const Repository& repo, const GcOptions& o) {
     std::string missing;
     for (const std::string& sha : c.needs_remote) {
       if (!copies.verified.count(sha)) {
-        missing = !no_remote.empty() ? no_remote
+        missing = !no_remote.empty()          ? no_remote
                   : copies.why_not.count(sha) ? copies.why_not.at(sha)
                                               : "not verified";
       }
@@ -293,8 +299,8 @@ GcReport gc_local(const Repository& repo, const GcOptions& o) {
       continue;
     }
     auto [name, stem] = split_data_rel(*rel);
-    if (!name.empty() && name_ok(name) && match_seq(repo.config(), name, stem) && !refs.sidecar_tracked(*rel) &&
-        !history.lists_path(*rel)) {
+    if (!name.empty() && name_ok(name) && match_seq(repo.config(), name, stem) &&
+        !refs.sidecar_tracked(*rel) && !history.lists_path(*rel)) {
       unlink_or_throw(Repository::sidecar_path(d));
       if (::rmdir(d.c_str()) == 0) {
         util::fsync_dir(d.parent_path());

@@ -56,9 +56,9 @@ struct GcOptions {
 };
 
 struct GcItem {
-  fs::path path;     // absolute
+  fs::path path;      // absolute
   uint64_t bytes = 0; // what deleting it frees (0 when another link keeps the inode)
-  std::string why;   // why it may go, or why it stays
+  std::string why;    // why it may go, or why it stays
 };
 
 struct GcReport {
@@ -75,7 +75,7 @@ GcReport gc_preview(const Repository& repo, const GcOptions& options);
 struct RemoteGcOptions {
   std::string remote; // required
   double grace_days = k_default_grace_days;
-  bool yes = false;   // delete; otherwise a dry run
+  bool yes = false; // delete; otherwise a dry run
   unsigned jobs = 8;
 };
 
@@ -91,7 +91,7 @@ struct RemoteGcReport {
   size_t young = 0;                      // kept: unreferenced but within the grace period
   std::vector<RemoteGcObject> deletable; // deleted with --yes, else what would be
   uint64_t bytes = 0;
-  bool deleted = false;                  // --yes
+  bool deleted = false; // --yes
 };
 
 RemoteGcReport gc_remote(const Repository& repo, const RemoteGcOptions& options);

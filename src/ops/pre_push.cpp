@@ -16,8 +16,9 @@ namespace dsm {
 namespace {
 
 bool is_object_id(const std::string& s) {
-  return (s.size() == 40 || s.size() == 64) &&
-         std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+  return (s.size() == 40 || s.size() == 64) && std::all_of(s.begin(), s.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
 }
 
 bool all_zeros(const std::string& s) {
@@ -26,7 +27,9 @@ bool all_zeros(const std::string& s) {
 
 } // namespace
 
-bool PushedRef::deletes() const { return all_zeros(local_sha); }
+bool PushedRef::deletes() const {
+  return all_zeros(local_sha);
+}
 
 std::vector<PushedRef> parse_pre_push_input(std::istream& in) {
   std::vector<PushedRef> out;
@@ -45,8 +48,10 @@ std::vector<PushedRef> parse_pre_push_input(std::istream& in) {
     std::string extra;
     if (!(fields >> r.local_ref >> r.local_sha >> r.remote_ref >> r.remote_sha) || (fields >> extra) ||
         !is_object_id(r.local_sha) || !is_object_id(r.remote_sha)) {
-      throw Error("pre-push input line " + std::to_string(number) + " is not '<local ref> <local id> <remote ref> "
-                  "<remote id>': " + quote(line));
+      throw Error("pre-push input line " + std::to_string(number) +
+                  " is not '<local ref> <local id> <remote ref> "
+                  "<remote id>': " +
+                  quote(line));
     }
     out.push_back(std::move(r));
   }

@@ -21,14 +21,15 @@ CurlLib load() {
   void* handle = ::dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (handle == nullptr) {
     const char* why = ::dlerror();
-    throw Error("cannot load libcurl ('" + file + "'), which S3 remotes need: " + (why ? why : "unknown error") +
-                " (install the libcurl runtime, e.g. Debian's libcurl4)");
+    throw Error("cannot load libcurl ('" + file + "'), which S3 remotes need: " +
+                (why ? why : "unknown error") + " (install the libcurl runtime, e.g. Debian's libcurl4)");
   }
   CurlLib lib{};
   auto resolve = [&](auto& fn, const char* name) {
     void* sym = ::dlsym(handle, name);
     if (sym == nullptr) {
-      throw Error("cannot load libcurl ('" + file + "'): it has no " + name + " (dsm needs libcurl 7.75 or newer)");
+      throw Error("cannot load libcurl ('" + file + "'): it has no " + name +
+                  " (dsm needs libcurl 7.75 or newer)");
     }
     fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(sym);
   };

@@ -14,7 +14,8 @@
 
 namespace dsm {
 
-std::optional<IdenticalPayload> IdenticalFinder::find(const std::string& sha256, const std::string& exclude_rel) {
+std::optional<IdenticalPayload> IdenticalFinder::find(const std::string& sha256,
+                                                      const std::string& exclude_rel) {
   if (!m_by_sha) {
     m_by_sha.emplace();
     for (const auto& [rel, sha] : m_manifest.map()) {
@@ -56,10 +57,10 @@ LinkResult link_payload(const util::Fd& src, const fs::path& dest) {
   switch (errno) {
   case EEXIST:
     return LinkResult::exists;
-  case EXDEV:   // another filesystem
-  case EMLINK:  // too many links to one file
-  case EPERM:   // a filesystem without hard links (or protected_hardlinks)
-  case ENOENT:  // no /proc
+  case EXDEV:  // another filesystem
+  case EMLINK: // too many links to one file
+  case EPERM:  // a filesystem without hard links (or protected_hardlinks)
+  case ENOENT: // no /proc
   case ENOTSUP:
     return LinkResult::impossible;
   default:

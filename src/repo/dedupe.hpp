@@ -29,8 +29,8 @@ class Repository;
 namespace fs = std::filesystem;
 
 struct IdenticalPayload {
-  std::string rel;  // its manifest path
-  util::Fd fd;      // open for reading, checked
+  std::string rel; // its manifest path
+  util::Fd fd;     // open for reading, checked
 };
 
 // Finds, among the payloads of a manifest, one here whose bytes are a given

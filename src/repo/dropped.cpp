@@ -15,7 +15,9 @@ namespace {
 
 constexpr const char* k_header = "dsm dropped 1";
 
-fs::path record_path(const Repository& repo) { return repo.local_dir() / "dropped"; }
+fs::path record_path(const Repository& repo) {
+  return repo.local_dir() / "dropped";
+}
 
 } // namespace
 

@@ -19,8 +19,9 @@ fs::path record_path(const Repository& repo, const std::string& name) {
 }
 
 bool is_sha256(std::string_view s) {
-  return s.size() == 64 &&
-         std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+  return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
 }
 
 // Appends the SHA-256 lines of the record at `path` (none when absent).
@@ -67,7 +68,8 @@ KnownObjects KnownObjects::load_all(const Repository& repo) {
   return k;
 }
 
-void KnownObjects::add(const Repository& repo, const std::string& name, const std::vector<std::string>& shas) {
+void KnownObjects::add(const Repository& repo, const std::string& name,
+                       const std::vector<std::string>& shas) {
   KnownObjects k = load(repo, name);
   std::vector<std::string> fresh;
   for (const std::string& s : shas) {

@@ -10,7 +10,7 @@
 namespace dsm::util {
 
 Progress::Progress(std::string verb, bool enabled)
-  : m_verb(std::move(verb)), m_enabled(enabled), m_start(std::chrono::steady_clock::now()) {
+    : m_verb(std::move(verb)), m_enabled(enabled), m_start(std::chrono::steady_clock::now()) {
   if (const char* ms = std::getenv("DSM_TEST_PROGRESS_MS"); ms != nullptr && std::atoi(ms) > 0) {
     m_delay = m_interval = std::chrono::milliseconds(std::atoi(ms));
   }
@@ -19,7 +19,9 @@ Progress::Progress(std::string verb, bool enabled)
   }
 }
 
-Progress::~Progress() { finish(); }
+Progress::~Progress() {
+  finish();
+}
 
 void Progress::set_total(uint64_t items, uint64_t bytes) {
   m_total_items.store(items, std::memory_order_relaxed);
@@ -47,7 +49,8 @@ void Progress::loop() {
   std::unique_lock<std::mutex> lock(m_mutex);
   m_cv.wait_for(lock, m_delay, [this] { return m_stop; });
   while (!m_stop) {
-    if (m_total_bytes.load(std::memory_order_relaxed) > 0 || m_total_items.load(std::memory_order_relaxed) > 0) {
+    if (m_total_bytes.load(std::memory_order_relaxed) > 0 ||
+        m_total_items.load(std::memory_order_relaxed) > 0) {
       draw();
     }
     m_cv.wait_for(lock, m_interval, [this] { return m_stop; });
@@ -76,8 +79,9 @@ std::string Progress::render(const std::string& verb, uint64_t items, uint64_t t
                              uint64_t total_bytes, double seconds) {
   constexpr int k_width = 24;
   uint64_t done = static_cast<uint64_t>(std::max<int64_t>(0, bytes));
-  double frac = total_bytes > 0 ? static_cast<double>(done) / static_cast<double>(total_bytes)
-                                : (total_items > 0 ? static_cast<double>(items) / static_cast<double>(total_items) : 1.0);
+  double frac = total_bytes > 0
+                    ? static_cast<double>(done) / static_cast<double>(total_bytes)
+                    : (total_items > 0 ? static_cast<double>(items) / static_cast<double>(total_items) : 1.0);
   frac = std::clamp(frac, 0.0, 1.0);
   auto filled = static_cast<size_t>(frac * k_width);
   std::string bar(filled, '=');
@@ -101,9 +105,9 @@ std::string Progress::render(const std::string& verb, uint64_t items, uint64_t t
 
 void Progress::draw() {
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - m_start).count();
-  std::string line = render(m_verb, m_items.load(std::memory_order_relaxed),
-                            m_total_items.load(std::memory_order_relaxed), m_bytes.load(std::memory_order_relaxed),
-                            m_total_bytes.load(std::memory_order_relaxed), secs);
+  std::string line =
+      render(m_verb, m_items.load(std::memory_order_relaxed), m_total_items.load(std::memory_order_relaxed),
+             m_bytes.load(std::memory_order_relaxed), m_total_bytes.load(std::memory_order_relaxed), secs);
   std::fprintf(stderr, "\r%s\033[K", line.c_str());
   std::fflush(stderr);
   m_drew = true;

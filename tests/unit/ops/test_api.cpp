@@ -61,7 +61,7 @@ TEST_F(BatchTest, CommitStoresEverySaveInOrderWithItsOwnMeta) {
     EXPECT_TRUE(fs::is_regular_file(s.path));
   }
   EXPECT_EQ(got, (std::vector<std::pair<std::string, uint64_t>>{
-                   {"even", 1}, {"odd", 1}, {"even", 2}, {"odd", 2}, {"even", 3}}));
+                     {"even", 1}, {"odd", 1}, {"even", 2}, {"odd", 2}, {"even", 3}}));
   EXPECT_EQ(manifest_lines(), 5u);
   EXPECT_EQ(api_temps(), 0u);
   EXPECT_EQ(repo.describe("odd@2").message, std::optional<std::string>("step 3"));

@@ -20,8 +20,9 @@ std::vector<dsm::PushedRef> parse(const std::string& text) {
 } // namespace
 
 TEST(PrePushInput, ParsesGitsLines) {
-  auto refs = parse("refs/heads/main " + k_a + " refs/heads/main " + k_b + "\n\n" + "refs/heads/topic " + k_b +
-                    " refs/heads/topic " + k_zero + "\r\n" + "(delete) " + k_zero + " refs/heads/old " + k_a + "\n");
+  auto refs =
+      parse("refs/heads/main " + k_a + " refs/heads/main " + k_b + "\n\n" + "refs/heads/topic " + k_b +
+            " refs/heads/topic " + k_zero + "\r\n" + "(delete) " + k_zero + " refs/heads/old " + k_a + "\n");
   ASSERT_EQ(refs.size(), 3u);
   EXPECT_EQ(refs[0].local_ref, "refs/heads/main");
   EXPECT_EQ(refs[0].local_sha, k_a);
@@ -33,8 +34,9 @@ TEST(PrePushInput, ParsesGitsLines) {
   EXPECT_TRUE(refs[2].deletes());
   EXPECT_TRUE(parse("").empty());
   // SHA-256 repositories have 64-hex ids.
-  EXPECT_EQ(parse("refs/heads/m " + std::string(64, 'c') + " refs/heads/m " + std::string(64, '0') + "\n").size(),
-            1u);
+  EXPECT_EQ(
+      parse("refs/heads/m " + std::string(64, 'c') + " refs/heads/m " + std::string(64, '0') + "\n").size(),
+      1u);
 }
 
 TEST(PrePushInput, RefusesAnythingElse) {

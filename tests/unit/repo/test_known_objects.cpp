@@ -1,8 +1,8 @@
 // The record of objects seen on each remote (repo/known_objects.hpp).
-#include "temp_dir.hpp"
 #include "repo/config.hpp"
 #include "repo/known_objects.hpp"
 #include "repo/repository.hpp"
+#include "temp_dir.hpp"
 #include "util/file.hpp"
 
 #include <gtest/gtest.h>
@@ -14,7 +14,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string sha(char c) { return std::string(64, c); }
+std::string sha(char c) {
+  return std::string(64, c);
+}
 
 class KnownObjectsTest : public dsm::testing::TempDirTest {
 protected:

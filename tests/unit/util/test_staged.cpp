@@ -2,8 +2,8 @@
 // filesystem (issue 17: `dsm add` of 100,000 new datasets spent minutes in
 // 100,000 directory fsyncs); either way a directory that is not there is an
 // error naming it.
-#include "temp_dir.hpp"
 #include "dsm/error.hpp"
+#include "temp_dir.hpp"
 #include "util/staged.hpp"
 
 #include <gtest/gtest.h>
