@@ -32,11 +32,23 @@ struct AddCliOptions {
   std::string chunk_size; // "" = not given
 };
 
-void run_add(Context& ctx, const AddCliOptions& opts) {
+// Each stored payload as JSON, as `--json` lists it.
+nlohmann::json added_json(const AddedPayload& a) {
+  return {{"path", a.path.string()},
+          {"name", a.name},
+          {"version", a.version},
+          {"sha256", a.sha256},
+          {"size", a.size},
+          {"sidecar", Repository::sidecar_path(a.path).string()},
+          {"notes", a.notes}};
+}
+
+void run_add(Context& ctx, AddCliOptions& opts) {
   AddRequest req;
-  for (const auto& f : opts.files) {
-    fs::path p(f);
-    req.files.push_back(ctx.from_work_dir(p));
+  req.files.reserve(opts.files.size());
+  for (auto& f : opts.files) {
+    req.files.push_back(ctx.from_work_dir(fs::path(f)).string());
+    f = std::string(); // an add of 100,000 files: one copy of the names is enough
   }
   if (!opts.name.empty()) {
     req.name = opts.name;
@@ -64,37 +76,47 @@ void run_add(Context& ctx, const AddCliOptions& opts) {
 
   util::Progress progress("add", ctx.show_progress());
   req.progress = &progress;
-  AddResult r = add_files(*ctx.repo, req);
-  progress.finish();
-  for (const auto& w : r.warnings) {
-    std::cerr << "dsm: warning: " << w << "\n";
-  }
-  if (!ctx.quiet) {
-    for (const auto& a : r.added) {
-      if (a.sidecar.compression) {
-        std::cerr << "dsm: " << a.sidecar.name << "@" << a.sidecar.version << ": " << *a.sidecar.compression << "\n";
+  // Printed as add hands each one over (once all are listed), not
+  // collected: stdout is the paths, or a JSON list written element by
+  // element exactly as nlohmann::json's dump(2) of the whole list would be.
+  // An element is held until the next one tells what follows it, so
+  // stdout never stops mid-line where a note to stderr would cut in.
+  size_t printed = 0;
+  std::string held;
+  req.on_added = [&](const AddedPayload& a) {
+    if (printed++ == 0) {
+      progress.finish();
+    }
+    if (!held.empty()) {
+      std::cout << held << ",\n" << std::flush;
+    }
+    if (!ctx.quiet) {
+      if (a.compression) {
+        std::cerr << "dsm: " << a.name << "@" << a.version << ": " << *a.compression << "\n";
       }
       for (const std::string& note : a.notes) {
-        std::cerr << "dsm: " << a.sidecar.name << "@" << a.sidecar.version << ": " << note << "\n";
+        std::cerr << "dsm: " << a.name << "@" << a.version << ": " << note << "\n";
       }
     }
-  }
-  if (opts.json) {
-    nlohmann::json arr = nlohmann::json::array();
-    for (const auto& a : r.added) {
-      arr.push_back({{"path", a.path.string()},
-                     {"name", a.sidecar.name},
-                     {"version", a.sidecar.version},
-                     {"sha256", a.sidecar.sha256},
-                     {"size", a.sidecar.size},
-                     {"sidecar", Repository::sidecar_path(a.path).string()},
-                     {"notes", a.notes}});
+    if (opts.json) {
+      held = printed == 1 ? "[\n  " : "  ";
+      for (char c : added_json(a).dump(2)) {
+        held += c;
+        if (c == '\n') {
+          held += "  ";
+        }
+      }
+    } else {
+      std::cout << a.path.string() << "\n";
     }
-    std::cout << arr.dump(2) << "\n";
-    return;
+  };
+  AddResult r = add_files(*ctx.repo, req);
+  progress.finish();
+  if (opts.json) {
+    std::cout << (printed == 0 ? "[]\n" : held + "\n]\n");
   }
-  for (const auto& a : r.added) {
-    std::cout << a.path.string() << "\n";
+  for (const auto& w : r.warnings) {
+    std::cerr << "dsm: warning: " << w << "\n";
   }
 }
 

@@ -32,13 +32,13 @@ void run_compress(Context& ctx, const CompressCliOptions& opts) {
     std::cerr << "dsm: warning: " << w << "\n";
   }
   const AddedPayload& a = r.added.at(0);
-  if (!ctx.quiet && a.sidecar.compression) {
-    std::cerr << "dsm: " << a.sidecar.name << "@" << a.sidecar.version << ": " << *a.sidecar.compression << "\n";
+  if (!ctx.quiet && a.compression) {
+    std::cerr << "dsm: " << a.name << "@" << a.version << ": " << *a.compression << "\n";
   }
   if (opts.json) {
-    std::cout << nlohmann::json{{"path", a.path.string()},       {"name", a.sidecar.name},
-                                {"version", a.sidecar.version},  {"from_version", c.from_version},
-                                {"size", a.sidecar.size},        {"sha256", a.sidecar.sha256},
+    std::cout << nlohmann::json{{"path", a.path.string()},       {"name", a.name},
+                                {"version", a.version},          {"from_version", c.from_version},
+                                {"size", a.size},                {"sha256", a.sha256},
                                 {"original_size", c.original_size}}
                    .dump(2)
               << "\n";

@@ -16,11 +16,20 @@
 //   4. the manifest is rewritten atomically (temp, fsync, rename, fsync dir)
 //      once for all files, then the lock is released.
 //   5. with --move, only now is each source removed.
+//
+// Memory (issue #17): an add of 100,000 files in one command stays within
+// a few tens of MiB. Each file keeps a small record (its name, hash, size,
+// number and staged file); the sidecar text beyond the version's name and
+// number is written aside as the file is staged and read back when the
+// number is known; the manifest and the stat cache are written by merging
+// the new lines into the old ones in pieces; and the command prints each
+// result through AddRequest::on_added instead of collecting them.
 #pragma once
 
 #include "repo/sidecar.hpp"
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -39,8 +48,12 @@ enum class AllowPickle { no, yes };
 
 enum class InDataDir { refuse, allow };
 
+struct AddedPayload;
+
 struct AddRequest {
-  std::vector<fs::path> files;      // absolute
+  // Absolute paths; strings, since an fs::path also holds a list of its
+  // components (five times the bytes, for 100,000 files).
+  std::vector<std::string> files;
   std::optional<std::string> name;  // --name; default: each file's stem
   std::string meta_yaml = "{}";     // from build_meta
   std::optional<std::string> message;
@@ -72,11 +85,24 @@ struct AddRequest {
   InDataDir in_data_dir = InDataDir::refuse;
   // Counts every byte read from the sources (null: no progress).
   util::Progress* progress = nullptr;
+  // Called with each stored payload, in the order of the request, once the
+  // manifest lists them all; AddResult::added then stays empty (`dsm add`
+  // prints as it goes instead of holding 100,000 results).
+  std::function<void(const AddedPayload&)> on_added;
 };
 
 struct AddedPayload {
-  fs::path path; // absolute
-  Sidecar sidecar;
+  fs::path path; // absolute (a chunked version: its directory)
+  std::string name;
+  uint64_t version = 0;
+  // As the sidecar records them: of the stored payload, or for a chunked
+  // version of the .npy that was split.
+  uint64_t size = 0;
+  std::string sha256;
+  // --compress, --chunk-size: the SHA-256 of the .npy that was added.
+  std::optional<std::string> original_sha256;
+  // --compress: the engine and why (the sidecar's `compression`).
+  std::optional<std::string> compression;
   // For stderr: "same bytes as NAME@N" (the latest version of the same name
   // holds these bytes: still a new version, a new event with its own
   // metadata), "stored once: a hard link to 'REL'" (repo/dedupe.hpp).
@@ -84,7 +110,7 @@ struct AddedPayload {
 };
 
 struct AddResult {
-  std::vector<AddedPayload> added;  // in the order of the request
+  std::vector<AddedPayload> added;  // in the order of the request (empty with on_added)
   std::vector<std::string> warnings; // for stderr ("git has no identity ...")
 };
 

@@ -124,10 +124,10 @@ void write_temp(const fs::path& path, std::initializer_list<std::span<const std:
 
 Saved saved_from(const AddedPayload& a) {
   Saved s;
-  s.name = a.sidecar.name;
-  s.version = a.sidecar.version;
+  s.name = a.name;
+  s.version = a.version;
   s.path = a.path;
-  s.sha256 = a.sidecar.original ? a.sidecar.original->sha256 : a.sidecar.sha256;
+  s.sha256 = a.original_sha256.value_or(a.sha256);
   return s;
 }
 
@@ -187,7 +187,7 @@ std::vector<Saved> Batch::commit() {
   const SaveOptions& o = *m_impl->first;
   AddRequest req;
   for (const auto& item : m_impl->items) {
-    req.files.push_back(item->temp.path);
+    req.files.push_back(item->temp.path.string());
     req.items.push_back(item->add);
   }
   req.transfer = Transfer::move;

@@ -45,7 +45,7 @@ CompressResult compress_version(const Repository& repo, const fs::path& work_dir
     input = temp.path;
   }
   AddRequest req;
-  req.files = {input};
+  req.files = {input.string()};
   req.name = v.name;
   req.meta_yaml = old.meta_yaml;
   req.message = old.message;

@@ -129,21 +129,86 @@ Manifest Manifest::parse(const std::string& text, const std::string& file) {
 }
 
 std::string Manifest::serialize() const {
-  std::vector<std::pair<std::string, const std::string*>> lines;
-  lines.reserve(m_entries.size());
-  for (const auto& [path, hash] : m_entries) {
-    lines.emplace_back(manifest_encode_path(path), &hash);
-  }
-  std::sort(lines.begin(), lines.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   std::string out;
-  out.reserve(lines.size() * 100);
-  for (const auto& [encoded, hash] : lines) {
-    out += *hash;
-    out += "  ";
-    out += encoded;
-    out += '\n';
-  }
+  out.reserve(m_entries.size() * 100);
+  write_with(nullptr, [&out](std::string_view piece) { out += piece; });
   return out;
+}
+
+void Manifest::write_with(const std::function<bool(Line&)>& more,
+                          const std::function<void(std::string_view)>& out) const {
+  constexpr size_t k_piece = 64 << 10;
+  std::string buf;
+  buf.reserve(k_piece + 4096);
+  auto line = [&](std::string_view hash, std::string_view encoded) {
+    buf += hash;
+    buf += "  ";
+    buf += encoded;
+    buf += '\n';
+    if (buf.size() >= k_piece) {
+      out(buf);
+      buf.clear();
+    }
+  };
+  Line next;
+  bool have = more && more(next);
+  std::string next_encoded = have ? manifest_encode_path(std::string(next.path)) : std::string();
+  auto advance = [&] {
+    have = more(next);
+    if (have) {
+      if (!manifest_path_ok(std::string(next.path))) {
+        throw Error("invalid manifest path " + quote(std::string(next.path)));
+      }
+      std::string encoded = manifest_encode_path(std::string(next.path));
+      if (encoded <= next_encoded) {
+        throw Error("internal error: manifest lines out of order ('" + encoded + "' after '" + next_encoded + "')");
+      }
+      next_encoded = std::move(encoded);
+    }
+  };
+  if (have && !manifest_path_ok(std::string(next.path))) {
+    throw Error("invalid manifest path " + quote(std::string(next.path)));
+  }
+  // A listed line, after the new ones that sort before it; a new line of
+  // the same path replaces it.
+  auto listed = [&](std::string_view encoded, std::string_view hash) {
+    while (have && next_encoded <= encoded) {
+      bool same = next_encoded == encoded;
+      line(next.sha256, next_encoded);
+      advance();
+      if (same) {
+        return;
+      }
+    }
+    line(hash, encoded);
+  };
+  // Sorting by decoded bytes equals sorting by encoded bytes unless a path
+  // holds '%', CR or LF: only then are the encoded lines sorted apart.
+  bool plain = std::none_of(m_entries.begin(), m_entries.end(), [](const auto& e) {
+    return e.first.find_first_of("%\r\n") != std::string::npos;
+  });
+  if (plain) {
+    for (const auto& [path, hash] : m_entries) {
+      listed(path, hash);
+    }
+  } else {
+    std::vector<std::pair<std::string, const std::string*>> lines;
+    lines.reserve(m_entries.size());
+    for (const auto& [path, hash] : m_entries) {
+      lines.emplace_back(manifest_encode_path(path), &hash);
+    }
+    std::sort(lines.begin(), lines.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (const auto& [encoded, hash] : lines) {
+      listed(encoded, *hash);
+    }
+  }
+  while (have) {
+    line(next.sha256, next_encoded);
+    advance();
+  }
+  if (!buf.empty()) {
+    out(buf);
+  }
 }
 
 const std::string* Manifest::find(const std::string& path) const {

@@ -13,9 +13,11 @@
 // no comments. Anything else is an error naming '<file>':<line>.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace dsm {
@@ -34,6 +36,18 @@ public:
   static Manifest parse(const std::string& text, const std::string& file);
   // Canonical text: sorted, LF, final newline (empty manifest = "").
   std::string serialize() const;
+  // The canonical text of this manifest with the entries `more` yields
+  // merged in (a path listed already takes the new hash), handed to `out`
+  // in pieces of about 64 KiB. `more` fills its argument with the next
+  // entry, in increasing order of (encoded) path, and returns false after
+  // the last; the views must stay valid until the next call. `dsm add` of
+  // 100,000 files writes its manifest this way: no map node per new line
+  // and never the whole text at once.
+  struct Line {
+    std::string_view path; // decoded, relative to the data dir
+    std::string_view sha256;
+  };
+  void write_with(const std::function<bool(Line&)>& more, const std::function<void(std::string_view)>& out) const;
 
   // The entry's hash, or nullptr.
   const std::string* find(const std::string& path) const;

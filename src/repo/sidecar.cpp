@@ -293,13 +293,20 @@ void Sidecar::set_facts(const FileInfo& info) {
   }
 }
 
-std::string Sidecar::to_yaml() const {
+std::string Sidecar::to_yaml() const { return yaml_head() + yaml_tail(); }
+
+std::string Sidecar::yaml_head() const {
   std::string out;
-  out.reserve(1024);
   out += "dsm_sidecar: " + std::to_string(sidecar_version) + "\n";
   out += "name: " + yaml_quote(name) + "\n";
   out += "version: " + std::to_string(version) + "\n";
   out += "file: " + yaml_quote(file) + "\n";
+  return out;
+}
+
+std::string Sidecar::yaml_tail() const {
+  std::string out;
+  out.reserve(1024);
   out += "created: " + yaml_quote(created) + "\n";
   out += "author: " + opt_str(author) + "\n";
   out += "git_commit: " + opt_str(git_commit) + "\n";

@@ -131,6 +131,11 @@ struct Sidecar {
   void set_facts(const FileInfo& info);
 
   std::string to_yaml() const;
+  // to_yaml() in two parts: the keys that name the version (dsm_sidecar,
+  // name, version, file), and the rest. `dsm add` writes the rest as each
+  // file is staged, before the lock chooses its number (ops/add.cpp).
+  std::string yaml_head() const;
+  std::string yaml_tail() const;
   // Throws Error("'<file>':<line>: ...") on anything malformed.
   static Sidecar parse(const std::string& text, const std::string& file);
   static Sidecar load(const fs::path& path);

@@ -121,38 +121,66 @@ const StatCache::Row* StatCache::loaded(std::string_view rel) const {
   return it != m_rows.end() && it->rel == rel ? &*it : nullptr;
 }
 
-void StatCache::save(const fs::path& file) const {
-  std::string out(k_header);
-  // A line: 64 hex, four numbers (up to 20 digits each), the path.
-  out.reserve(k_header.size() + (m_rows.size() + m_changes.size()) * 224);
-  auto line = [&](std::string_view rel, const StatFacts& f, std::string_view sha) {
-    out += sha;
-    out += ' ' + std::to_string(f.size) + ' ' + std::to_string(f.mtime_ns) + ' ' + std::to_string(f.ctime_ns) +
-           ' ' + std::to_string(f.inode) + ' ';
-    out += manifest_encode_path(std::string(rel));
-    out += '\n';
-  };
-  // Merge the loaded rows and the changes, both sorted by path.
-  auto row = m_rows.begin();
-  auto change = m_changes.begin();
-  while (row != m_rows.end() || change != m_changes.end()) {
-    if (change == m_changes.end() || (row != m_rows.end() && row->rel < change->first)) {
-      line(row->rel, row->facts, row->sha256);
-      ++row;
-      continue;
-    }
-    if (row != m_rows.end() && row->rel == change->first) {
-      ++row; // replaced or forgotten
-    }
-    if (change->second) {
-      line(change->first, change->second->facts, change->second->sha256);
-    }
-    ++change;
-  }
+void StatCache::save(const fs::path& file) const { save_with(file, nullptr); }
+
+void StatCache::save_with(const fs::path& file, const std::function<bool(Recorded&)>& more) const {
   try {
     std::error_code ec;
     fs::create_directories(file.parent_path(), ec);
-    util::write_cache_atomic(file, out);
+    util::AtomicFile f(file, 0644);
+    constexpr size_t k_piece = 64 << 10;
+    std::string out(k_header);
+    out.reserve(k_piece + 4096);
+    // A line: 64 hex, four numbers, the path.
+    auto line = [&](std::string_view rel, const StatFacts& facts, std::string_view sha) {
+      out += sha;
+      out += ' ' + std::to_string(facts.size) + ' ' + std::to_string(facts.mtime_ns) + ' ' +
+             std::to_string(facts.ctime_ns) + ' ' + std::to_string(facts.inode) + ' ';
+      out += manifest_encode_path(std::string(rel));
+      out += '\n';
+      if (out.size() >= k_piece) {
+        f.write(out);
+        out.clear();
+      }
+    };
+    Recorded next;
+    bool have = more && more(next);
+    // An entry as loaded or changed, after the recorded ones that sort
+    // before it; a recorded entry of the same path replaces it.
+    auto kept = [&](std::string_view rel, const StatFacts& facts, std::string_view sha) {
+      while (have && next.rel <= rel) {
+        bool same = next.rel == rel;
+        line(next.rel, next.facts, next.sha256);
+        have = more(next);
+        if (same) {
+          return;
+        }
+      }
+      line(rel, facts, sha);
+    };
+    // Merge the loaded rows and the changes, both sorted by path.
+    auto row = m_rows.begin();
+    auto change = m_changes.begin();
+    while (row != m_rows.end() || change != m_changes.end()) {
+      if (change == m_changes.end() || (row != m_rows.end() && row->rel < change->first)) {
+        kept(row->rel, row->facts, row->sha256);
+        ++row;
+        continue;
+      }
+      if (row != m_rows.end() && row->rel == change->first) {
+        ++row; // replaced or forgotten
+      }
+      if (change->second) {
+        kept(change->first, change->second->facts, change->second->sha256);
+      }
+      ++change;
+    }
+    while (have) {
+      line(next.rel, next.facts, next.sha256);
+      have = more(next);
+    }
+    f.write(out);
+    f.commit(util::AtomicFile::Replace::yes, util::AtomicFile::Sync::no);
   } catch (const Error&) {
     // A cache that cannot be written costs re-hashing next time, nothing more.
   }

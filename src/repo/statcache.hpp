@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <deque>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -60,6 +61,17 @@ public:
   // Atomic rewrite (temp + rename), entries sorted by path. Errors are
   // swallowed: the cache is an optimisation and must never fail a command.
   void save(const fs::path& file) const;
+  // save() with the entries `more` yields recorded on the way: `more` fills
+  // its argument with the next one, in increasing order of path, and returns
+  // false after the last (views valid until the next call). `dsm add` of
+  // 100,000 files records its payloads this way, without a node each, and
+  // the text goes out in pieces, never whole.
+  struct Recorded {
+    std::string_view rel;
+    StatFacts facts;
+    std::string_view sha256;
+  };
+  void save_with(const fs::path& file, const std::function<bool(Recorded&)>& more) const;
 
   // The hash recorded for `rel` if `facts` match and the entry is not racy.
   std::optional<std::string> trusted_hash(std::string_view rel, const StatFacts& facts) const;

@@ -24,8 +24,8 @@ std::string random_suffix() {
   return s;
 }
 
-fs::path temp_name(const fs::path& dir, const std::string& hint) {
-  return dir / (std::string(util::k_temp_prefix) + hint + "." + random_suffix());
+std::string temp_name(const fs::path& dir, const std::string& hint) {
+  return (dir / (std::string(util::k_temp_prefix) + hint + "." + random_suffix())).string();
 }
 
 // Threshold above which one syncfs beats an fsync per file (each fsync of a
@@ -40,7 +40,7 @@ StagedFile::StagedFile(const fs::path& dir, const std::string& hint) {
       return;
     }
     if (errno != EEXIST) {
-      throw Error("cannot create " + quote(m_temp.string()) + ": " + util::errno_message(errno));
+      throw Error("cannot create " + quote(m_temp) + ": " + util::errno_message(errno));
     }
   }
   throw Error("cannot create a temporary file in " + quote(dir.string()));
@@ -54,7 +54,7 @@ std::unique_ptr<StagedFile> StagedFile::link_from(const fs::path& source, const 
     if (::link(source.c_str(), f->m_temp.c_str()) == 0) {
       f->m_fd = ::open(f->m_temp.c_str(), O_RDONLY | O_CLOEXEC);
       if (f->m_fd < 0) {
-        throw Error("cannot open " + quote(f->m_temp.string()) + ": " + util::errno_message(errno));
+        throw Error("cannot open " + quote(f->m_temp) + ": " + util::errno_message(errno));
       }
       return f;
     }
@@ -82,12 +82,12 @@ StagedFile::~StagedFile() {
   }
 }
 
-void StagedFile::write(const void* data, size_t size) { util::write_all(m_fd, data, size, m_temp); }
+void StagedFile::write(const void* data, size_t size) { util::write_all(m_fd, data, size, fs::path(m_temp)); }
 
 util::Fd StagedFile::reopen() const {
   int fd = ::open(m_temp.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) {
-    throw Error("cannot open " + quote(m_temp.string()) + ": " + util::errno_message(errno));
+    throw Error("cannot open " + quote(m_temp) + ": " + util::errno_message(errno));
   }
   return util::Fd(fd);
 }
@@ -100,7 +100,7 @@ void StagedFile::chmod(unsigned mode) {
     fd = reopened.get();
   }
   if (::fchmod(fd, mode) != 0) {
-    throw Error("cannot set permissions of " + quote(m_temp.string()) + ": " + util::errno_message(errno));
+    throw Error("cannot set permissions of " + quote(m_temp) + ": " + util::errno_message(errno));
   }
 }
 
@@ -112,7 +112,7 @@ void StagedFile::fsync() {
     fd = reopened.get();
   }
   if (fd >= 0 && ::fsync(fd) != 0) {
-    throw Error("cannot sync " + quote(m_temp.string()) + ": " + util::errno_message(errno));
+    throw Error("cannot sync " + quote(m_temp) + ": " + util::errno_message(errno));
   }
 }
 
@@ -123,7 +123,7 @@ void StagedFile::close() {
   int fd = m_fd;
   m_fd = -1;
   if (::close(fd) != 0) {
-    throw Error("cannot close " + quote(m_temp.string()) + ": " + util::errno_message(errno));
+    throw Error("cannot close " + quote(m_temp) + ": " + util::errno_message(errno));
   }
 }
 
@@ -176,28 +176,51 @@ void sync_staged(const std::vector<StagedFile*>& files) {
 }
 
 void sync_dirs(const std::vector<fs::path>& dirs) {
-  std::vector<fs::path> sorted = dirs;
-  std::sort(sorted.begin(), sorted.end());
-  sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
-  if (sorted.size() < k_syncfs_threshold) {
-    for (const auto& d : sorted) {
-      util::fsync_dir(d);
+  DirsToSync to_sync;
+  for (const auto& d : dirs) {
+    to_sync.add(d);
+  }
+  to_sync.sync();
+}
+
+void DirsToSync::add(const fs::path& dir) {
+  if (!m_many) {
+    if (std::find(m_few.begin(), m_few.end(), dir) != m_few.end()) {
+      return;
+    }
+    m_few.push_back(dir);
+    if (m_few.size() < k_syncfs_threshold) {
+      return;
+    }
+    m_many = true;
+    std::vector<fs::path> few = std::move(m_few);
+    m_few.clear();
+    for (const auto& d : few) {
+      add(d);
     }
     return;
   }
   // Many directories (`dsm add` of 100,000 new datasets): an fsync each is
   // a journal commit each, minutes of waiting on the disk; syncfs commits
   // every new directory entry of the filesystem at once.
-  std::vector<dev_t> done;
-  for (const auto& d : sorted) {
-    struct stat st {};
-    if (::stat(d.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-      util::fsync_dir(d); // says what is wrong with it
-      continue;
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    util::fsync_dir(dir); // says what is wrong with it
+    return;
+  }
+  for (const auto& [dev, path] : m_per_fs) {
+    if (dev == st.st_dev) {
+      return;
     }
-    if (std::find(done.begin(), done.end(), st.st_dev) != done.end()) {
-      continue;
-    }
+  }
+  m_per_fs.emplace_back(st.st_dev, dir);
+}
+
+void DirsToSync::sync() const {
+  for (const auto& d : m_few) {
+    util::fsync_dir(d);
+  }
+  for (const auto& [dev, d] : m_per_fs) {
     util::Fd fd(::open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (fd.get() < 0) {
       throw Error("cannot open directory " + quote(d.string()) + ": " + util::errno_message(errno));
@@ -205,7 +228,6 @@ void sync_dirs(const std::vector<fs::path>& dirs) {
     if (::syncfs(fd.get()) != 0) {
       throw Error("cannot sync the filesystem of " + quote(d.string()) + ": " + util::errno_message(errno));
     }
-    done.push_back(st.st_dev);
   }
 }
 

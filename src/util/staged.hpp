@@ -10,6 +10,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <sys/types.h>
+#include <utility>
 #include <vector>
 
 namespace dsm {
@@ -35,7 +37,7 @@ public:
   void write(const void* data, size_t size);
   void write(const std::string& s) { write(s.data(), s.size()); }
   int fd() const { return m_fd; }
-  const fs::path& temp_path() const { return m_temp; }
+  fs::path temp_path() const { return m_temp; }
   // chmod, fsync and sync_staged work on a closed file too (reopened by its
   // temp name, never through a symlink), so `dsm add` of many files can
   // close each as soon as it is written and hold a bounded number of
@@ -55,7 +57,9 @@ public:
 
 private:
   StagedFile() = default;
-  fs::path m_temp;
+  // A string, not an fs::path: a path also holds a list of its components,
+  // and `dsm add` of 100,000 files holds one StagedFile per file.
+  std::string m_temp;
   int m_fd = -1;
   bool m_published = false;
 };
@@ -67,5 +71,20 @@ void sync_staged(const std::vector<StagedFile*>& files);
 // Makes the entries of each distinct directory durable: fsync each when
 // few, one syncfs(2) per filesystem when many.
 void sync_dirs(const std::vector<fs::path>& dirs);
+
+// The same, for directories named one at a time: holds the first few, and
+// from k_syncfs_threshold distinct ones on only one per filesystem (`dsm add`
+// of 100,000 new datasets would otherwise hold 100,000 paths to syncfs one
+// filesystem).
+class DirsToSync {
+public:
+  void add(const fs::path& dir);
+  void sync() const;
+
+private:
+  std::vector<fs::path> m_few;                        // until the threshold
+  std::vector<std::pair<dev_t, fs::path>> m_per_fs;   // from then on
+  bool m_many = false;
+};
 
 } // namespace dsm
