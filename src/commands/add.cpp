@@ -45,11 +45,10 @@ nlohmann::json added_json(const AddedPayload& a) {
 
 void run_add(Context& ctx, AddCliOptions& opts) {
   AddRequest req;
-  req.files.reserve(opts.files.size());
-  for (auto& f : opts.files) {
-    req.files.push_back(ctx.from_work_dir(fs::path(f)).string());
-    f = std::string(); // an add of 100,000 files: one copy of the names is enough
-  }
+  // Relative to the working directory (`-C`): add makes each absolute when
+  // it opens it, so 100,000 names are held once, as typed.
+  req.files = std::move(opts.files);
+  req.base = ctx.work_dir;
   if (!opts.name.empty()) {
     req.name = opts.name;
   }

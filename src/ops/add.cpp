@@ -33,7 +33,6 @@
 #include <ctime>
 #include <fcntl.h>
 #include <map>
-#include <tuple>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -56,8 +55,7 @@ struct Pending {
   uint64_t size = 0;
   uint64_t version = 0;                // the sequence number, once published
   uint64_t same_as = k_none;           // "same bytes as NAME@N"
-  uint64_t tail_at = 0;                // the sidecar's tail in the spill
-  uint32_t tail_size = 0;
+  uint32_t tail_size = 0;              // the sidecar's tail, next in the spill
   uint32_t linked_to = k_not_linked;   // index in `links`: "stored once: a hard link to REL"
   Format format = Format::npy;
   bool linked_source = false;          // --move on the same filesystem: staged is a hard link
@@ -96,13 +94,16 @@ class TailSpill {
 public:
   explicit TailSpill(fs::path dir) : m_dir(std::move(dir)) {}
 
-  std::pair<uint64_t, uint32_t> append(const std::string& text) {
-    uint64_t at = m_flushed + m_buf.size();
+  // Returns the size of the text; texts are read back in order.
+  uint32_t append(const std::string& text) {
+    if (text.size() > UINT32_MAX) {
+      throw Error("a sidecar of " + std::to_string(text.size()) + " bytes is too large");
+    }
     m_buf += text;
     if (m_buf.size() >= k_buffer) {
       flush();
     }
-    return {at, static_cast<uint32_t>(text.size())};
+    return static_cast<uint32_t>(text.size());
   }
 
   std::string read(uint64_t at, uint32_t size) {
@@ -159,6 +160,12 @@ private:
 };
 
 std::string stem_of(const fs::path& p) { return p.stem().string(); }
+
+// The i-th file of the request, absolute and lexically normal.
+fs::path source_path(const AddRequest& request, size_t i) {
+  fs::path p(request.files[i]);
+  return (p.is_absolute() ? p : request.base / p).lexically_normal();
+}
 
 void mkdirs(const fs::path& dir) {
   std::error_code ec;
@@ -442,7 +449,7 @@ AddResult add_files(const Repository& repo, const AddRequest& request) {
   std::vector<Pending> pending(request.files.size());
   for (size_t i = 0; i < request.files.size(); ++i) {
     Pending& p = pending[i];
-    const fs::path source(request.files[i]);
+    const fs::path source = source_path(request, i);
     if (!request.items.empty() || request.name) {
       p.name = request.items.empty() ? *request.name : request.items[i].name;
       validate_name(p.name, repo.config());
@@ -501,9 +508,9 @@ AddResult add_files(const Repository& repo, const AddRequest& request) {
   const bool close_early = pending.size() >= k_syncfs_threshold;
   if (request.progress) {
     uint64_t total = 0;
-    for (const std::string& file : request.files) {
+    for (size_t i = 0; i < request.files.size(); ++i) {
       std::error_code ec;
-      uintmax_t size = fs::file_size(file, ec);
+      uintmax_t size = fs::file_size(source_path(request, i), ec);
       total += ec ? 0 : static_cast<uint64_t>(size);
     }
     request.progress->set_total(pending.size(), total);
@@ -511,7 +518,7 @@ AddResult add_files(const Repository& repo, const AddRequest& request) {
   std::vector<StagedFile*> staged;
   for (size_t i = 0; i < pending.size(); ++i) {
     Pending& p = pending[i];
-    const fs::path source(request.files[i]);
+    const fs::path source = source_path(request, i);
     FileInfo info = stage(repo, p, source, request);
     if (request.progress) {
       request.progress->item_done();
@@ -531,7 +538,7 @@ AddResult add_files(const Repository& repo, const AddRequest& request) {
     p.sha256 = raw_sha(info.sha256);
     p.size = info.size;
     p.format = info.format;
-    std::tie(p.tail_at, p.tail_size) = tails.append(sidecar_tail(p, info, common, source, request, i));
+    p.tail_size = tails.append(sidecar_tail(p, info, common, source, request, i));
     if (p.staged) {
       staged.push_back(p.staged.get());
     }
@@ -634,11 +641,37 @@ AddResult add_files(const Repository& repo, const AddRequest& request) {
   crash_point("add-payload");
   by_name = {};
 
-  // Each sidecar: its name and number, then the rest as staged.
-  std::vector<StagedFile*> sidecars;
-  sidecars.reserve(pending.size());
+  // Each sidecar: its name and number, then the rest as staged, written to
+  // a temp named after its payload and this add's token, so that nothing
+  // is kept per file until all are synced and published (a StagedFile
+  // each was 14 MB at 100,000 files). If the add fails before then, every
+  // temp written so far is removed (a published one's is gone already).
+  const std::string token = temp_token();
+  auto sidecar_temp = [&token](const fs::path& payload) {
+    return payload.parent_path() /
+           (std::string(util::k_temp_prefix) + payload.filename().string() + k_sidecar_suffix + "." + token);
+  };
+  size_t written = 0;
+  struct RemoveTemps {
+    std::function<void()> remove;
+    ~RemoveTemps() {
+      try {
+        if (remove) {
+          remove();
+        }
+      } catch (...) {
+        // Left for `dsm repair` (temps of a failed add), never a crash here.
+      }
+    }
+  } remove_temps{[&] {
+    for (size_t i = 0; i < written; ++i) {
+      ::unlink(sidecar_temp(repo.data_dir() / rel_path(repo, pending[i], common.date)).c_str());
+    }
+  }};
   {
     const DatasetIndex before = index_datasets(repo, manifest); // the latest version of each name, for notes
+    FilesToSync to_sync;
+    uint64_t tail_at = 0;
     for (Pending& p : pending) {
       if (const auto* versions = before.find(p.name);
           versions && !versions->empty() && !chunked(p) && versions->back().sha256 == hex(p.sha256)) {
@@ -649,26 +682,33 @@ AddResult add_files(const Repository& repo, const AddRequest& request) {
       s.name = p.name;
       s.version = p.version;
       s.file = payload.filename().string();
-      p.staged = std::make_unique<StagedFile>(payload.parent_path(), s.file + k_sidecar_suffix);
-      p.staged->write(s.yaml_head());
-      p.staged->write(tails.read(p.tail_at, p.tail_size));
-      p.staged->chmod(0644);
-      if (close_early) {
-        p.staged->close();
+      std::string text = s.yaml_head() + tails.read(tail_at, p.tail_size);
+      tail_at += p.tail_size;
+      fs::path temp = sidecar_temp(payload);
+      util::Fd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+      if (fd.get() < 0) {
+        throw Error("cannot create " + quote(temp.string()) + ": " + util::errno_message(errno));
       }
-      sidecars.push_back(p.staged.get());
+      ++written;
+      util::write_all(fd.get(), text.data(), text.size(), temp);
+      if (::fchmod(fd.get(), 0644) != 0) {
+        throw Error("cannot set permissions of " + quote(temp.string()) + ": " + util::errno_message(errno));
+      }
+      to_sync.add(temp, fd.get());
+      if (::close(fd.release()) != 0) {
+        throw Error("cannot close " + quote(temp.string()) + ": " + util::errno_message(errno));
+      }
     }
+    to_sync.sync();
   }
-  sync_staged(sidecars);
-  sidecars = {};
-  for (Pending& p : pending) {
-    fs::path sidecar = Repository::sidecar_path(repo.data_dir() / rel_path(repo, p, common.date));
-    p.staged->close();
-    if (!p.staged->publish_noreplace(sidecar)) {
+  for (const Pending& p : pending) {
+    fs::path payload = repo.data_dir() / rel_path(repo, p, common.date);
+    fs::path sidecar = Repository::sidecar_path(payload);
+    if (!publish_noreplace(sidecar_temp(payload), sidecar)) {
       throw Error("cannot write sidecar " + quote(sidecar.string()) + ": it already exists");
     }
-    p.staged.reset();
   }
+  remove_temps.remove = nullptr;
   crash_point("add-sidecar");
   // Payload and sidecar names must be durable before the manifest names them.
   dirs.sync();
@@ -725,7 +765,7 @@ AddResult add_files(const Repository& repo, const AddRequest& request) {
   if (request.transfer == Transfer::move) {
     for (size_t i = 0; i < pending.size(); ++i) {
       const Pending& p = pending[i];
-      const fs::path source(request.files[i]);
+      const fs::path source = source_path(request, i);
       fs::path final_path = repo.data_dir() / rel_path(repo, p, common.date);
       if (!p.linked_source) {
         // Copied (or compressed, or split): read the stored bytes back

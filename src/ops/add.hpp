@@ -51,9 +51,12 @@ enum class InDataDir { refuse, allow };
 struct AddedPayload;
 
 struct AddRequest {
-  // Absolute paths; strings, since an fs::path also holds a list of its
-  // components (five times the bytes, for 100,000 files).
+  // The files: absolute, or relative to `base` (`dsm add` passes the names
+  // as typed and its working directory). Strings, not fs::path: a path also
+  // holds a list of its components, and a name is kept once, not twice,
+  // when a command hands over 100,000 of them.
   std::vector<std::string> files;
+  fs::path base;
   std::optional<std::string> name;  // --name; default: each file's stem
   std::string meta_yaml = "{}";     // from build_meta
   std::optional<std::string> message;

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <fcntl.h>
 #include <random>
+#include <utility>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -128,17 +129,70 @@ void StagedFile::close() {
 }
 
 bool StagedFile::publish_noreplace(const fs::path& target) {
+  m_published = dsm::publish_noreplace(m_temp, target);
+  return m_published;
+}
+
+bool publish_noreplace(const fs::path& temp, const fs::path& target) {
   // link() fails with EEXIST instead of replacing, on every local
   // filesystem; the temp name is then removed.
-  if (::link(m_temp.c_str(), target.c_str()) != 0) {
+  if (::link(temp.c_str(), target.c_str()) != 0) {
     if (errno == EEXIST) {
       return false;
     }
     throw Error("cannot create " + quote(target.string()) + ": " + util::errno_message(errno));
   }
-  m_published = true;
-  ::unlink(m_temp.c_str());
+  ::unlink(temp.c_str());
   return true;
+}
+
+std::string temp_token() { return random_suffix(); }
+
+void FilesToSync::add(const fs::path& file, int fd) {
+  if (m_few.size() + 1 < k_syncfs_threshold && m_per_fs.empty()) {
+    m_few.push_back(file);
+    return;
+  }
+  // Many: one directory per filesystem from now on, the few so far too.
+  for (const auto& f : std::exchange(m_few, {})) {
+    util::Fd reopened(::open(f.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    if (reopened.get() < 0) {
+      throw Error("cannot open " + quote(f.string()) + ": " + util::errno_message(errno));
+    }
+    add_filesystem(f, reopened.get());
+  }
+  add_filesystem(file, fd);
+}
+
+void FilesToSync::add_filesystem(const fs::path& file, int fd) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    throw Error("cannot stat " + quote(file.string()) + ": " + util::errno_message(errno));
+  }
+  for (const auto& [dev, dir] : m_per_fs) {
+    if (dev == st.st_dev) {
+      return;
+    }
+  }
+  m_per_fs.emplace_back(st.st_dev, file.parent_path());
+}
+
+void FilesToSync::sync() const {
+  for (const auto& f : m_few) {
+    util::Fd fd(::open(f.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    if (fd.get() < 0 || ::fsync(fd.get()) != 0) {
+      throw Error("cannot sync " + quote(f.string()) + ": " + util::errno_message(errno));
+    }
+  }
+  for (const auto& [dev, dir] : m_per_fs) {
+    util::Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (fd.get() < 0) {
+      throw Error("cannot open directory " + quote(dir.string()) + ": " + util::errno_message(errno));
+    }
+    if (::syncfs(fd.get()) != 0) {
+      throw Error("cannot sync the filesystem of " + quote(dir.string()) + ": " + util::errno_message(errno));
+    }
+  }
 }
 
 void sync_staged(const std::vector<StagedFile*>& files) {

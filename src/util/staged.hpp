@@ -68,6 +68,29 @@ private:
 // of their filesystem when many (one journal commit instead of N).
 void sync_staged(const std::vector<StagedFile*>& files);
 
+// 10 random characters of [a-z0-9]: what makes a temp name unique.
+std::string temp_token();
+
+// Gives the file `temp` the name `target` without replacing anything (link,
+// then unlink the temp): false when `target` exists.
+bool publish_noreplace(const fs::path& temp, const fs::path& target);
+
+// Files written one after another and made durable together, the way
+// sync_staged does for StagedFiles: fsync each when few; from
+// k_syncfs_threshold on, one syncfs per filesystem, keeping only one
+// directory per filesystem (`dsm add` of 100,000 files keeps no name each).
+class FilesToSync {
+public:
+  // `fd` is the file, open; `file` its name, valid until sync().
+  void add(const fs::path& file, int fd);
+  void sync() const;
+
+private:
+  void add_filesystem(const fs::path& file, int fd);
+  std::vector<fs::path> m_few;
+  std::vector<std::pair<dev_t, fs::path>> m_per_fs; // a directory of each filesystem
+};
+
 // Makes the entries of each distinct directory durable: fsync each when
 // few, one syncfs(2) per filesystem when many.
 void sync_dirs(const std::vector<fs::path>& dirs);
