@@ -73,3 +73,77 @@ TEST(CoreManifest, SetRejectsBadPathsAndErase) {
   EXPECT_TRUE(m.erase("x"));
   EXPECT_FALSE(m.erase("x"));
 }
+
+namespace {
+
+// What write_with hands out, joined, with `more` taken from a vector.
+std::string written_with(const Manifest& m, const std::vector<std::pair<std::string, std::string>>& more,
+                         size_t* pieces = nullptr) {
+  size_t at = 0;
+  std::string out;
+  size_t n = 0;
+  m.write_with(
+    [&](Manifest::Line& line) {
+      if (at == more.size()) {
+        return false;
+      }
+      line.path = more[at].first;
+      line.sha256 = more[at].second;
+      ++at;
+      return true;
+    },
+    [&](std::string_view piece) {
+      out += piece;
+      ++n;
+    });
+  if (pieces) {
+    *pieces = n;
+  }
+  return out;
+}
+
+} // namespace
+
+// Issue #17: `dsm add` of 100,000 files merges its new lines into the
+// manifest as it writes it, instead of inserting each into the map.
+TEST(CoreManifest, WriteWithMergesNewLinesAsSetWould) {
+  Manifest m;
+  m.set("a/a_1.npy", k_a);
+  m.set("c/c_1.npy", k_a);
+  m.set("e/e_1.npy", k_a);
+  std::vector<std::pair<std::string, std::string>> more = {
+    {"b/b_1.npy", k_b}, {"c/c_1.npy", k_b}, {"f/f_1.npy", k_b}};
+  Manifest expected = m;
+  for (const auto& [path, sha] : more) {
+    expected.set(path, sha);
+  }
+  EXPECT_EQ(written_with(m, more), expected.serialize());
+  EXPECT_EQ(written_with(m, {}), m.serialize());
+  EXPECT_EQ(written_with(Manifest(), more), k_b + "  b/b_1.npy\n" + k_b + "  c/c_1.npy\n" + k_b + "  f/f_1.npy\n");
+}
+
+TEST(CoreManifest, WriteWithSortsByEncodedPathsAndWritesInPieces) {
+  Manifest m;
+  m.set("a%b/x.npy", k_a); // encoded a%25b: sorts after "a%" plain names, before "a/"
+  m.set("a\nb/x.npy", k_a);
+  std::vector<std::pair<std::string, std::string>> more;
+  for (int i = 0; i < 5000; ++i) {
+    char name[32];
+    std::snprintf(name, sizeof name, "a/%05d.npy", i);
+    more.emplace_back(name, k_b);
+  }
+  Manifest expected = m;
+  for (const auto& [path, sha] : more) {
+    expected.set(path, sha);
+  }
+  size_t pieces = 0;
+  EXPECT_EQ(written_with(m, more, &pieces), expected.serialize());
+  EXPECT_GT(pieces, 4u) << "about 64 KiB at a time, never the whole text";
+}
+
+TEST(CoreManifest, WriteWithRefusesNewLinesOutOfOrderOrInvalid) {
+  Manifest m;
+  EXPECT_THROW(written_with(m, {{"b/1.npy", k_a}, {"a/1.npy", k_a}}), Error);
+  EXPECT_THROW(written_with(m, {{"../1.npy", k_a}}), Error);
+  EXPECT_THROW(written_with(m, {{"a/1.npy", k_a}, {"a/1.npy", k_a}}), Error);
+}

@@ -109,6 +109,35 @@ TEST_F(StatCacheTest, RecordAndForgetOverLoadedEntriesSurviveTheNextSave) {
                         " 1 1000000000 1000000000 42 d/1.npy\n");
 }
 
+// Issue #17: `dsm add` records its new payloads while the cache is written,
+// merged into the loaded and changed entries; a recorded path replaces one.
+TEST_F(StatCacheTest, SaveWithMergesRecordedEntriesInPathOrder) {
+  StatCache c;
+  for (const char* rel : {"a/1.npy", "c/1.npy"}) {
+    c.record(rel, facts(1, k_old), k_sha_a);
+  }
+  c.save(m_file);
+  StatCache l = StatCache::load(m_file);
+  l.record("d/1.npy", facts(4, k_old), k_sha_a); // a change since the load
+  std::vector<std::pair<std::string, int>> more = {{"b/1.npy", 2}, {"c/1.npy", 3}, {"e/1.npy", 5}};
+  size_t at = 0;
+  l.save_with(m_file, [&](StatCache::Recorded& r) {
+    if (at == more.size()) {
+      return false;
+    }
+    r.rel = more[at].first;
+    r.facts = facts(static_cast<uint64_t>(more[at].second), k_old);
+    r.sha256 = k_sha_b;
+    ++at;
+    return true;
+  });
+  EXPECT_EQ(text(), "dsm-statcache 1\n" + k_sha_a + " 1 1000000000 1000000000 42 a/1.npy\n" + k_sha_b +
+                        " 2 1000000000 1000000000 42 b/1.npy\n" + k_sha_b +
+                        " 3 1000000000 1000000000 42 c/1.npy\n" + k_sha_a +
+                        " 4 1000000000 1000000000 42 d/1.npy\n" + k_sha_b +
+                        " 5 1000000000 1000000000 42 e/1.npy\n");
+}
+
 TEST_F(StatCacheTest, DamagedLinesAreDroppedAndTheRestKept) {
   write("dsm-statcache 1\n" + k_sha_b + " 1 1000000000 1000000000 42 z/1.npy\n" // out of order
         "not a line\n" +
