@@ -138,11 +138,11 @@ size_t compress_zlib(EngineState& st, const uint8_t* in, size_t n, std::vector<u
     }
     st.zs_level = level;
     st.zs_nearest = nearest;
-    if (nearest && deflateTune(&st.zs, 8, 8, 8, 128) != Z_OK) {
-      throw Error("zlib deflateTune failed");
-    }
   } else {
-    deflateReset(&st.zs);
+    deflateReset(&st.zs); // which restores the level's own search limits
+  }
+  if (nearest && deflateTune(&st.zs, 8, 8, 8, 128) != Z_OK) {
+    throw Error("zlib deflateTune failed");
   }
   out.resize(deflateBound(&st.zs, static_cast<uLong>(n)) + 64);
   st.zs.next_in = const_cast<Bytef*>(in);

@@ -219,8 +219,10 @@ TEST(Deflate, AutoPicksTheNearestMatchZlibForRoundedFloats) {
   Compressed c = run(input, o, 1u << 20);
   EXPECT_EQ(c.result.plan.engine, Engine::zlib_nearest) << c.result.reason;
   EXPECT_NE(c.result.reason.find("zlib (nearest match) level 6 (auto"), std::string::npos) << c.result.reason;
-  // np.savez_compressed is zlib 6 over the whole member: at most 2% larger.
-  EXPECT_LE(static_cast<double>(c.bytes.size()), static_cast<double>(zlib6_size(input)) * 1.02);
+  // np.savez_compressed is zlib 6 over the whole member. The floor is at
+  // most 2% larger; tuned on every block (deflateReset restores level 6's
+  // limits, and each worker reuses its stream) it is about 1% smaller.
+  EXPECT_LE(static_cast<double>(c.bytes.size()), static_cast<double>(zlib6_size(input)) * 0.995);
   EXPECT_EQ(c.result.crc32, zlib_crc(input));
   EXPECT_EQ(zlib_inflate(c.bytes, input.size()), input);
 }
