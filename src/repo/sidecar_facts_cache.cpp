@@ -1,6 +1,7 @@
 #include "repo/sidecar_facts_cache.hpp"
 
 #include "dsm/error.hpp"
+#include "git/git.hpp"
 #include "repo/manifest.hpp"
 #include "repo/repository.hpp"
 #include "util/file.hpp"
@@ -8,7 +9,9 @@
 
 #include <algorithm>
 #include <charconv>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 namespace dsm {
 
@@ -129,19 +132,52 @@ void SidecarFactsCache::save(const fs::path& file,
   }
 }
 
-void SidecarFactsCache::add_to(const Repository& repo,
-                               const std::vector<std::pair<std::string, SidecarFacts>>& entries) {
-  if (entries.empty()) {
+SidecarFactsAppender::SidecarFactsAppender(fs::path file) : m_file(std::move(file)) {
+  struct stat st {};
+  bool fresh = ::lstat(m_file.c_str(), &st) != 0 || !S_ISREG(st.st_mode) ||
+               static_cast<uint64_t>(st.st_size) > k_max_file / 2;
+  if (fresh) {
+    try {
+      util::write_cache_atomic(m_file, std::string(k_header) + "\n");
+    } catch (const Error&) {
+      return;
+    }
+  }
+  m_fd = ::open(m_file.c_str(), O_WRONLY | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+}
+
+SidecarFactsAppender::~SidecarFactsAppender() {
+  flush();
+  if (m_fd >= 0) {
+    ::close(m_fd);
+  }
+}
+
+void SidecarFactsAppender::add(std::string_view sidecar_text, const SidecarFacts& facts) {
+  if (m_fd < 0 || !facts.chunks.empty() || !facts.size || facts.file.empty()) {
     return;
   }
-  fs::path file = path_in(repo);
-  SidecarFactsCache c = load(file);
-  for (const auto& [id, facts] : entries) {
-    c.record(id, facts);
+  try {
+    m_buffer += git::blob_id(sidecar_text) + ' ' + facts.sha256 + ' ' + std::to_string(*facts.size) + ' ' +
+                manifest_encode_path(facts.file) + '\n';
+  } catch (const Error&) {
+    return;
   }
-  if (c.dirty()) {
-    c.save(file, [](const std::string&) { return true; });
+  if (m_buffer.size() >= 64u << 10) {
+    flush();
   }
+}
+
+void SidecarFactsAppender::flush() {
+  if (m_fd >= 0 && !m_buffer.empty()) {
+    try {
+      util::write_all(m_fd, m_buffer.data(), m_buffer.size(), m_file);
+    } catch (const Error&) {
+      ::close(m_fd);
+      m_fd = -1; // the rest is parsed by the hook instead
+    }
+  }
+  m_buffer.clear();
 }
 
 } // namespace dsm

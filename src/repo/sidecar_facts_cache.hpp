@@ -48,15 +48,32 @@ public:
   // accepts. Errors are swallowed: a cache never fails a command.
   void save(const fs::path& file, const std::function<bool(const std::string& blob_id)>& keep) const;
 
-  // For `dsm add`: adds the facts of sidecars just written to the file
-  // (under the activity lock; a concurrent hook's rewrite may drop them,
-  // which only costs a parse).
-  static void add_to(const Repository& repo,
-                     const std::vector<std::pair<std::string, SidecarFacts>>& entries);
-
 private:
   std::unordered_map<std::string, SidecarFacts> m_entries;
   bool m_dirty = false;
+};
+
+// For `dsm add` (under the activity lock): appends the facts of the
+// sidecars it writes, a line at a time, so memory does not grow with the
+// number of files. A file over half the size the loader reads is started
+// afresh. Never fails the add: on any error the rest is skipped, and a
+// hook rewriting the file at the same moment may drop lines, which only
+// costs parsing those sidecars.
+class SidecarFactsAppender {
+public:
+  explicit SidecarFactsAppender(fs::path file); // SidecarFactsCache::path_in(repo)
+  ~SidecarFactsAppender();
+  SidecarFactsAppender(const SidecarFactsAppender&) = delete;
+  SidecarFactsAppender& operator=(const SidecarFactsAppender&) = delete;
+
+  // `sidecar_text`: the exact bytes written (its blob id is computed here).
+  void add(std::string_view sidecar_text, const SidecarFacts& facts);
+  void flush();
+
+private:
+  fs::path m_file;
+  int m_fd = -1;
+  std::string m_buffer;
 };
 
 } // namespace dsm

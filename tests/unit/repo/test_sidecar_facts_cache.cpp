@@ -106,4 +106,35 @@ TEST_F(SidecarFactsCacheTest, DamagedLinesAreDroppedAndForeignFilesIgnored) {
   EXPECT_EQ(SidecarFactsCache::load(m_file).size(), 0u);
 }
 
+TEST_F(SidecarFactsCacheTest, TheAppenderAddsLinesTheLoaderReads) {
+  const std::string one = "version: 1\nfile: \"a.npy\"\n";
+  const std::string two = "version: 1\nfile: \"b c.npy\"\n";
+  {
+    dsm::SidecarFactsAppender a(m_file); // no file yet: started with its header
+    a.add(one, SidecarFacts{"a.npy", 10, k_sha, {}});
+    a.add("chunked", SidecarFacts{"v", 10, k_sha, {{"part-0001.npy", 10, k_sha}}}); // not recorded
+  }
+  {
+    dsm::SidecarFactsAppender a(m_file); // appends
+    a.add(two, SidecarFacts{"b c.npy", 20, k_sha, {}});
+  }
+  SidecarFactsCache c = SidecarFactsCache::load(m_file);
+  EXPECT_EQ(c.size(), 2u);
+  ASSERT_NE(c.find(dsm::git::blob_id(one)), nullptr);
+  EXPECT_EQ(c.find(dsm::git::blob_id(one))->size, 10u);
+  ASSERT_NE(c.find(dsm::git::blob_id(two)), nullptr);
+  EXPECT_EQ(c.find(dsm::git::blob_id(two))->file, "b c.npy");
+  // A torn line (a crash mid-write) costs that entry and the next only.
+  { std::ofstream(m_file, std::ios::app) << dsm::git::blob_id("x") << " " << k_sha.substr(0, 10); }
+  {
+    dsm::SidecarFactsAppender a(m_file);
+    a.add("three", SidecarFacts{"t.npy", 3, k_sha, {}});
+    a.add("four", SidecarFacts{"f.npy", 4, k_sha, {}});
+  }
+  SidecarFactsCache after = SidecarFactsCache::load(m_file);
+  EXPECT_EQ(after.find(dsm::git::blob_id("three")), nullptr);
+  EXPECT_NE(after.find(dsm::git::blob_id("four")), nullptr);
+  EXPECT_NE(after.find(dsm::git::blob_id(one)), nullptr);
+}
+
 } // namespace
