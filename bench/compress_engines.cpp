@@ -22,9 +22,10 @@ int main(int argc, char** argv) {
     Engine engine;
     int level;
   };
-  const Case cases[] = {{Engine::zlib, 1},       {Engine::zlib, 6},       {Engine::isal, 1},
-                        {Engine::isal, 2},       {Engine::isal, 3},       {Engine::libdeflate, 1},
-                        {Engine::libdeflate, 4}, {Engine::libdeflate, 6}, {Engine::libdeflate, 9}};
+  const Case cases[] = {{Engine::zlib, 1},       {Engine::zlib, 6},       {Engine::zlib_nearest, 6},
+                        {Engine::isal, 1},       {Engine::isal, 2},       {Engine::isal, 3},
+                        {Engine::libdeflate, 1}, {Engine::libdeflate, 4}, {Engine::libdeflate, 6},
+                        {Engine::libdeflate, 9}};
   for (int f = 2; f < argc; ++f) {
     std::ifstream in(argv[f], std::ios::binary);
     std::vector<uint8_t> data((std::istreambuf_iterator<char>(in)), {});

@@ -12,6 +12,7 @@ stat cache as in a repository in daily use.
 
     bench/datasets.py REPO COUNT DSM_BIN
 """
+import hashlib
 import os
 import re
 import shutil
@@ -58,6 +59,7 @@ def generate(repo, count, dsm_bin, env=None, verify=True, commit=True):
     shutil.rmtree(tdir)
     width = max(6, len(str(count - 1)))
     lines = []
+    facts = []   # what `dsm add` records for the hook (.dsm/local/sidecar-facts)
     for i in range(count):
         name = f"d{i:0{width}d}"
         fname = name + suffix
@@ -73,8 +75,14 @@ def generate(repo, count, dsm_bin, env=None, verify=True, commit=True):
         with open(p + ".yaml", "w") as f:
             f.write(text)
         lines.append(f"{sha}  {name}/{fname}\n")
+        raw = text.encode()
+        blob = hashlib.sha1(b"blob %d\0" % len(raw) + raw).hexdigest()   # git hash-object
+        facts.append(f"{blob} {sha} {len(payload)} {fname}\n")
     with open(os.path.join(data, "manifest-sha256.txt"), "w") as f:
         f.writelines(sorted(lines))
+    with open(os.path.join(repo, ".dsm", "local", "sidecar-facts"), "w") as f:
+        f.write("dsm-sidecar-facts 1\n")
+        f.writelines(sorted(facts))
     run(["git", "add", "-A"], cwd=repo, env=env)
     if commit:
         run(["git", "commit", "-q", "--no-verify", "-m", f"{count} datasets"], cwd=repo, env=env)

@@ -5,11 +5,11 @@
 // Remotes live in .dsm/config.yaml (committed, so every clone knows them)
 // and never hold credentials: those come from the environment or ~/.aws.
 #include "commands/commands.hpp"
-#include "repo/config.hpp"
 #include "dsm/error.hpp"
-#include "repo/repository.hpp"
 #include "ops/sync.hpp"
 #include "remote/store.hpp"
+#include "repo/config.hpp"
+#include "repo/repository.hpp"
 #include "util/file.hpp"
 
 #include <CLI/CLI.hpp>
@@ -38,7 +38,8 @@ void check_remote_name(const std::string& name) {
     ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-');
   }
   if (!ok) {
-    throw Error("invalid remote name " + quote(name) + ": use letters, digits, '.', '_' and '-', starting with a "
+    throw Error("invalid remote name " + quote(name) +
+                ": use letters, digits, '.', '_' and '-', starting with a "
                 "letter or digit");
   }
 }
@@ -52,8 +53,8 @@ void run_remote_add(Context& ctx, const RemoteOptions& o) {
   check_remote_name(o.name);
   Config config = Config::load(repo.config_path());
   if (config.find_remote(o.name) != nullptr) {
-    throw Error("remote " + quote(o.name) + " already exists (remove it first with 'dsm remote remove " + o.name +
-                "')");
+    throw Error("remote " + quote(o.name) + " already exists (remove it first with 'dsm remote remove " +
+                o.name + "')");
   }
   std::string url = o.url;
   bool is_url = url.rfind("s3://", 0) == 0 || url.find("://") != std::string::npos;
@@ -93,11 +94,11 @@ void run_remote_add(Context& ctx, const RemoteOptions& o) {
     // the user adds here is trusted here anyway) and untrusted if it fails.
     trust_remote(repo, r, o.allow_http);
     try {
-      open_remote(repo, r)->check_access();
+      open_remote(repo, r, RemoteAccess::write)->check_access();
     } catch (const Error& e) {
       untrust_remote(repo, r.name);
       throw Error(std::string(e.what()) + "; remote " + quote(r.name) +
-                    " was not added (fix it, or add it anyway with --no-check)",
+                      " was not added (fix it, or add it anyway with --no-check)",
                   e.exit_code());
     }
   }
@@ -120,8 +121,8 @@ const RemoteConfig& find_configured(const Repository& repo, const std::string& n
 void run_remote_trust(Context& ctx, const RemoteOptions& o) {
   const RemoteConfig& r = find_configured(*ctx.repo, o.name);
   trust_remote(*ctx.repo, r, o.allow_http);
-  std::cout << "trusting remote " << quote(r.name) << " (" << r.url << (r.endpoint ? " at " + *r.endpoint : "")
-            << ") in this clone\n";
+  std::cout << "trusting remote " << quote(r.name) << " (" << r.url
+            << (r.endpoint ? " at " + *r.endpoint : "") << ") in this clone\n";
 }
 
 void run_remote_untrust(Context& ctx, const RemoteOptions& o) {
@@ -153,7 +154,7 @@ void run_remote_list(Context& ctx, const RemoteOptions& o) {
     if (&r == def) {
       std::cout << "  (default)";
     }
-    if (untrusted_reason(*ctx.repo, r)) {
+    if (untrusted_reason(*ctx.repo, r, RemoteAccess::write)) {
       std::cout << "  (not trusted here)";
     }
     std::cout << "\n";
@@ -199,42 +200,49 @@ void register_remote(CLI::App& app, Context& ctx) {
   add->add_option("NAME", o->name, "Name of the remote, e.g. origin")->required();
   add->add_option("URL", o->url, "A directory, file:///DIR, or s3://BUCKET[/PREFIX]")->required();
   add->add_flag("--default", o->make_default, "Make it the remote push and pull use without --remote");
-  add->add_option("--endpoint", o->endpoint, "S3-compatible server (MinIO, Ceph RGW, ...), e.g. http://host:9000")
-    ->type_name("URL");
+  add->add_option("--endpoint", o->endpoint,
+                  "S3-compatible server (MinIO, Ceph RGW, ...), e.g. http://host:9000")
+      ->type_name("URL");
   add->add_option("--region", o->region, "S3 region (default: AWS_REGION, ~/.aws/config, us-east-1)")
-    ->type_name("R");
+      ->type_name("R");
   add->add_flag("--allow-http", o->allow_http,
                 "Send credentials to a plain http:// endpoint that is not this machine (otherwise refused)");
   add->add_flag("--no-check", o->no_check,
                 "Record it without checking that the directory exists or the bucket answers");
-  add->footer("Unless --no-check, the remote must be usable now: a directory that exists, a bucket that\n"
-              "answers with your credentials. The remote is trusted in this clone (see 'dsm remote trust').\n\n" +
-              exit_status_help("remote"));
+  add->footer(
+      "Unless --no-check, the remote must be usable now: a directory that exists, a bucket that\n"
+      "answers with your credentials. The remote is trusted in this clone (see 'dsm remote trust').\n\n" +
+      exit_status_help("remote"));
   add->callback([&ctx, o] { run_remote_add(ctx, *o); });
 
   CLI::App* trust = sub->add_subcommand(
-    "trust", "Let dsm contact an s3:// remote that came with the repository, with your credentials");
+      "trust",
+      "Let dsm push to a remote that came with the repository (and use your credentials with s3://)");
   trust->add_option("NAME", o->name, "Name of the remote")->required();
   trust->add_flag("--allow-http", o->allow_http,
                   "Also send credentials over plain http:// to a host that is not this machine");
-  trust->footer("A clone brings .dsm/config.yaml, which names endpoints; dsm sends credentials only to\n"
-                "remotes trusted in this clone (recorded in .git/config, never committed). The trust\n"
-                "covers the URL and endpoint as configured now: if a pull changes them, trust again.\n"
-                "Directory remotes need no trust (no credentials are sent).\n\n" +
+  trust->footer("A clone brings .dsm/config.yaml, which names remotes; dsm writes (push, the pre-push\n"
+                "hook, gc --remote) only to remotes trusted in this clone, and sends credentials only to\n"
+                "those (recorded in .git/config, never committed). A directory remote is read (pull)\n"
+                "without trust: every byte is checked against the manifest. The trust covers the URL\n"
+                "and endpoint as configured now: if a pull changes them, trust again.\n\n" +
                 exit_status_help("remote"));
   trust->callback([&ctx, o] { run_remote_trust(ctx, *o); });
 
-  CLI::App* untrust = sub->add_subcommand("untrust", "Stop contacting a remote with credentials from this clone");
+  CLI::App* untrust = sub->add_subcommand(
+      "untrust", "Stop pushing to a remote, or using credentials with it, from this clone");
   untrust->add_option("NAME", o->name, "Name of the remote")->required();
   untrust->footer(exit_status_help("remote"));
   untrust->callback([&ctx, o] { run_remote_untrust(ctx, *o); });
 
-  CLI::App* list = sub->add_subcommand("list", "List the remotes: NAME  URL  [endpoint=..] [region=..] [(default)]");
+  CLI::App* list =
+      sub->add_subcommand("list", "List the remotes: NAME  URL  [endpoint=..] [region=..] [(default)]");
   list->add_flag("--json", o->json, "Print a JSON array");
   list->footer(exit_status_help("remote"));
   list->callback([&ctx, o] { run_remote_list(ctx, *o); });
 
-  CLI::App* remove = sub->add_subcommand("remove", "Remove a remote from the configuration (the store is untouched)");
+  CLI::App* remove =
+      sub->add_subcommand("remove", "Remove a remote from the configuration (the store is untouched)");
   remove->add_option("NAME", o->name, "Name of the remote")->required();
   remove->footer(exit_status_help("remote"));
   remove->callback([&ctx, o] { run_remote_remove(ctx, *o); });

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <mutex>
 #include <type_traits>
 
 namespace dsm::core {
@@ -20,8 +21,7 @@ namespace {
 // (NumPy's pairwise summation is within ~1e-15 relative of it).
 constexpr size_t k_block = 4096;
 
-template <class U>
-U byteswap(U v) {
+template <class U> U byteswap(U v) {
   if constexpr (sizeof(U) == 1) {
     return v;
   } else if constexpr (sizeof(U) == 2) {
@@ -34,11 +34,11 @@ U byteswap(U v) {
 }
 
 template <size_t N>
-using UInt = std::conditional_t<N == 1, uint8_t,
-                                std::conditional_t<N == 2, uint16_t, std::conditional_t<N == 4, uint32_t, uint64_t>>>;
+using UInt =
+    std::conditional_t<N == 1, uint8_t,
+                       std::conditional_t<N == 2, uint16_t, std::conditional_t<N == 4, uint32_t, uint64_t>>>;
 
-template <class T, bool Swap>
-inline T load(const uint8_t* p) {
+template <class T, bool Swap> inline T load(const uint8_t* p) {
   using U = UInt<sizeof(T)>;
   U u;
   std::memcpy(&u, p, sizeof u);
@@ -48,8 +48,7 @@ inline T load(const uint8_t* p) {
   return std::bit_cast<T>(u);
 }
 
-template <class T, bool Swap>
-void int_kernel(const uint8_t* p, size_t n, StatsState& s) {
+template <class T, bool Swap> void int_kernel(const uint8_t* p, size_t n, StatsState& s) {
   constexpr bool k_signed = std::is_signed_v<T>;
   for (size_t start = 0; start < n; start += k_block) {
     size_t m = std::min(k_block, n - start);
@@ -216,25 +215,33 @@ void float_kernel(const uint8_t* p, size_t n, StatsState& s) {
   }
 }
 
-// binary16 through a 256 KiB table built at start-up: a load per element
-// instead of a branchy conversion.
-std::array<float, 65536> make_half_table() {
-  std::array<float, 65536> t{};
-  for (uint32_t i = 0; i < t.size(); ++i) {
-    t[i] = half_to_float(static_cast<uint16_t>(i));
-  }
-  return t;
-}
-const std::array<float, 65536> k_half_table = make_half_table();
+// binary16 through a 256 KiB table: a load per element instead of a branchy
+// conversion. Filled the first time a float16 kernel is chosen, not at
+// start-up: every command would pay its 64 page faults (issue 17).
+std::array<float, 65536> g_half_table; // zero pages until filled
+std::once_flag g_half_table_once;
 
-double from_half(uint16_t b) { return k_half_table[b]; }
-double from_f32(uint32_t b) { return std::bit_cast<float>(b); }
-double from_f64(uint64_t b) { return std::bit_cast<double>(b); }
+void fill_half_table() {
+  std::call_once(g_half_table_once, [] {
+    for (uint32_t i = 0; i < g_half_table.size(); ++i) {
+      g_half_table[i] = half_to_float(static_cast<uint16_t>(i));
+    }
+  });
+}
+
+double from_half(uint16_t b) {
+  return g_half_table[b];
+}
+double from_f32(uint32_t b) {
+  return std::bit_cast<float>(b);
+}
+double from_f64(uint64_t b) {
+  return std::bit_cast<double>(b);
+}
 
 // Long double (x87 80-bit in 16 bytes on x86-64, or binary128): copied as
 // the host's long double after an optional full byte reversal.
-template <bool Swap>
-void long_double_kernel(const uint8_t* p, size_t n, StatsState& s) {
+template <bool Swap> void long_double_kernel(const uint8_t* p, size_t n, StatsState& s) {
   constexpr size_t k_size = sizeof(long double);
   constexpr long double k_inf = std::numeric_limits<long double>::infinity();
   for (size_t start = 0; start < n; start += k_block) {
@@ -267,39 +274,54 @@ void long_double_kernel(const uint8_t* p, size_t n, StatsState& s) {
   }
 }
 
-template <bool Swap>
-StatsAccumulator::Kernel pick(ElemType t) {
+template <bool Swap> StatsAccumulator::Kernel pick(ElemType t) {
   switch (t.kind) {
-  case ElemKind::boolean: return bool_kernel;
+  case ElemKind::boolean:
+    return bool_kernel;
   case ElemKind::signed_int:
     switch (t.size) {
-    case 1: return int_kernel<int8_t, Swap>;
-    case 2: return int_kernel<int16_t, Swap>;
-    case 4: return int_kernel<int32_t, Swap>;
-    case 8: return int_kernel<int64_t, Swap>;
-    default: return nullptr;
+    case 1:
+      return int_kernel<int8_t, Swap>;
+    case 2:
+      return int_kernel<int16_t, Swap>;
+    case 4:
+      return int_kernel<int32_t, Swap>;
+    case 8:
+      return int_kernel<int64_t, Swap>;
+    default:
+      return nullptr;
     }
   case ElemKind::unsigned_int:
     switch (t.size) {
-    case 1: return int_kernel<uint8_t, Swap>;
-    case 2: return int_kernel<uint16_t, Swap>;
-    case 4: return int_kernel<uint32_t, Swap>;
-    case 8: return int_kernel<uint64_t, Swap>;
-    default: return nullptr;
+    case 1:
+      return int_kernel<uint8_t, Swap>;
+    case 2:
+      return int_kernel<uint16_t, Swap>;
+    case 4:
+      return int_kernel<uint32_t, Swap>;
+    case 8:
+      return int_kernel<uint64_t, Swap>;
+    default:
+      return nullptr;
     }
   case ElemKind::floating:
   case ElemKind::complex:
     switch (t.size) {
-    case 2: return float_kernel<uint16_t, Swap, double, from_half>;
-    case 4: return float_kernel<uint32_t, Swap, double, from_f32>;
-    case 8: return float_kernel<uint64_t, Swap, double, from_f64>;
+    case 2:
+      fill_half_table();
+      return float_kernel<uint16_t, Swap, double, from_half>;
+    case 4:
+      return float_kernel<uint32_t, Swap, double, from_f32>;
+    case 8:
+      return float_kernel<uint64_t, Swap, double, from_f64>;
     default:
       if (t.size == sizeof(long double)) {
         return long_double_kernel<Swap>;
       }
       return nullptr;
     }
-  case ElemKind::none: return nullptr;
+  case ElemKind::none:
+    return nullptr;
   }
   return nullptr;
 }
@@ -315,7 +337,8 @@ float half_to_float(uint16_t h) {
     float f = static_cast<float>(mant) * 0x1p-24f;
     return sign != 0 ? -f : f;
   }
-  uint32_t bits = exp == 31 ? (sign | 0x7f800000u | (mant << 13)) : (sign | ((exp + 112) << 23) | (mant << 13));
+  uint32_t bits =
+      exp == 31 ? (sign | 0x7f800000u | (mant << 13)) : (sign | ((exp + 112) << 23) | (mant << 13));
   return std::bit_cast<float>(bits);
 }
 
@@ -366,9 +389,10 @@ Stats StatsAccumulator::result() const {
     r.max_int = s.imax;
     r.min = static_cast<double>(s.imin);
     r.max = static_cast<double>(s.imax);
-    r.mean = s.scalars == 0 ? k_nan
-                            : static_cast<double>(static_cast<long double>(s.isum) /
-                                                  static_cast<long double>(s.scalars));
+    r.mean =
+        s.scalars == 0
+            ? k_nan
+            : static_cast<double>(static_cast<long double>(s.isum) / static_cast<long double>(s.scalars));
     break;
   case ElemKind::boolean:
   case ElemKind::unsigned_int:
@@ -377,9 +401,10 @@ Stats StatsAccumulator::result() const {
     r.max_uint = s.umax;
     r.min = static_cast<double>(s.umin);
     r.max = static_cast<double>(s.umax);
-    r.mean = s.scalars == 0 ? k_nan
-                            : static_cast<double>(static_cast<long double>(s.usum) /
-                                                  static_cast<long double>(s.scalars));
+    r.mean =
+        s.scalars == 0
+            ? k_nan
+            : static_cast<double>(static_cast<long double>(s.usum) / static_cast<long double>(s.scalars));
     break;
   default: {
     r.kind = Stats::Kind::floating;

@@ -11,15 +11,14 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
-#include <sys/stat.h>
 #include <mutex>
+#include <sys/stat.h>
 #include <unordered_map>
 #include <unordered_set>
 
 namespace dsm::git {
 
 namespace {
-
 
 void init_once() {
   static std::once_flag flag;
@@ -51,12 +50,16 @@ TreePtr lookup_tree(git_repository* repo, const git_oid& oid) {
   return TreePtr(raw);
 }
 
-bool is_tree(const git_tree_entry* e) { return git_tree_entry_type(e) == GIT_OBJECT_TREE; }
-bool is_blob(const git_tree_entry* e) { return git_tree_entry_type(e) == GIT_OBJECT_BLOB; }
+bool is_tree(const git_tree_entry* e) {
+  return git_tree_entry_type(e) == GIT_OBJECT_TREE;
+}
+bool is_blob(const git_tree_entry* e) {
+  return git_tree_entry_type(e) == GIT_OBJECT_BLOB;
+}
 
 // Every blob under a tree, reported as added (or deleted) wholesale.
-void all_blobs(git_repository* repo, const git_tree_entry* entry, const std::string& path, StagedChange::Kind kind,
-               std::vector<StagedChange>& out) {
+void all_blobs(git_repository* repo, const git_tree_entry* entry, const std::string& path,
+               StagedChange::Kind kind, std::vector<StagedChange>& out) {
   if (is_blob(entry)) {
     std::string oid = git_oid_tostr_s(git_tree_entry_id(entry));
     StagedChange c{kind, path, "", "", static_cast<uint32_t>(git_tree_entry_filemode(entry))};
@@ -76,8 +79,8 @@ void all_blobs(git_repository* repo, const git_tree_entry* entry, const std::str
 }
 
 // Compares two trees (either may be null), descending only where ids differ.
-void diff_trees(git_repository* repo, const git_tree* old_tree, const git_tree* new_tree, const std::string& prefix,
-                std::vector<StagedChange>& out) {
+void diff_trees(git_repository* repo, const git_tree* old_tree, const git_tree* new_tree,
+                const std::string& prefix, std::vector<StagedChange>& out) {
   std::unordered_map<std::string_view, const git_tree_entry*> old_entries;
   if (old_tree) {
     size_t n = git_tree_entrycount(old_tree);
@@ -106,7 +109,8 @@ void diff_trees(git_repository* repo, const git_tree* old_tree, const git_tree* 
       diff_trees(repo, a.get(), b.get(), path + "/", out);
     } else if (old && is_blob(old) && is_blob(e)) {
       out.push_back({StagedChange::Kind::modified, path, git_oid_tostr_s(git_tree_entry_id(e)),
-                     git_oid_tostr_s(git_tree_entry_id(old)), static_cast<uint32_t>(git_tree_entry_filemode(e))});
+                     git_oid_tostr_s(git_tree_entry_id(old)),
+                     static_cast<uint32_t>(git_tree_entry_filemode(e))});
     } else {
       if (old) {
         all_blobs(repo, old, path, StagedChange::Kind::deleted, out);
@@ -171,7 +175,8 @@ void diff_index_dir(git_repository* repo, const git_tree* head, const std::vecto
       }
       git_oid oid = to_git_oid(ie.oid);
       if (he && is_blob(he)) {
-        if (!git_oid_equal(&oid, git_tree_entry_id(he)) || static_cast<uint32_t>(git_tree_entry_filemode(he)) != ie.mode) {
+        if (!git_oid_equal(&oid, git_tree_entry_id(he)) ||
+            static_cast<uint32_t>(git_tree_entry_filemode(he)) != ie.mode) {
           out.push_back({StagedChange::Kind::modified, ie.path, git_oid_tostr_s(&oid),
                          git_oid_tostr_s(git_tree_entry_id(he)), ie.mode});
         }
@@ -264,7 +269,9 @@ Repo::~Repo() {
   }
 }
 
-Repo::Repo(Repo&& o) noexcept : m_repo(o.m_repo) { o.m_repo = nullptr; }
+Repo::Repo(Repo&& o) noexcept : m_repo(o.m_repo) {
+  o.m_repo = nullptr;
+}
 
 Repo& Repo::operator=(Repo&& o) noexcept {
   if (this != &o) {
@@ -277,8 +284,12 @@ Repo& Repo::operator=(Repo&& o) noexcept {
   return *this;
 }
 
-fs::path Repo::work_tree() const { return strip_slash(git_repository_workdir(m_repo)); }
-fs::path Repo::git_dir() const { return strip_slash(git_repository_path(m_repo)); }
+fs::path Repo::work_tree() const {
+  return strip_slash(git_repository_workdir(m_repo));
+}
+fs::path Repo::git_dir() const {
+  return strip_slash(git_repository_path(m_repo));
+}
 
 std::optional<std::string> Repo::config_string(const std::string& key) const {
   git_config* raw = nullptr;
@@ -439,6 +450,13 @@ std::vector<std::string> Repo::tracked_under(const std::string& prefix) const {
   return out;
 }
 
+std::string blob_id(std::string_view content) {
+  init_once();
+  git_oid oid;
+  check(git_odb_hash(&oid, content.data(), content.size(), GIT_OBJECT_BLOB), "cannot hash a blob");
+  return git_oid_tostr_s(&oid);
+}
+
 std::string Repo::read_blob(const std::string& oid_hex, uint64_t max_size) const {
   git_oid oid = parse_oid(oid_hex);
   git_blob* raw = nullptr;
@@ -490,7 +508,8 @@ std::vector<HeadFile> Repo::head_files_under(const std::string& prefix) const {
     size_t start = 0;
     while (node != nullptr && start < prefix.size()) {
       size_t slash = prefix.find('/', start);
-      std::string_view part = std::string_view(prefix).substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+      std::string_view part = std::string_view(prefix).substr(
+          start, slash == std::string::npos ? std::string::npos : slash - start);
       auto it = node->children.find(part);
       node = it == node->children.end() ? nullptr : it->second.get();
       start = slash == std::string::npos ? prefix.size() : slash + 1;
@@ -538,9 +557,9 @@ std::vector<HeadFile> Repo::head_files_under(const std::string& prefix) const {
   return out;
 }
 
-std::vector<std::string> Repo::differ_from_head(
-    const std::vector<HeadFile>& files,
-    const std::function<bool(const std::string& path, struct ::stat& st)>& stat_of) const {
+std::vector<std::string>
+Repo::differ_from_head(const std::vector<HeadFile>& files,
+                       const std::function<bool(const std::string& path, struct ::stat& st)>& stat_of) const {
   std::vector<std::string> out;
   if (files.empty()) {
     return out;
@@ -572,8 +591,9 @@ std::vector<std::string> Repo::differ_from_head(
         e->ctime_ns == static_cast<uint32_t>(st.st_ctim.tv_nsec)) {
       // Racily clean (git's rule): modified in the same tick as the index was
       // written, so the stat data cannot tell. Hash it.
-      bool racy = st.st_mtim.tv_sec > index_st.st_mtim.tv_sec ||
-                  (st.st_mtim.tv_sec == index_st.st_mtim.tv_sec && st.st_mtim.tv_nsec >= index_st.st_mtim.tv_nsec);
+      bool racy =
+          st.st_mtim.tv_sec > index_st.st_mtim.tv_sec ||
+          (st.st_mtim.tv_sec == index_st.st_mtim.tv_sec && st.st_mtim.tv_nsec >= index_st.st_mtim.tv_nsec);
       if (!racy) {
         continue;
       }
@@ -606,7 +626,9 @@ std::vector<std::string> Repo::history(size_t limit) const {
   git_revwalk* raw = nullptr;
   check(git_revwalk_new(&raw, m_repo), "cannot walk history");
   RevwalkPtr walk(raw);
-  git_revwalk_sorting(walk.get(), GIT_SORT_TOPOLOGICAL | GIT_SORT_TIME); // topological: commits made in the same second stay in order
+  git_revwalk_sorting(walk.get(),
+                      GIT_SORT_TOPOLOGICAL |
+                          GIT_SORT_TIME); // topological: commits made in the same second stay in order
   check(git_revwalk_push_head(walk.get()), "cannot walk history");
   git_oid oid;
   while (out.size() < limit && git_revwalk_next(&oid, walk.get()) == 0) {
@@ -662,8 +684,10 @@ std::vector<StagedChange> Repo::staged_changes() const {
       head = lookup_tree(m_repo, *git_commit_tree_id(commit.get()));
     }
     std::vector<StagedChange> out;
-    diff_index_dir(m_repo, head.get(), index->entries, 0, index->entries.size(), "", index->cache_tree.get(), out);
-    std::sort(out.begin(), out.end(), [](const StagedChange& a, const StagedChange& b) { return a.path < b.path; });
+    diff_index_dir(m_repo, head.get(), index->entries, 0, index->entries.size(), "", index->cache_tree.get(),
+                   out);
+    std::sort(out.begin(), out.end(),
+              [](const StagedChange& a, const StagedChange& b) { return a.path < b.path; });
     return out;
   }
   IndexPtr index = open_index(*this);
@@ -690,7 +714,8 @@ std::vector<StagedChange> Repo::staged_changes() const {
   }
   std::vector<StagedChange> out;
   diff_trees(m_repo, head.get(), staged.get(), "", out);
-  std::sort(out.begin(), out.end(), [](const StagedChange& a, const StagedChange& b) { return a.path < b.path; });
+  std::sort(out.begin(), out.end(),
+            [](const StagedChange& a, const StagedChange& b) { return a.path < b.path; });
   return out;
 }
 
@@ -724,7 +749,8 @@ BlobWindow Repo::blob_window(const std::string& oid_hex, size_t head_bytes, size
     git_odb_object* raw = nullptr;
     check(git_odb_read(&raw, odb.get(), &oid), "cannot read object " + oid_hex);
     OdbObjectPtr obj(raw);
-    std::string_view data(static_cast<const char*>(git_odb_object_data(obj.get())), git_odb_object_size(obj.get()));
+    std::string_view data(static_cast<const char*>(git_odb_object_data(obj.get())),
+                          git_odb_object_size(obj.get()));
     return std::string(data);
   };
   if (size <= head_bytes + tail_bytes) {

@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 struct git_repository;
@@ -27,10 +28,10 @@ struct Identity {
 
 // One entry of the index (the staged state).
 struct IndexEntry {
-  std::string path;   // relative to the work tree, '/'-separated
-  std::string oid;    // blob id, hex
-  uint64_t size = 0;  // blob size as recorded in the index
-  uint32_t mode = 0;  // git file mode (0100644, 0100755, 0120000, 0160000)
+  std::string path;  // relative to the work tree, '/'-separated
+  std::string oid;   // blob id, hex
+  uint64_t size = 0; // blob size as recorded in the index
+  uint32_t mode = 0; // git file mode (0100644, 0100755, 0120000, 0160000)
 };
 
 // A blob of HEAD's tree (see head_files_under()).
@@ -54,14 +55,14 @@ struct StagedChange {
 // what `git add` writes).
 struct BlobWindow {
   std::string head;
-  std::string tail;  // equals head when the blob fits in head + tail
+  std::string tail; // equals head when the blob fits in head + tail
   uint64_t size = 0;
   bool complete = false; // head holds the whole blob
 };
 
 // A blob reachable from recent history (see history_blobs()).
 struct HistoryBlob {
-  std::string path;   // a path it had (the first seen, newest commits first)
+  std::string path; // a path it had (the first seen, newest commits first)
   std::string oid;
   std::string commit; // the newest walked commit holding it at `path`
   uint32_t mode = 0;
@@ -117,9 +118,9 @@ public:
   // stat_of, when given, answers lstat() for a path relative to the work
   // tree from what the caller already knows (mode, size, ino, mtime and
   // ctime are used); false means "not there".
-  std::vector<std::string> differ_from_head(
-      const std::vector<HeadFile>& files,
-      const std::function<bool(const std::string& path, struct ::stat& st)>& stat_of = {}) const;
+  std::vector<std::string>
+  differ_from_head(const std::vector<HeadFile>& files,
+                   const std::function<bool(const std::string& path, struct ::stat& st)>& stat_of = {}) const;
 
   // The index file git is using: $GIT_INDEX_FILE when set (git sets it for
   // hooks during `git commit -a` and `git commit PATH...`), else the
@@ -156,6 +157,10 @@ private:
 
 // Throws dsm::Error with libgit2's last error message when rc < 0.
 void check(int rc, const std::string& what);
+
+// The id (hex) `git add` gives a blob of exactly these bytes, computed
+// without a repository (no clean filter applied).
+std::string blob_id(std::string_view content);
 
 // True when `start` is inside a bare repository (no work tree: Repo::discover
 // refuses it), e.g. a mirror pushing with a shared core.hooksPath.

@@ -318,7 +318,7 @@ RemoteGcReport gc_remote(const Repository& repo, const RemoteGcOptions& o) {
     throw Error("dsm gc --remote needs a remote name");
   }
   const RemoteConfig& rc = choose_remote(repo, o.remote);
-  std::unique_ptr<remote::ObjectStore> store = open_remote(repo, rc);
+  std::unique_ptr<remote::ObjectStore> store = open_remote(repo, rc, RemoteAccess::write);
   store->check_access();
   RemoteGcReport report;
   report.store = store->describe();

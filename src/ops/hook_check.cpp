@@ -2,17 +2,18 @@
 #include "ops/hook_check.hpp"
 #include "repo/referenced.hpp"
 
-#include "repo/config.hpp"
 #include "dsm/error.hpp"
-#include "repo/gitignore.hpp"
-#include "repo/manifest.hpp"
-#include "repo/repository.hpp"
+#include "format/chunk.hpp"
 #include "format/sniff.hpp"
 #include "git/git.hpp"
 #include "git/references.hpp"
-#include "format/chunk.hpp"
-#include "repo/payload_check.hpp"
+#include "repo/config.hpp"
 #include "repo/datasets.hpp"
+#include "repo/gitignore.hpp"
+#include "repo/manifest.hpp"
+#include "repo/payload_check.hpp"
+#include "repo/repository.hpp"
+#include "repo/sidecar_facts_cache.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -28,7 +29,8 @@ constexpr uint32_t k_mode_symlink = 0120000;
 constexpr uint32_t k_mode_gitlink = 0160000;
 
 std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return s;
 }
 
@@ -38,15 +40,17 @@ std::string basename(const std::string& path) {
 }
 
 // A sidecar and a manifest that record different hashes for one payload.
-HookFinding sha_disagrees(const std::string& sidecar_rel, const std::string& recorded, const std::string& manifest,
-                          const std::string& manifest_sha, const std::string& payload_rel) {
-  return {sidecar_rel, "'" + sidecar_rel + "': records sha256 " + recorded.substr(0, 12) + "..., " + manifest +
-                           " has " + manifest_sha.substr(0, 12) + "... for '" + payload_rel +
+HookFinding sha_disagrees(const std::string& sidecar_rel, const std::string& recorded,
+                          const std::string& manifest, const std::string& manifest_sha,
+                          const std::string& payload_rel) {
+  return {sidecar_rel, "'" + sidecar_rel + "': records sha256 " + recorded.substr(0, 12) + "..., " +
+                           manifest + " has " + manifest_sha.substr(0, 12) + "... for '" + payload_rel +
                            "'; run 'dsm verify' to see which is right"};
 }
 
 // A sidecar whose `file:` is not the payload (or version directory) it sits beside.
-HookFinding names_other_payload(const std::string& sidecar_rel, const std::string& file, const std::string& beside) {
+HookFinding names_other_payload(const std::string& sidecar_rel, const std::string& file,
+                                const std::string& beside) {
   return {sidecar_rel, "'" + sidecar_rel + "': names payload '" + file + "', but sits beside '" + beside +
                            "'; restore it with 'git restore --staged --worktree " + sidecar_rel + "'"};
 }
@@ -68,15 +72,18 @@ std::string size_for_message(uint64_t bytes) {
   return buf;
 }
 
-std::string unstage_fix(const std::string& path) { return "unstage it with 'git rm --cached " + path + "'"; }
+std::string unstage_fix(const std::string& path) {
+  return "unstage it with 'git rm --cached " + path + "'";
+}
 
 // Everything check_staged needs to know about the staged state, gathered
 // once: the changed paths, and lazily the staged manifest.
 class StagedCheck {
 public:
   StagedCheck(const Repository& repo, std::vector<git::StagedChange> changes)
-    : m_repo(repo), m_git(repo.git()), m_changes(std::move(changes)), m_data_rel(repo.data_dir_relative()),
-      m_manifest_rel(m_data_rel + "/" + k_manifest_name), m_payloads(repo) {
+      : m_repo(repo), m_git(repo.git()), m_changes(std::move(changes)), m_data_rel(repo.data_dir_relative()),
+        m_manifest_rel(m_data_rel + "/" + k_manifest_name), m_payloads(repo),
+        m_facts_cache(SidecarFactsCache::load(SidecarFactsCache::path_in(repo))) {
     for (const auto& c : m_changes) {
       m_by_path.emplace(c.path, &c);
     }
@@ -96,6 +103,7 @@ public:
         check_chunked_sidecar(c, out);
       }
     }
+    save_facts_cache();
   }
 
 private:
@@ -112,8 +120,52 @@ private:
     return m_git.read_head_file(path);
   }
 
+  // The facts of the sidecar at `path` as the commit will record it (the
+  // staged blob when the commit changes it, else HEAD's); nullptr when
+  // absent, an empty optional (with a finding) when it does not parse.
+  const std::optional<SidecarFacts>* committed_facts(const std::string& path, std::vector<HookFinding>& out) {
+    auto it = m_by_path.find(path);
+    if (it != m_by_path.end()) {
+      return it->second->kind == git::StagedChange::Kind::deleted ? nullptr : &staged_facts(*it->second, out);
+    }
+    std::optional<std::string> text = m_git.read_head_file(path);
+    return text ? &parse_sidecar(*text, path, out) : nullptr;
+  }
+
+  // A staged sidecar's facts: from the cache when its blob id is listed
+  // there (neither read nor parsed), else parsed and then cached.
+  const std::optional<SidecarFacts>& staged_facts(const git::StagedChange& c, std::vector<HookFinding>& out) {
+    if (auto known = m_parsed_sidecars.find(c.path); known != m_parsed_sidecars.end()) {
+      return known->second;
+    }
+    if (const SidecarFacts* cached = m_facts_cache.find(c.oid)) {
+      return m_parsed_sidecars[c.path] = *cached;
+    }
+    const std::optional<SidecarFacts>& facts = parse_sidecar(m_git.read_blob(c.oid, 64u << 20), c.path, out);
+    if (facts) {
+      m_facts_cache.record(c.oid, *facts);
+    }
+    return facts;
+  }
+
+  // Keeps what this commit stages (a refused commit is retried with the
+  // same blobs); what was committed or unstaged since goes.
+  void save_facts_cache() {
+    std::set<std::string> staged;
+    for (const auto& c : m_changes) {
+      if (c.kind != git::StagedChange::Kind::deleted && m_facts_cache.find(c.oid) != nullptr) {
+        staged.insert(c.oid);
+      }
+    }
+    if (m_facts_cache.dirty() || staged.size() != m_facts_cache.size()) {
+      m_facts_cache.save(SidecarFactsCache::path_in(m_repo),
+                         [&staged](const std::string& id) { return staged.count(id) != 0; });
+    }
+  }
+
   bool is_staged_sidecar(const std::string& path) const {
-    if (path.size() <= m_data_rel.size() + 1 || path.compare(0, m_data_rel.size() + 1, m_data_rel + "/") != 0) {
+    if (path.size() <= m_data_rel.size() + 1 ||
+        path.compare(0, m_data_rel.size() + 1, m_data_rel + "/") != 0) {
       return false;
     }
     auto payload = Repository::payload_of_sidecar(path);
@@ -124,7 +176,8 @@ private:
   // (<stem>.yaml beside <stem>/part-0001.npy ...): a .yaml under the data
   // dir whose name without it is a directory, or a prefix of manifest lines.
   bool is_chunked_sidecar(const std::string& path, std::vector<HookFinding>& out) {
-    if (path.size() <= m_data_rel.size() + 1 || path.compare(0, m_data_rel.size() + 1, m_data_rel + "/") != 0) {
+    if (path.size() <= m_data_rel.size() + 1 ||
+        path.compare(0, m_data_rel.size() + 1, m_data_rel + "/") != 0) {
       return false;
     }
     auto dir = Repository::payload_of_sidecar(path);
@@ -173,11 +226,11 @@ private:
       try {
         m_manifest = Manifest::parse(text.value_or(""), m_manifest_rel);
       } catch (const Error& e) {
-        out.push_back({m_manifest_rel, "'" + m_manifest_rel + "': the staged manifest is malformed (" + e.what() +
-                                           "); " +
-                                           malformed_advice(m_manifest_rel, "restore it with 'git restore --staged "
-                                                                            "--worktree " + m_manifest_rel +
-                                                                              "' and run 'dsm verify'")});
+        out.push_back({m_manifest_rel,
+                       "'" + m_manifest_rel + "': the staged manifest is malformed (" + e.what() + "); " +
+                           malformed_advice(m_manifest_rel, "restore it with 'git restore --staged "
+                                                            "--worktree " +
+                                                                m_manifest_rel + "' and run 'dsm verify'")});
       }
     }
     return m_manifest ? &*m_manifest : nullptr;
@@ -203,25 +256,26 @@ private:
       }
       std::string payload_rel = m_data_rel + "/" + rel;
       std::string sidecar_rel = payload_rel + k_sidecar_suffix;
-      auto sidecar_text = committed_text(sidecar_rel);
-      if (!sidecar_text && is_chunk_file_name(basename(rel))) {
+      const std::optional<SidecarFacts>* facts = committed_facts(sidecar_rel, out);
+      if (!facts && is_chunk_file_name(basename(rel))) {
         // A chunk: described by its directory's sidecar.
         sidecar_rel = payload_rel.substr(0, payload_rel.rfind('/')) + k_sidecar_suffix;
-        sidecar_text = committed_text(sidecar_rel);
-        if (sidecar_text) {
-          if (const auto& sc = parse_sidecar(*sidecar_text, sidecar_rel, out)) {
-            check_chunk_line(*sc, sidecar_rel, payload_rel, sha, out);
+        facts = committed_facts(sidecar_rel, out);
+        if (facts) {
+          if (*facts) {
+            check_chunk_line(**facts, sidecar_rel, payload_rel, sha, out);
           }
           continue;
         }
       }
-      if (!sidecar_text) {
-        out.push_back({payload_rel, "'" + payload_rel + "': listed in the manifest, but its sidecar '" + sidecar_rel +
-                                        "' is not staged; run 'git add " + sidecar_rel + "' (see 'dsm verify')"});
+      if (!facts) {
+        out.push_back({payload_rel, "'" + payload_rel + "': listed in the manifest, but its sidecar '" +
+                                        sidecar_rel + "' is not staged; run 'git add " + sidecar_rel +
+                                        "' (see 'dsm verify')"});
         check_payload_once(payload_rel, std::nullopt, sha, "the manifest", out);
         continue;
       }
-      const auto& sc = parse_sidecar(*sidecar_text, sidecar_rel, out);
+      const std::optional<SidecarFacts>& sc = *facts;
       if (!sc) {
         continue;
       }
@@ -233,7 +287,7 @@ private:
   }
 
   void check_sidecar(const git::StagedChange& c, std::vector<HookFinding>& out) {
-    const auto& sc = parse_sidecar(m_git.read_blob(c.oid, 64u << 20), c.path, out);
+    const auto& sc = staged_facts(c, out);
     if (!sc) {
       return;
     }
@@ -256,14 +310,16 @@ private:
   }
 
   // One manifest line of a chunk against its version's sidecar.
-  void check_chunk_line(const SidecarFacts& sc, const std::string& sidecar_rel, const std::string& payload_rel,
-                        const std::string& sha, std::vector<HookFinding>& out) {
+  void check_chunk_line(const SidecarFacts& sc, const std::string& sidecar_rel,
+                        const std::string& payload_rel, const std::string& sha,
+                        std::vector<HookFinding>& out) {
     std::string file = basename(payload_rel);
     auto rec = std::find_if(sc.chunks.begin(), sc.chunks.end(),
                             [&file](const SidecarFacts::Chunk& ch) { return ch.file == file; });
     if (rec == sc.chunks.end()) {
-      out.push_back({payload_rel, "'" + payload_rel + "': listed in the manifest, but its version's sidecar '" +
-                                      sidecar_rel + "' does not list it; run 'dsm verify'"});
+      out.push_back({payload_rel, "'" + payload_rel +
+                                      "': listed in the manifest, but its version's sidecar '" + sidecar_rel +
+                                      "' does not list it; run 'dsm verify'"});
       check_payload_once(payload_rel, std::nullopt, sha, "the manifest", out);
       return;
     }
@@ -276,7 +332,7 @@ private:
   // A chunked version's sidecar: every chunk it lists has its manifest line
   // and its bytes in the work tree.
   void check_chunked_sidecar(const git::StagedChange& c, std::vector<HookFinding>& out) {
-    const auto& sc = parse_sidecar(m_git.read_blob(c.oid, 64u << 20), c.path, out);
+    const auto& sc = staged_facts(c, out);
     if (!sc) {
       return;
     }
@@ -314,9 +370,10 @@ private:
     try {
       facts = parse_sidecar_facts(text, rel);
     } catch (const Error& e) {
-      out.push_back({rel, "'" + rel + "': not a valid sidecar (" + e.what() + "); " +
-                              malformed_advice(rel, "restore it with 'git restore --staged --worktree " + rel +
-                                                      "' or store the payload again with 'dsm add'")});
+      out.push_back(
+          {rel, "'" + rel + "': not a valid sidecar (" + e.what() + "); " +
+                    malformed_advice(rel, "restore it with 'git restore --staged --worktree " + rel +
+                                              "' or store the payload again with 'dsm add'")});
     }
     return facts;
   }
@@ -339,8 +396,9 @@ private:
     return otherwise;
   }
 
-  void check_payload_once(const std::string& payload_rel, std::optional<uint64_t> size, const std::string& sha,
-                          const std::string& described_by, std::vector<HookFinding>& out) {
+  void check_payload_once(const std::string& payload_rel, std::optional<uint64_t> size,
+                          const std::string& sha, const std::string& described_by,
+                          std::vector<HookFinding>& out) {
     if (!m_checked_payloads.insert(payload_rel).second) {
       return;
     }
@@ -356,11 +414,13 @@ private:
       if (m_referenced.get().hash_listed_elsewhere(sha)) {
         return;
       }
-      fix = "run 'dsm pull' if a teammate added it, else restore the payload (or unstage what describes it with "
+      fix = "run 'dsm pull' if a teammate added it, else restore the payload (or unstage what describes it "
+            "with "
             "'git rm --cached')";
       break;
     case PayloadProblem::Kind::changed:
-      fix = "restore the original bytes, or store the new content with 'dsm add'; 'dsm verify' shows the details";
+      fix = "restore the original bytes, or store the new content with 'dsm add'; 'dsm verify' shows the "
+            "details";
       break;
     case PayloadProblem::Kind::unreadable:
       fix = "check its permissions, then run 'dsm verify'";
@@ -377,6 +437,7 @@ private:
   std::string m_data_rel;
   std::string m_manifest_rel;
   PayloadChecker m_payloads;
+  SidecarFactsCache m_facts_cache;
   LazyReferenced m_referenced{m_repo};
   bool m_manifest_loaded = false;
   std::optional<Manifest> m_manifest;
@@ -444,8 +505,8 @@ private:
 // is and what to do with the file.
 std::string stored_copy_message(const std::string& path, const std::string& version) {
   return "'" + path + "': the same bytes as " + version +
-         ", which dsm stores already, so it needs no commit: delete it ('git rm --cached " + path + " && rm " +
-         path + "'), or keep it and ignore it (unstage it with 'git rm --cached " + path +
+         ", which dsm stores already, so it needs no commit: delete it ('git rm --cached " + path +
+         " && rm " + path + "'), or keep it and ignore it (unstage it with 'git rm --cached " + path +
          "', then add it to .gitignore)";
 }
 
@@ -481,12 +542,13 @@ void check_blob(const git::Repo& git, const Config& config, const std::string& p
       array = sniff_window(w.head, w.tail, w.size) != ArrayKind::none;
     }
     if (array || size > config.max_git_file_size) {
-      out.push_back({path, "'" + path + "': " +
-                             (array ? std::string("an array is committed in git")
-                                    : size_for_message(size) + " over max_git_file_size is committed in git") +
-                             "; a test fixture that belongs there: list it under 'allow:' in .dsm/config.yaml; "
-                             "otherwise remove it with 'git rm --cached " + path +
-                             "', commit, and store it with 'dsm add'"});
+      out.push_back(
+          {path, "'" + path + "': " +
+                     (array ? std::string("an array is committed in git")
+                            : size_for_message(size) + " over max_git_file_size is committed in git") +
+                     "; a test fixture that belongs there: list it under 'allow:' in .dsm/config.yaml; "
+                     "otherwise remove it with 'git rm --cached " +
+                     path + "', commit, and store it with 'dsm add'"});
     }
     return;
   }
@@ -504,9 +566,10 @@ void check_blob(const git::Repo& git, const Config& config, const std::string& p
     if (stored_copy()) {
       return;
     }
-    out.push_back({path, "'" + path + "': an array payload is staged for commit; " + unstage_fix(path) +
-                             " and store it with 'dsm add' (a test fixture that belongs in git: list it under "
-                             "'allow:' in .dsm/config.yaml)"});
+    out.push_back(
+        {path, "'" + path + "': an array payload is staged for commit; " + unstage_fix(path) +
+                   " and store it with 'dsm add' (a test fixture that belongs in git: list it under "
+                   "'allow:' in .dsm/config.yaml)"});
     return;
   }
   uint64_t size = git.blob_size(oid);

@@ -3,17 +3,17 @@
 
 #include "dsm/error.hpp"
 #include "format/file_hash.hpp"
+#include "git/git.hpp"
 #include "remote/hashing_io.hpp"
 #include "remote/store.hpp"
 #include "remote/transfer.hpp"
 #include "repo/datasets.hpp"
 #include "repo/dedupe.hpp"
 #include "repo/known_objects.hpp"
+#include "repo/lock.hpp"
 #include "repo/manifest.hpp"
 #include "repo/repository.hpp"
 #include "repo/sidecar.hpp"
-#include "git/git.hpp"
-#include "repo/lock.hpp"
 #include "util/beneath.hpp"
 #include "util/file.hpp"
 #include "util/interrupt.hpp"
@@ -35,8 +35,8 @@ namespace {
 constexpr size_t k_list_threshold = 32;
 
 // The size each of `shas` has on the store, or nullopt where it holds none.
-std::vector<std::optional<uint64_t>> remote_sizes(remote::ObjectStore& store, const std::vector<std::string>& shas,
-                                                  unsigned jobs) {
+std::vector<std::optional<uint64_t>> remote_sizes(remote::ObjectStore& store,
+                                                  const std::vector<std::string>& shas, unsigned jobs) {
   std::vector<std::optional<uint64_t>> out(shas.size());
   if (!store.cheap_stat() && shas.size() > k_list_threshold) {
     auto listed = store.list();
@@ -83,7 +83,7 @@ std::vector<Selected> select(const Repository& repo, const SyncOptions& o) {
 std::optional<uint64_t> sidecar_size(const Repository& repo, const Selected& e) {
   try {
     std::optional<util::RegularFile> f =
-      util::open_regular_beneath(repo.data_dir(), e.rel + k_sidecar_suffix);
+        util::open_regular_beneath(repo.data_dir(), e.rel + k_sidecar_suffix);
     if (!f) {
       return std::nullopt;
     }
@@ -143,9 +143,15 @@ std::string url_host(const std::string& url) {
 }
 
 // What trust is given to: the remote as configured now.
-std::string trust_identity(const RemoteConfig& rc) { return rc.url + " " + rc.endpoint.value_or(""); }
-std::string trust_key(const std::string& name) { return "dsm.remote." + name + ".trusted"; }
-std::string allow_http_key(const std::string& name) { return "dsm.remote." + name + ".allowhttp"; }
+std::string trust_identity(const RemoteConfig& rc) {
+  return rc.url + " " + rc.endpoint.value_or("");
+}
+std::string trust_key(const std::string& name) {
+  return "dsm.remote." + name + ".trusted";
+}
+std::string allow_http_key(const std::string& name) {
+  return "dsm.remote." + name + ".allowhttp";
+}
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -187,9 +193,14 @@ const RemoteConfig& choose_remote(const Repository& repo, const std::string& nam
   return *r;
 }
 
-std::optional<std::string> untrusted_reason(const Repository& repo, const RemoteConfig& rc) {
-  // A directory remote is reached without credentials: nothing to leak.
-  if (rc.url.rfind("s3://", 0) != 0) {
+std::optional<std::string> untrusted_reason(const Repository& repo, const RemoteConfig& rc,
+                                            RemoteAccess access) {
+  // A directory remote is reached without credentials, and what is read
+  // from it is checked against the manifest: reading needs no trust.
+  // Writing does: the committed config comes with a clone, and push (run by
+  // the pre-push hook on `git push`) would copy this clone's data wherever
+  // it points.
+  if (rc.url.rfind("s3://", 0) != 0 && access == RemoteAccess::read) {
     return std::nullopt;
   }
   std::optional<std::string> trusted = repo.git().config_string(trust_key(rc.name));
@@ -217,8 +228,9 @@ void untrust_remote(const Repository& repo, const std::string& name) {
   repo.git().set_local_config(allow_http_key(name), std::nullopt);
 }
 
-std::unique_ptr<remote::ObjectStore> open_remote(const Repository& repo, const RemoteConfig& rc) {
-  if (std::optional<std::string> why = untrusted_reason(repo, rc)) {
+std::unique_ptr<remote::ObjectStore> open_remote(const Repository& repo, const RemoteConfig& rc,
+                                                 RemoteAccess access) {
+  if (std::optional<std::string> why = untrusted_reason(repo, rc, access)) {
     throw Error(*why);
   }
   remote::RemoteSpec spec{rc.name, rc.url, rc.endpoint.value_or(""), rc.region.value_or("")};
@@ -239,9 +251,9 @@ struct Session {
   std::vector<Selected> entries;
 };
 
-Session open_session(const Repository& repo, const SyncOptions& o) {
+Session open_session(const Repository& repo, const SyncOptions& o, RemoteAccess access) {
   const RemoteConfig& rc = choose_remote(repo, o.remote);
-  std::unique_ptr<remote::ObjectStore> store = open_remote(repo, rc);
+  std::unique_ptr<remote::ObjectStore> store = open_remote(repo, rc, access);
   return Session{rc.name, std::move(store), select(repo, o)};
 }
 
@@ -257,7 +269,7 @@ std::optional<RemoteAvailability> remote_availability(const Repository& repo, co
   RemoteAvailability out;
   out.remote = rc->name;
   try {
-    std::unique_ptr<remote::ObjectStore> store = open_remote(repo, *rc);
+    std::unique_ptr<remote::ObjectStore> store = open_remote(repo, *rc, RemoteAccess::read);
     store->check_access();
     std::vector<std::optional<uint64_t>> sizes = remote_sizes(*store, shas, k_default_transfer_jobs);
     for (size_t i = 0; i < shas.size(); ++i) {
@@ -278,7 +290,7 @@ std::optional<RemoteAvailability> remote_availability(const Repository& repo, co
 
 TransferReport push(const Repository& repo, const SyncOptions& o) {
   auto start = std::chrono::steady_clock::now();
-  Session session = open_session(repo, o);
+  Session session = open_session(repo, o, RemoteAccess::write);
   const std::unique_ptr<remote::ObjectStore>& store = session.store;
   std::vector<Selected>& entries = session.entries;
   TransferReport report;
@@ -291,7 +303,7 @@ TransferReport push(const Repository& repo, const SyncOptions& o) {
     uint64_t size = 0;
   };
   std::map<std::string, Upload> by_sha;
-  std::map<std::string, fs::path> absent; // sha -> a path that should hold it
+  std::map<std::string, fs::path> absent;        // sha -> a path that should hold it
   std::map<std::string, const Selected*> source; // sha -> the entry uploaded
   for (const Selected& e : entries) {
     std::optional<struct stat> st;
@@ -306,8 +318,9 @@ TransferReport push(const Repository& repo, const SyncOptions& o) {
       // its target may be any file of this machine.
       record(report,
              "cannot push " + quote(e.path.string()) + ": " +
-               (S_ISLNK(st->st_mode) ? "it is a symlink, and dsm never follows symlinks inside the repository"
-                                     : "not a regular file"),
+                 (S_ISLNK(st->st_mode)
+                      ? "it is a symlink, and dsm never follows symlinks inside the repository"
+                      : "not a regular file"),
              k_exit_problems);
       continue;
     }
@@ -384,8 +397,8 @@ TransferReport push(const Repository& repo, const SyncOptions& o) {
   for (size_t i = 0; i < absent_shas.size(); ++i) {
     if (!have[candidates.size() + i]) {
       record(report,
-             "cannot push " + quote(absent.at(absent_shas[i]).string()) + ": the payload is missing here and " +
-                 report.store + " does not have it",
+             "cannot push " + quote(absent.at(absent_shas[i]).string()) +
+                 ": the payload is missing here and " + report.store + " does not have it",
              k_exit_problems);
     }
   }
@@ -404,7 +417,8 @@ TransferReport push(const Repository& repo, const SyncOptions& o) {
     // still the regular file of the size planned.
     util::RegularFile f = open_payload(repo, *source.at(todo[i].sha));
     if (static_cast<uint64_t>(f.st.st_size) != todo[i].size) {
-      throw Error("cannot push " + quote(todo[i].path.string()) + ": it changed while pushing", k_exit_problems);
+      throw Error("cannot push " + quote(todo[i].path.string()) + ": it changed while pushing",
+                  k_exit_problems);
     }
     if (replace[i]) {
       // The local copy is verified in full before anything is replaced.
@@ -455,7 +469,7 @@ TransferReport push(const Repository& repo, const SyncOptions& o) {
 
 TransferReport pull(const Repository& repo, const SyncOptions& o) {
   auto start = std::chrono::steady_clock::now();
-  Session session = open_session(repo, o);
+  Session session = open_session(repo, o, RemoteAccess::read);
   const std::unique_ptr<remote::ObjectStore>& store = session.store;
   std::vector<Selected>& entries = session.entries;
   TransferReport report;
@@ -492,8 +506,8 @@ TransferReport pull(const Repository& repo, const SyncOptions& o) {
     const fs::path& p = present[i].path;
     std::string actual = sha256_fd(open_payload(repo, present[i]).fd.get(), p);
     if (actual != present[i].sha256) {
-      throw Error("local payload " + quote(p.string()) + " does not match the manifest (its SHA-256 is " + actual +
-                      "); not replaced: move it away and pull again",
+      throw Error("local payload " + quote(p.string()) + " does not match the manifest (its SHA-256 is " +
+                      actual + "); not replaced: move it away and pull again",
                   k_exit_problems);
     }
   });
@@ -644,7 +658,7 @@ void throw_if_failed(const TransferReport& report, const std::string& verb) {
 }
 
 RemoteCheckReport verify_remote(const Repository& repo, const SyncOptions& o) {
-  Session session = open_session(repo, o);
+  Session session = open_session(repo, o, RemoteAccess::read);
   const std::unique_ptr<remote::ObjectStore>& store = session.store;
   std::vector<Selected>& entries = session.entries;
   store->check_access();
@@ -700,7 +714,7 @@ RemoteCheckReport verify_remote(const Repository& repo, const SyncOptions& o) {
 RemoteCopies verify_remote_copies(const Repository& repo, const std::string& name,
                                   const std::map<std::string, uint64_t>& sizes, unsigned jobs) {
   const RemoteConfig& rc = choose_remote(repo, name);
-  std::unique_ptr<remote::ObjectStore> store = open_remote(repo, rc);
+  std::unique_ptr<remote::ObjectStore> store = open_remote(repo, rc, RemoteAccess::read);
   store->check_access();
   RemoteCopies out;
   out.remote = rc.name;
@@ -721,8 +735,8 @@ RemoteCopies verify_remote_copies(const Repository& repo, const std::string& nam
       return;
     }
     if (*have[i] != expected) {
-      problems[i] = "object " + key + " on " + out.store + " has " + std::to_string(*have[i]) + " bytes, expected " +
-                    std::to_string(expected);
+      problems[i] = "object " + key + " on " + out.store + " has " + std::to_string(*have[i]) +
+                    " bytes, expected " + std::to_string(expected);
       return;
     }
     std::optional<std::string> h;

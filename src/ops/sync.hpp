@@ -37,12 +37,21 @@ inline constexpr unsigned k_default_transfer_jobs = 8;
 const RemoteConfig& choose_remote(const Repository& repo, const std::string& name);
 
 // Opens the store of a configured remote (credentials from the environment).
+// What an operation does to a remote: read (pull, verify --remote, drop's
+// check, doctor) or write (push, the pre-push hook, gc --remote).
+enum class RemoteAccess { read, write };
+
 // Trust is local (docs/guarantees.md, "Threat model"): .dsm/config.yaml
-// comes with a clone, so an s3:// remote is contacted with credentials only
-// once this clone trusts it (trust_remote, recorded in .git/config, never
-// committed), and never over plain http to a host other than loopback
-// without the opt-in. Otherwise throws "remote 'x' is not trusted here".
-std::unique_ptr<remote::ObjectStore> open_remote(const Repository& repo, const RemoteConfig& remote);
+// comes with a clone, so a remote is used only as this clone trusts it
+// (trust_remote, recorded in .git/config, never committed): an s3:// remote
+// is contacted with credentials only once trusted, and never over plain
+// http to a host other than loopback without the opt-in; a directory
+// remote is read untrusted (pull checks every byte against the manifest)
+// but written to only once trusted, so a hostile clone cannot make `git
+// push` copy this clone's data to a directory of its choosing. Otherwise
+// throws "remote 'x' is not trusted here".
+std::unique_ptr<remote::ObjectStore> open_remote(const Repository& repo, const RemoteConfig& remote,
+                                                 RemoteAccess access);
 
 // `dsm remote trust NAME [--allow-http]`: trusts the remote as configured
 // now (its URL and endpoint: a later pull that changes either needs a new
@@ -50,7 +59,8 @@ std::unique_ptr<remote::ObjectStore> open_remote(const Repository& repo, const R
 void trust_remote(const Repository& repo, const RemoteConfig& remote, bool allow_http);
 void untrust_remote(const Repository& repo, const std::string& name);
 // Whether open_remote would refuse `remote` (the message), or nullopt.
-std::optional<std::string> untrusted_reason(const Repository& repo, const RemoteConfig& remote);
+std::optional<std::string> untrusted_reason(const Repository& repo, const RemoteConfig& remote,
+                                            RemoteAccess access);
 
 // What push, pull and verify --remote act on.
 struct SyncOptions {
@@ -60,10 +70,10 @@ struct SyncOptions {
   // manifests of the commits being pushed; a path may come with several
   // hashes). push only.
   std::optional<std::vector<std::pair<std::string, std::string>>> entries;
-  std::string remote;               // --remote NAME; empty: the default remote
+  std::string remote; // --remote NAME; empty: the default remote
   unsigned jobs = k_default_transfer_jobs;
-  fs::path work_dir;                // relative TARGET paths resolve against it
-  bool progress = false;            // a progress bar on stderr (a terminal)
+  fs::path work_dir;     // relative TARGET paths resolve against it
+  bool progress = false; // a progress bar on stderr (a terminal)
   // push --force: objects the remote holds are checked (hashed where the
   // store can tell, otherwise assumed bad) and those that fail are
   // uploaded again, from a local copy verified as it is sent.
@@ -76,14 +86,14 @@ struct SyncOptions {
 // The outcome of a push or pull. A failed transfer of one payload does not
 // stop the others: `problems` lists each once, `exit_code` is the worst.
 struct TransferReport {
-  std::string store;     // the store's description ("remote 'team' (/srv/x)")
-  size_t done = 0;       // payloads transferred
-  uint64_t bytes = 0;    // their bytes
-  size_t skipped = 0;    // already there (push) or already present (pull)
-  size_t linked = 0;     // pull: stored as hard links to identical payloads here (nothing downloaded)
+  std::string store;  // the store's description ("remote 'team' (/srv/x)")
+  size_t done = 0;    // payloads transferred
+  uint64_t bytes = 0; // their bytes
+  size_t skipped = 0; // already there (push) or already present (pull)
+  size_t linked = 0;  // pull: stored as hard links to identical payloads here (nothing downloaded)
   double seconds = 0;
   std::vector<std::string> problems;
-  int exit_code = 0;     // 0, 1 (problems found), 2 (error) or 130 (interrupted)
+  int exit_code = 0; // 0, 1 (problems found), 2 (error) or 130 (interrupted)
 };
 
 // Uploads the selected payloads the remote does not hold, each hashed as it
@@ -107,7 +117,7 @@ void throw_if_failed(const TransferReport& report, const std::string& verb);
 struct RemoteCheckReport {
   std::string store;
   size_t checked = 0;
-  bool hashes_checked = false;      // the store hashed its objects (directory)
+  bool hashes_checked = false;       // the store hashed its objects (directory)
   std::vector<std::string> problems; // "MISSING <path>: …" / "FAILED <path>: …"
 };
 RemoteCheckReport verify_remote(const Repository& repo, const SyncOptions& options);
@@ -120,9 +130,9 @@ RemoteCheckReport verify_remote(const Repository& repo, const SyncOptions& optio
 // What it finds present is added to the remote's record
 // (repo/known_objects.hpp).
 struct RemoteAvailability {
-  std::string remote;               // its name
-  std::set<std::string> present;    // the SHA-256s of `shas` it holds
-  std::string error;                // "" or why it could not be asked
+  std::string remote;            // its name
+  std::set<std::string> present; // the SHA-256s of `shas` it holds
+  std::string error;             // "" or why it could not be asked
 };
 std::optional<RemoteAvailability> remote_availability(const Repository& repo, const std::string& name,
                                                       const std::vector<std::string>& shas);

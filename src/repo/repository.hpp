@@ -5,7 +5,8 @@
 //   .dsm/config.yaml                 committed configuration (dsm/config.hpp)
 //   .dsm/local/                      gitignored local state: lock, stat cache,
 //                                    dropped payloads (repo/dropped.hpp),
-//                                    committed numbers (seqcache: repo/referenced.hpp)
+//                                    committed numbers (seqcache: repo/referenced.hpp),
+//                                    staged sidecars' facts (repo/sidecar_facts_cache.hpp)
 //   <data_dir>/manifest-sha256.txt   committed manifest (dsm/manifest.hpp)
 //   <data_dir>/<name>/<stem>.npy     payload (gitignored, read-only)
 //   <data_dir>/<name>/<stem>.npy.yaml  its sidecar (committed)

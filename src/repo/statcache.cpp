@@ -18,10 +18,11 @@ namespace {
 
 constexpr std::string_view k_header = "dsm-statcache 1\n";
 
-int64_t ns(const struct timespec& ts) { return static_cast<int64_t>(ts.tv_sec) * 1000000000LL + ts.tv_nsec; }
+int64_t ns(const struct timespec& ts) {
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000LL + ts.tv_nsec;
+}
 
-template <typename T>
-bool parse_num(std::string_view& s, T& out) {
+template <typename T> bool parse_num(std::string_view& s, T& out) {
   auto res = std::from_chars(s.data(), s.data() + s.size(), out);
   if (res.ec != std::errc() || res.ptr == s.data() + s.size() || *res.ptr != ' ') {
     return false;
@@ -41,6 +42,39 @@ StatFacts StatFacts::from(const struct stat& st) {
   return f;
 }
 
+// One line: `<sha256> <size> <mtime_ns> <ctime_ns> <inode> <path>`. A line
+// that does not parse is dropped (false).
+bool StatCache::parse_line(std::string_view line) {
+  if (line.size() < 66 || line[64] != ' ') {
+    return false;
+  }
+  Row row;
+  if (!util::sha256_from_hex(line.substr(0, 64), row.sha256)) {
+    return false;
+  }
+  line.remove_prefix(65);
+  if (!parse_num(line, row.facts.size) || !parse_num(line, row.facts.mtime_ns) ||
+      !parse_num(line, row.facts.ctime_ns) || !parse_num(line, row.facts.inode) || line.empty()) {
+    return false;
+  }
+  std::optional<std::string> decoded;
+  if (line.find('%') != std::string_view::npos) {
+    decoded = manifest_decode_path(std::string(line));
+    if (!decoded) {
+      return false;
+    }
+    line = *decoded;
+  }
+  if (m_paths.size() + line.size() > UINT32_MAX) {
+    return false; // beyond what a row can address: those entries are re-hashed
+  }
+  row.rel_offset = static_cast<uint32_t>(m_paths.size());
+  row.rel_size = static_cast<uint32_t>(line.size());
+  m_paths += line;
+  m_rows.push_back(row);
+  return true;
+}
+
 StatCache StatCache::load(const fs::path& file) {
   StatCache c;
   struct stat st {};
@@ -55,58 +89,75 @@ StatCache StatCache::load(const fs::path& file) {
     if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
       return StatCache();
     }
-    c.m_text.resize(static_cast<size_t>(st.st_size));
-    c.m_text.resize(util::read_some(fd.get(), c.m_text.data(), c.m_text.size(), file));
+    // A line is 140 to 160 bytes (64 for the hash, four numbers, a path):
+    // reserving for 128 never grows the table, whose doubling would hold
+    // two copies at once.
+    const auto expected = static_cast<size_t>(st.st_size) / 128 + 1;
+    c.m_rows.reserve(expected);
+    c.m_paths.reserve(expected * 40);
+    constexpr size_t k_block = 1 << 20;
+    constexpr size_t k_max_line = 1 << 16; // longer: not a line dsm wrote
+    std::vector<char> block(k_block);
+    std::string carry; // a line cut by the block's end
+    bool header = false;
+    bool skipping = false; // inside an over-long line
+    while (true) {
+      size_t n = util::read_some(fd.get(), block.data(), block.size(), file);
+      if (n == 0) {
+        break; // a torn last line (no newline) stays in `carry`: dropped
+      }
+      std::string_view rest(block.data(), n);
+      while (!rest.empty()) {
+        size_t nl = rest.find('\n');
+        if (nl == std::string_view::npos) {
+          if (!skipping && carry.size() + rest.size() <= k_max_line) {
+            carry.append(rest);
+          } else {
+            carry.clear();
+            skipping = true;
+          }
+          break;
+        }
+        std::string_view line = rest.substr(0, nl);
+        rest.remove_prefix(nl + 1);
+        if (skipping || carry.size() + line.size() > k_max_line) {
+          skipping = false;
+          carry.clear();
+          continue;
+        }
+        if (!carry.empty()) {
+          carry.append(line);
+          line = carry;
+        }
+        if (!header) {
+          if (line != k_header.substr(0, k_header.size() - 1)) {
+            return StatCache(); // another version, or not a stat cache
+          }
+          header = true;
+        } else {
+          c.parse_line(line);
+        }
+        carry.clear();
+      }
+    }
+    if (!header) {
+      return StatCache();
+    }
   } catch (const Error&) {
     return StatCache();
   }
-  std::string_view rest(c.m_text.data(), c.m_text.size());
-  if (!rest.starts_with(k_header)) {
-    return StatCache();
-  }
   c.m_written_ns = ns(st.st_mtim);
-  rest.remove_prefix(k_header.size());
-  c.m_rows.reserve(rest.size() / 128 + 1);
-  while (!rest.empty()) {
-    size_t nl = rest.find('\n');
-    if (nl == std::string_view::npos) {
-      break; // torn last line
-    }
-    std::string_view line = rest.substr(0, nl);
-    rest.remove_prefix(nl + 1);
-    if (line.size() < 66 || line[64] != ' ') {
-      continue;
-    }
-    Row row;
-    row.sha256 = line.substr(0, 64);
-    line.remove_prefix(65);
-    if (!parse_num(line, row.facts.size) || !parse_num(line, row.facts.mtime_ns) ||
-        !parse_num(line, row.facts.ctime_ns) || !parse_num(line, row.facts.inode) || line.empty() ||
-        !util::is_sha256_hex(row.sha256)) {
-      continue;
-    }
-    if (line.find('%') == std::string_view::npos) {
-      row.rel = line;
-    } else {
-      std::optional<std::string> path = manifest_decode_path(std::string(line));
-      if (!path) {
-        continue;
-      }
-      row.rel = c.m_decoded.emplace_back(std::move(*path));
-    }
-    c.m_rows.push_back(row);
-  }
-  auto less = [](const Row& x, const Row& y) { return x.rel < y.rel; };
+  auto less = [&c](const Row& x, const Row& y) { return c.rel_of(x) < c.rel_of(y); };
   if (!std::is_sorted(c.m_rows.begin(), c.m_rows.end(), less)) {
     std::stable_sort(c.m_rows.begin(), c.m_rows.end(), less);
   }
   // A path listed twice (a hand-edited file): the last line wins, as it did
   // when lines were inserted into a map one by one.
-  auto same = [](const Row& x, const Row& y) { return x.rel == y.rel; };
+  auto same = [&c](const Row& x, const Row& y) { return c.rel_of(x) == c.rel_of(y); };
   if (std::adjacent_find(c.m_rows.begin(), c.m_rows.end(), same) != c.m_rows.end()) {
     std::vector<Row> unique;
     for (size_t i = 0; i < c.m_rows.size(); ++i) {
-      if (i + 1 < c.m_rows.size() && c.m_rows[i + 1].rel == c.m_rows[i].rel) {
+      if (i + 1 < c.m_rows.size() && same(c.m_rows[i + 1], c.m_rows[i])) {
         continue;
       }
       unique.push_back(c.m_rows[i]);
@@ -117,8 +168,9 @@ StatCache StatCache::load(const fs::path& file) {
 }
 
 const StatCache::Row* StatCache::loaded(std::string_view rel) const {
-  auto it = std::lower_bound(m_rows.begin(), m_rows.end(), rel, [](const Row& r, std::string_view v) { return r.rel < v; });
-  return it != m_rows.end() && it->rel == rel ? &*it : nullptr;
+  auto it = std::lower_bound(m_rows.begin(), m_rows.end(), rel,
+                             [this](const Row& r, std::string_view v) { return rel_of(r) < v; });
+  return it != m_rows.end() && rel_of(*it) == rel ? &*it : nullptr;
 }
 
 void StatCache::save(const fs::path& file) const { save_with(file, nullptr); }
@@ -162,12 +214,12 @@ void StatCache::save_with(const fs::path& file, const std::function<bool(Recorde
     auto row = m_rows.begin();
     auto change = m_changes.begin();
     while (row != m_rows.end() || change != m_changes.end()) {
-      if (change == m_changes.end() || (row != m_rows.end() && row->rel < change->first)) {
-        kept(row->rel, row->facts, row->sha256);
+      if (change == m_changes.end() || (row != m_rows.end() && rel_of(*row) < change->first)) {
+        kept(rel_of(*row), row->facts, util::to_hex(row->sha256.data(), row->sha256.size()));
         ++row;
         continue;
       }
-      if (row != m_rows.end() && row->rel == change->first) {
+      if (row != m_rows.end() && rel_of(*row) == change->first) {
         ++row; // replaced or forgotten
       }
       if (change->second) {
@@ -191,7 +243,7 @@ std::optional<StatCache::Entry> StatCache::find(std::string_view rel) const {
     return it->second;
   }
   if (const Row* r = loaded(rel)) {
-    return Entry{r->facts, std::string(r->sha256)};
+    return Entry{r->facts, util::to_hex(r->sha256.data(), r->sha256.size())};
   }
   return std::nullopt;
 }
@@ -217,7 +269,9 @@ void StatCache::record(const std::string& rel, const StatFacts& facts, const std
     it->second = Entry{facts, sha256};
   } else {
     const Row* row = loaded(rel);
-    if (row != nullptr && row->facts == facts && row->sha256 == sha256) {
+    std::array<uint8_t, 32> binary{};
+    if (row != nullptr && row->facts == facts && util::sha256_from_hex(sha256, binary) &&
+        binary == row->sha256) {
       return;
     }
     m_changes.emplace(rel, Entry{facts, sha256});

@@ -12,7 +12,9 @@ Sha256::Sha256() : m_ctx(EVP_MD_CTX_new()) {
   }
 }
 
-Sha256::~Sha256() { EVP_MD_CTX_free(m_ctx); }
+Sha256::~Sha256() {
+  EVP_MD_CTX_free(m_ctx);
+}
 
 void Sha256::update(const void* data, size_t size) {
   if (size > 0 && EVP_DigestUpdate(m_ctx, data, size) != 1) {
@@ -53,6 +55,30 @@ bool is_sha256_hex(std::string_view s) {
     if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
       return false;
     }
+  }
+  return true;
+}
+
+bool sha256_from_hex(std::string_view s, std::array<uint8_t, 32>& out) {
+  if (s.size() != 64) {
+    return false;
+  }
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') {
+      return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+      return c - 'a' + 10;
+    }
+    return -1;
+  };
+  for (size_t i = 0; i < 32; ++i) {
+    int hi = nibble(s[2 * i]);
+    int lo = nibble(s[2 * i + 1]);
+    if (hi < 0 || lo < 0) {
+      return false;
+    }
+    out[i] = static_cast<uint8_t>(hi << 4 | lo);
   }
   return true;
 }

@@ -29,5 +29,8 @@ private:
 std::string to_hex(const uint8_t* data, size_t size);
 // True for exactly 64 lowercase hex digits.
 bool is_sha256_hex(std::string_view s);
+// The 32 bytes of a digest written as 64 lowercase hex digits; false (and
+// `out` unspecified) for anything else.
+bool sha256_from_hex(std::string_view s, std::array<uint8_t, 32>& out);
 
 } // namespace dsm::util

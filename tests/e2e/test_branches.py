@@ -28,13 +28,17 @@ class Team:
         self.git("push", "-q", "-u", "origin", "main", cwd=alice)
         return alice
 
-    def clone_origin(self, name, *config):
+    def clone_origin(self, name, *config, trust=True):
         dest = os.path.join(self.tmp, name)
         args = ["clone", "-q"]
         for c in config:
             args += ["-c", c]
         self.git(*args, self.origin, dest)
         self.dsm("init", cwd=dest, expect=0)  # the documented first step of a clone
+        if trust:
+            # The committed remote is written to only once this clone
+            # trusts it (docs/sharing.md).
+            self.dsm("remote", "trust", "team", cwd=dest, expect=0)
         return dest
 
     def add(self, repo, name, array, *extra):

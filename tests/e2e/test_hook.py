@@ -198,6 +198,43 @@ class HookInDsmRepo(DsmTestCase):
         p = self.blocked(self.rel(payload) + ".yaml")
         self.assertEqual(p.stderr.count("not a valid sidecar"), 1, p.stderr)
 
+    def test_issue_17_staged_sidecars_are_checked_from_the_facts_cache(self):
+        # A staged sidecar whose blob id is in .dsm/local/sidecar-facts is
+        # checked from there, not read and parsed: 30,000 new datasets took
+        # the hook 2.4 CPU s of yaml parsing. A blob id names one content, so
+        # an edited sidecar is parsed again; what is committed is pruned.
+        cache = os.path.join(self.repo, ".dsm", "local", "sidecar-facts")
+        payload = self.add_dataset("cached", np.arange(6.0))
+        sidecar = self.rel(payload) + ".yaml"
+        self.git("add", "-A")
+        blob = self.git("rev-parse", f":{sidecar}").out.strip()
+        self.dsm("hook", "pre-commit", expect=0)
+        with open(cache) as f:
+            lines = f.read().splitlines()
+        self.assertEqual(lines[0], "dsm-sidecar-facts 1")
+        (entry,) = [line for line in lines[1:] if line.startswith(blob + " ")]
+        _, sha, size, name = entry.split(" ", 3)
+        self.assertEqual(name, os.path.basename(payload))
+        self.assertEqual(int(size), os.path.getsize(payload))
+        # The cache is what the hook believes: an entry claiming another
+        # hash for this very blob is reported as the sidecar's record.
+        with open(cache, "w") as f:
+            f.write("dsm-sidecar-facts 1\n" + entry.replace(sha, "f" * 64) + "\n")
+        p = self.blocked(sidecar)
+        self.assertIn("records sha256 ffffffffffff", p.stderr)
+        os.unlink(cache)  # lost: parsed again, and right
+        self.commit_ok()
+        # Committed: nothing staged keeps its entry.
+        self.dsm("hook", "pre-commit", expect=0)
+        with open(cache) as f:
+            self.assertEqual(f.read(), "dsm-sidecar-facts 1\n")
+        # An edited sidecar is another blob: parsed, and its fault found.
+        with open(payload + ".yaml", "a") as f:
+            f.write("colour: blue\n")
+        self.git("add", "-A")
+        p = self.blocked(sidecar)
+        self.assertIn("not a valid sidecar", p.stderr)
+
     def test_broken_gitignore_block_is_blocked(self):
         with open(".gitignore") as f:
             text = f.read()

@@ -41,7 +41,9 @@ class PrePushTest(Team, DsmTestCase):
         r = self.git("push", "origin", "main", cwd=alice)
         self.assertNotIn("uploaded", r.err)
         # The teammate gets the data.
-        bob = self.clone_origin("bob")
+        # A directory remote is read without trust: the pull checks every
+        # byte against the manifest.
+        bob = self.clone_origin("bob", trust=False)
         self.dsm("pull", cwd=bob, expect=0)
         self.dsm("verify", "--strict", cwd=bob, expect=0)
         self.assertEqual(self.dsm("status", "--json", cwd=bob, expect=0).json()["unpushed"], [])
@@ -49,6 +51,17 @@ class PrePushTest(Team, DsmTestCase):
         self.git("checkout", "-q", "-b", "bob-work", cwd=bob)
         self.add(bob, "labels", np.arange(3))
         self.commit(bob, "labels")
+        (new_sha,) = set(manifest_entries(bob).values()) - {sha}
+        # Written to only once trusted here: the remote came with the clone,
+        # and a hostile one could name any directory.
+        r = self.git("push", "-u", "origin", "bob-work", cwd=bob, check=False)
+        self.assertEqual(r.rc, 1, r)
+        self.assertIn("remote 'team' is not trusted here (dsm remote trust team)", r.err)
+        self.assertFalse(self.on_store(new_sha))
+        self.assertIsNone(self.origin_head("bob-work"))
+        self.assertEqual(self.dsm("push", cwd=bob).rc, 2)
+        self.assertFalse(self.on_store(new_sha))
+        self.dsm("remote", "trust", "team", cwd=bob, expect=0)
         r = self.git("push", "-u", "origin", "bob-work", cwd=bob)
         self.assertIn("uploaded 1 payload", r.err)
         self.git("fetch", "-q", "origin", cwd=alice)

@@ -1,7 +1,7 @@
 // The stat cache (.dsm/local/statcache): what it trusts, what it forgets,
 // and that a save/load round trip keeps every entry, sorted.
-#include "temp_dir.hpp"
 #include "repo/statcache.hpp"
+#include "temp_dir.hpp"
 #include "util/file.hpp"
 
 #include <gtest/gtest.h>
@@ -60,8 +60,8 @@ TEST_F(StatCacheTest, SavedEntriesAreTrustedAfterLoadAndWrittenSorted) {
   c.record("a%x\nz/z.npy", facts(30, k_old), k_sha_a); // encoded like the manifest
   ASSERT_TRUE(c.dirty());
   c.save(m_file);
-  EXPECT_EQ(text(), "dsm-statcache 1\n" + k_sha_a + " 30 1000000000 1000000000 42 a%25x%0Az/z.npy\n" + k_sha_a +
-                        " 20 1000000000 1000000000 42 a/a_1.npy\n" + k_sha_b +
+  EXPECT_EQ(text(), "dsm-statcache 1\n" + k_sha_a + " 30 1000000000 1000000000 42 a%25x%0Az/z.npy\n" +
+                        k_sha_a + " 20 1000000000 1000000000 42 a/a_1.npy\n" + k_sha_b +
                         " 10 1000000000 1000000000 42 b/b_1.npy\n");
 
   StatCache l = StatCache::load(m_file);
@@ -139,7 +139,8 @@ TEST_F(StatCacheTest, SaveWithMergesRecordedEntriesInPathOrder) {
 }
 
 TEST_F(StatCacheTest, DamagedLinesAreDroppedAndTheRestKept) {
-  write("dsm-statcache 1\n" + k_sha_b + " 1 1000000000 1000000000 42 z/1.npy\n" // out of order
+  write("dsm-statcache 1\n" + k_sha_b +
+        " 1 1000000000 1000000000 42 z/1.npy\n" // out of order
         "not a line\n" +
         std::string(64, 'G') + " 1 1000000000 1000000000 42 bad/hash.npy\n" + k_sha_a +
         " x 1000000000 1000000000 42 bad/size.npy\n" + k_sha_a + " 1 1000000000 1000000000 42 bad%zz.npy\n" +
@@ -153,6 +154,39 @@ TEST_F(StatCacheTest, DamagedLinesAreDroppedAndTheRestKept) {
   for (const char* rel : {"bad/hash.npy", "bad/size.npy", "bad%zz.npy", "torn/last.npy"}) {
     EXPECT_EQ(l.find(rel), std::nullopt) << rel;
   }
+}
+
+// The file is read in 1 MiB blocks and not kept: lines cut by a block's
+// end, percent-encoded paths and an over-long line are handled across them.
+TEST_F(StatCacheTest, ManyEntriesAcrossReadBlocksAreAllKept) {
+  std::string body = "dsm-statcache 1\n";
+  const int count = 20000; // about 2.5 MiB: several blocks
+  for (int i = 0; i < count; ++i) {
+    const std::string& sha = i % 2 == 0 ? k_sha_a : k_sha_b;
+    body += sha + " " + std::to_string(i) + " 1000000000 1000000000 42 d" + std::to_string(i) + "/x%25 " +
+            std::to_string(i) + ".npy\n";
+    if (i == count / 2) {
+      body += k_sha_a + " 1 1000000000 1000000000 42 long/" + std::string(200000, 'x') + "\n";
+    }
+  }
+  write(body);
+  ::utimensat(AT_FDCWD, m_file.c_str(), nullptr, 0);
+  StatCache l = StatCache::load(m_file);
+  for (int i = 0; i < count; ++i) {
+    std::string rel = "d" + std::to_string(i) + "/x% " + std::to_string(i) + ".npy";
+    ASSERT_EQ(l.trusted_hash(rel, facts(static_cast<uint64_t>(i), k_old)), i % 2 == 0 ? k_sha_a : k_sha_b)
+        << rel;
+  }
+  EXPECT_EQ(l.find("long/" + std::string(200000, 'x')), std::nullopt);
+  // A save writes back what was loaded, byte for byte (the long line aside).
+  l.record("d0/x% 0.npy", facts(0, k_old), k_sha_a); // the same: no change
+  EXPECT_FALSE(l.dirty());
+  l.forget("d1/x% 1.npy");
+  ASSERT_TRUE(l.dirty());
+  l.save(m_file);
+  StatCache again = StatCache::load(m_file);
+  EXPECT_EQ(again.find("d1/x% 1.npy"), std::nullopt);
+  EXPECT_EQ(again.find("d19999/x% 19999.npy")->sha256, k_sha_b);
 }
 
 TEST_F(StatCacheTest, AnotherVersionOrNoFileIsEmpty) {
