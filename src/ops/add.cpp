@@ -138,7 +138,7 @@ private:
       int fd = ::open(m_dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
       if (fd < 0) {
         // No O_TMPFILE here: a named file, unlinked at once.
-        fs::path named = m_dir / (std::string(util::k_temp_prefix) + "add-sidecars." + std::to_string(::getpid()));
+        fs::path named = m_dir / (std::string(util::k_temp_prefix) + "add-sidecars." + temp_token());
         fd = ::open(named.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (fd < 0) {
           throw Error("cannot create a temporary file in " + quote(m_dir.string()) + ": " +
