@@ -1,29 +1,29 @@
 #include "ops/add.hpp"
 
-#include "util/progress.hpp"
-#include "util/parallel_copy.hpp"
+#include "dsm/error.hpp"
 #include "format/chunk.hpp"
 #include "format/compress_add.hpp"
-#include "util/crash.hpp"
-#include "ops/export.hpp"
 #include "format/file_hash.hpp"
-#include "util/staged.hpp"
-#include "dsm/error.hpp"
 #include "format/format.hpp"
-#include "util/interrupt.hpp"
+#include "git/git.hpp"
+#include "ops/export.hpp"
+#include "repo/datasets.hpp"
+#include "repo/dedupe.hpp"
 #include "repo/lock.hpp"
 #include "repo/manifest.hpp"
 #include "repo/naming.hpp"
-#include "repo/lock.hpp"
-#include "repo/datasets.hpp"
-#include "repo/dedupe.hpp"
 #include "repo/referenced.hpp"
 #include "repo/repository.hpp"
+#include "repo/sidecar_facts_cache.hpp"
 #include "repo/statcache.hpp"
-#include "git/git.hpp"
 #include "util/beneath.hpp"
+#include "util/crash.hpp"
 #include "util/file.hpp"
+#include "util/interrupt.hpp"
+#include "util/parallel_copy.hpp"
+#include "util/progress.hpp"
 #include "util/sha256.hpp"
+#include "util/staged.hpp"
 
 #include <algorithm>
 #include <array>
@@ -53,12 +53,12 @@ struct Pending {
   std::unique_ptr<PendingExtra> extra; // --chunk-size, --compress only
   std::array<uint8_t, 32> sha256{};    // as the sidecar records it
   uint64_t size = 0;
-  uint64_t version = 0;                // the sequence number, once published
-  uint64_t same_as = k_none;           // "same bytes as NAME@N"
-  uint32_t tail_size = 0;              // the sidecar's tail, next in the spill
-  uint32_t linked_to = k_not_linked;   // index in `links`: "stored once: a hard link to REL"
+  uint64_t version = 0;              // the sequence number, once published
+  uint64_t same_as = k_none;         // "same bytes as NAME@N"
+  uint32_t tail_size = 0;            // the sidecar's tail, next in the spill
+  uint32_t linked_to = k_not_linked; // index in `links`: "stored once: a hard link to REL"
   Format format = Format::npy;
-  bool linked_source = false;          // --move on the same filesystem: staged is a hard link
+  bool linked_source = false; // --move on the same filesystem: staged is a hard link
   static constexpr uint64_t k_none = UINT64_MAX;
   static constexpr uint32_t k_not_linked = UINT32_MAX;
 };
@@ -72,15 +72,18 @@ struct PendingExtra {
   std::optional<std::string> compression;
 };
 
-bool chunked(const Pending& p) { return p.extra && p.extra->staged_dir; }
+bool chunked(const Pending& p) {
+  return p.extra && p.extra->staged_dir;
+}
 
-std::string hex(const std::array<uint8_t, 32>& raw) { return util::to_hex(raw.data(), raw.size()); }
+std::string hex(const std::array<uint8_t, 32>& raw) {
+  return util::to_hex(raw.data(), raw.size());
+}
 
 std::array<uint8_t, 32> raw_sha(const std::string& hex_text) {
   std::array<uint8_t, 32> out{};
-  auto nibble = [](char c) { return static_cast<uint8_t>(c <= '9' ? c - '0' : c - 'a' + 10); };
-  for (size_t i = 0; i < out.size() && 2 * i + 1 < hex_text.size(); ++i) {
-    out[i] = static_cast<uint8_t>(nibble(hex_text[2 * i]) << 4 | nibble(hex_text[2 * i + 1]));
+  if (!util::sha256_from_hex(hex_text, out)) {
+    throw Error("internal error: not a SHA-256 digest: " + quote(hex_text));
   }
   return out;
 }
@@ -120,7 +123,8 @@ public:
         continue;
       }
       if (n <= 0) {
-        throw Error("cannot read back the sidecars being written: " + util::errno_message(n < 0 ? errno : EIO));
+        throw Error("cannot read back the sidecars being written: " +
+                    util::errno_message(n < 0 ? errno : EIO));
       }
       done += static_cast<size_t>(n);
     }
@@ -159,7 +163,9 @@ private:
   uint64_t m_flushed = 0;
 };
 
-std::string stem_of(const fs::path& p) { return p.stem().string(); }
+std::string stem_of(const fs::path& p) {
+  return p.stem().string();
+}
 
 // The i-th file of the request, absolute and lexically normal.
 fs::path source_path(const AddRequest& request, size_t i) {
@@ -188,8 +194,8 @@ Manifest read_manifest(const Repository& repo) {
 // manifest in history (a version `dsm rm` removed and a commit forgot), and
 // every file on disk (payloads, sidecars, leftovers of crashed adds), so a
 // number is never reused.
-uint64_t max_seq(const Repository& repo, const Manifest& manifest, const HistorySeq& history, const std::string& name,
-                 const fs::path& dir) {
+uint64_t max_seq(const Repository& repo, const Manifest& manifest, const HistorySeq& history,
+                 const std::string& name, const fs::path& dir) {
   uint64_t best = history.max_seq(name);
   std::string prefix = name + "/";
   for (auto it = manifest.map().lower_bound(prefix); it != manifest.map().end(); ++it) {
@@ -271,14 +277,15 @@ ScanOptions counted(const AddRequest& request) {
 void refuse_pickle(const FileInfo& info, const fs::path& source, const AddRequest& request) {
   if (info.object() && request.allow_pickle == AllowPickle::no) {
     throw Error("refusing " + quote(source.string()) +
-                ": it holds object (pickled) arrays, which run code when loaded; use --allow-pickle to store it anyway");
+                ": it holds object (pickled) arrays, which run code when loaded; use --allow-pickle to store "
+                "it anyway");
   }
 }
 
 // Copies (or splits, compresses, links) the open source into the staging
 // area; returns what was staged, as the sidecar describes it.
-FileInfo stage_copy(const Repository& repo, Pending& p, const fs::path& source, const AddRequest& request, int src,
-                    const struct stat& st) {
+FileInfo stage_copy(const Repository& repo, Pending& p, const fs::path& source, const AddRequest& request,
+                    int src, const struct stat& st) {
   Transfer transfer = request.chunk_bytes || request.compress ? Transfer::copy : request.transfer;
   std::string hint = last_segment(p.name);
   if (request.chunk_bytes) {
@@ -297,7 +304,7 @@ FileInfo stage_copy(const Repository& repo, Pending& p, const fs::path& source, 
     p.extra->chunks = chunker.finish();
     const std::string& header = p.extra->chunks.original_header;
     p.extra->original = Sidecar::Original{
-      info.size, info.sha256, util::to_hex(reinterpret_cast<const uint8_t*>(header.data()), header.size())};
+        info.size, info.sha256, util::to_hex(reinterpret_cast<const uint8_t*>(header.data()), header.size())};
     return info;
   }
   if (request.compress) {
@@ -532,7 +539,7 @@ AddResult add_files(const Repository& repo, const AddRequest& request) {
     const std::string& added_sha = p.extra && p.extra->original ? p.extra->original->sha256 : info.sha256;
     if (request.expect_sha256 && added_sha != *request.expect_sha256) {
       throw Error(quote(source.string()) + " does not match its recorded sha256 (" + *request.expect_sha256 +
-                    "); run 'dsm verify'",
+                      "); run 'dsm verify'",
                   k_exit_problems);
     }
     p.sha256 = raw_sha(info.sha256);
@@ -630,7 +637,8 @@ AddResult add_files(const Repository& repo, const AddRequest& request) {
             found->second.reset(); // links impossible here: store copies
           }
         }
-        if (chunked(p) ? p.extra->staged_dir->publish_noreplace(target) : p.staged->publish_noreplace(target)) {
+        if (chunked(p) ? p.extra->staged_dir->publish_noreplace(target)
+                       : p.staged->publish_noreplace(target)) {
           p.staged.reset(); // published: nothing left to clean up, and its path is memory
           p.version = seq;
           break;
@@ -671,6 +679,9 @@ AddResult add_files(const Repository& repo, const AddRequest& request) {
   {
     const DatasetIndex before = index_datasets(repo, manifest); // the latest version of each name, for notes
     FilesToSync to_sync;
+    // What the pre-commit hook would parse out of each sidecar, so it need
+    // not (repo/sidecar_facts_cache.hpp).
+    SidecarFactsAppender facts(SidecarFactsCache::path_in(repo));
     uint64_t tail_at = 0;
     for (Pending& p : pending) {
       if (const auto* versions = before.find(p.name);
@@ -698,7 +709,13 @@ AddResult add_files(const Repository& repo, const AddRequest& request) {
       if (::close(fd.release()) != 0) {
         throw Error("cannot close " + quote(temp.string()) + ": " + util::errno_message(errno));
       }
+      // A sidecar with a large --meta is left to the hook's parser and its
+      // limits (16 MiB, about 262,000 values), which 64 KiB cannot reach.
+      if (!chunked(p) && text.size() <= (64u << 10)) {
+        facts.add(text, SidecarFacts{s.file, p.size, hex(p.sha256), {}});
+      }
     }
+    facts.flush();
     to_sync.sync();
   }
   for (const Pending& p : pending) {
@@ -728,7 +745,8 @@ AddResult add_files(const Repository& repo, const AddRequest& request) {
     std::string rel = rel_path(repo, p, common.date);
     if (chunked(p)) {
       for (size_t c = 0; c < p.extra->chunks.chunks.size(); ++c) {
-        lines.push_back({rel + "/" + p.extra->chunks.chunks[c].file, static_cast<uint32_t>(i), static_cast<uint32_t>(c)});
+        lines.push_back(
+            {rel + "/" + p.extra->chunks.chunks[c].file, static_cast<uint32_t>(i), static_cast<uint32_t>(c)});
       }
     } else {
       lines.push_back({std::move(rel), static_cast<uint32_t>(i), UINT32_MAX});
@@ -744,17 +762,17 @@ AddResult add_files(const Repository& repo, const AddRequest& request) {
     size_t at = 0;
     std::string sha;
     manifest.write_with(
-      [&](Manifest::Line& out) {
-        if (at == lines.size()) {
-          return false;
-        }
-        sha = line_sha(lines[at]);
-        out.path = lines[at].rel;
-        out.sha256 = sha;
-        ++at;
-        return true;
-      },
-      [&mf](std::string_view piece) { mf.write(piece); });
+        [&](Manifest::Line& out) {
+          if (at == lines.size()) {
+            return false;
+          }
+          sha = line_sha(lines[at]);
+          out.path = lines[at].rel;
+          out.sha256 = sha;
+          ++at;
+          return true;
+        },
+        [&mf](std::string_view piece) { mf.write(piece); });
     crash_point("add-manifest-temp");
     mf.commit();
   }
@@ -772,7 +790,8 @@ AddResult add_files(const Repository& repo, const AddRequest& request) {
         // before trusting them.
         std::string again_sha;
         if (p.extra) {
-          ExportSource back = export_source_for(Sidecar::load(Repository::sidecar_path(final_path)), final_path);
+          ExportSource back =
+              export_source_for(Sidecar::load(Repository::sidecar_path(final_path)), final_path);
           util::Sha256 h;
           stream_original(back, [&h](const uint8_t* d, size_t n) { h.update(d, n); });
           again_sha = h.hex_digest();

@@ -208,6 +208,9 @@ class HookInDsmRepo(DsmTestCase):
         sidecar = self.rel(payload) + ".yaml"
         self.git("add", "-A")
         blob = self.git("rev-parse", f":{sidecar}").out.strip()
+        # dsm add recorded it: the first hook run after an add parses nothing.
+        with open(cache) as f:
+            self.assertIn(blob + " ", f.read())
         self.dsm("hook", "pre-commit", expect=0)
         with open(cache) as f:
             lines = f.read().splitlines()
