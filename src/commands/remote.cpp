@@ -235,10 +235,12 @@ void register_remote(CLI::App& app, Context& ctx) {
   untrust->footer(exit_status_help("remote"));
   untrust->callback([&ctx, o] { run_remote_untrust(ctx, *o); });
 
-  CLI::App* list =
-      sub->add_subcommand("list", "List the remotes: NAME  URL  [endpoint=..] [region=..] [(default)]");
+  CLI::App* list = sub->add_subcommand(
+      "list", "List the remotes: NAME  URL  [endpoint=..] [region=..] [(default)] [(not trusted here)]");
   list->add_flag("--json", o->json, "Print a JSON array");
-  list->footer(exit_status_help("remote"));
+  list->footer("(not trusted here): the remote came with the repository and this clone has not run\n"
+               "'dsm remote trust NAME', so dsm will not push to it (nor send it credentials).\n\n" +
+               exit_status_help("remote"));
   list->callback([&ctx, o] { run_remote_list(ctx, *o); });
 
   CLI::App* remove =

@@ -8,6 +8,7 @@
 
 #include <git2.h>
 
+#include <functional>
 #include <memory>
 #include <set>
 #include <sys/stat.h>
@@ -15,7 +16,6 @@
 namespace dsm::git {
 
 namespace {
-
 
 // The blob id of `path` in commit `id`'s tree, or nullopt.
 std::optional<std::string> blob_in_commit(git_repository* repo, const git_oid& id, const std::string& path) {
@@ -67,6 +67,36 @@ IndexPtr open_index(const Repo& repo) {
   return IndexPtr(raw);
 }
 
+// What an operation in progress (merge, cherry-pick, rebase, revert) names
+// its other side: declared in references.hpp.
+const char* const k_operation_heads_list[] = {"MERGE_HEAD", "CHERRY_PICK_HEAD", "REBASE_HEAD", "REVERT_HEAD"};
+
+// Commits git keeps that no ref under refs/ names: the other side of an
+// operation in progress, and every stash entry (refs/stash names only the
+// newest; the others live in its reflog). `f(id, label)`.
+void for_each_unnamed_commit(git_repository* r,
+                             const std::function<void(const git_oid&, const std::string&)>& f) {
+  for (const char* head : operation_heads()) {
+    git_object* obj = nullptr;
+    std::string spec = std::string(head) + "^{commit}";
+    if (git_revparse_single(&obj, r, spec.c_str()) == 0) {
+      ObjectPtr commit(obj);
+      f(*git_object_id(commit.get()), head);
+    } else {
+      git_error_clear();
+    }
+  }
+  git_reflog* log_raw = nullptr;
+  if (git_reflog_read(&log_raw, r, "refs/stash") == 0) {
+    ReflogPtr log(log_raw);
+    size_t n = git_reflog_entrycount(log.get());
+    for (size_t i = 0; i < n; ++i) {
+      const git_reflog_entry* e = git_reflog_entry_byindex(log.get(), i);
+      f(*git_reflog_entry_id_new(e), "stash@{" + std::to_string(i) + "}");
+    }
+  }
+}
+
 } // namespace
 
 std::vector<RefBlob> blobs_at_refs(const Repo& repo, const std::string& path) {
@@ -101,26 +131,7 @@ std::vector<RefBlob> blobs_at_refs(const Repo& repo, const std::string& path) {
     ObjectPtr commit(obj);
     add_commit(*git_object_id(commit.get()), describe_ref(name));
   }
-  // The other side of an operation in progress.
-  for (const char* other : {"MERGE_HEAD", "CHERRY_PICK_HEAD", "REBASE_HEAD", "REVERT_HEAD"}) {
-    git_object* obj = nullptr;
-    std::string spec = std::string(other) + "^{commit}";
-    if (git_revparse_single(&obj, r, spec.c_str()) == 0) {
-      ObjectPtr commit(obj);
-      add_commit(*git_object_id(commit.get()), other);
-    } else {
-      git_error_clear();
-    }
-  }
-  git_reflog* log_raw = nullptr;
-  if (git_reflog_read(&log_raw, r, "refs/stash") == 0) {
-    ReflogPtr log(log_raw);
-    size_t n = git_reflog_entrycount(log.get());
-    for (size_t i = 0; i < n; ++i) {
-      const git_reflog_entry* e = git_reflog_entry_byindex(log.get(), i);
-      add_commit(*git_reflog_entry_id_new(e), "stash@{" + std::to_string(i) + "}");
-    }
-  }
+  for_each_unnamed_commit(r, add_commit);
   IndexPtr index = open_index(repo);
   for (int stage = 0; stage <= 3; ++stage) {
     if (const git_index_entry* e = git_index_get_bypath(index.get(), path.c_str(), stage)) {
@@ -209,28 +220,22 @@ std::vector<std::string> blobs_in_history(const Repo& repo, const std::string& p
   if (git_revwalk_push_glob(walk.get(), "*") != 0) {
     git_error_clear();
   }
-  for (const char* head : {"HEAD", "MERGE_HEAD", "CHERRY_PICK_HEAD", "REBASE_HEAD", "REVERT_HEAD"}) {
-    git_object* obj = nullptr;
-    std::string spec = std::string(head) + "^{commit}";
-    if (git_revparse_single(&obj, r, spec.c_str()) == 0) {
-      ObjectPtr commit(obj);
-      check(git_revwalk_push(walk.get(), git_object_id(commit.get())), "cannot walk from " + std::string(head));
-    } else {
-      git_error_clear();
-    }
+  git_object* head = nullptr;
+  if (git_revparse_single(&head, r, "HEAD^{commit}") == 0) {
+    ObjectPtr commit(head);
+    check(git_revwalk_push(walk.get(), git_object_id(commit.get())), "cannot walk from HEAD");
+  } else {
+    git_error_clear();
   }
-  // Older stash entries live only in the stash's reflog.
-  git_reflog* log_raw = nullptr;
-  if (git_reflog_read(&log_raw, r, "refs/stash") == 0) {
-    ReflogPtr log(log_raw);
-    size_t n = git_reflog_entrycount(log.get());
-    for (size_t i = 0; i < n; ++i) {
-      const git_reflog_entry* e = git_reflog_entry_byindex(log.get(), i);
-      if (git_revwalk_push(walk.get(), git_reflog_entry_id_new(e)) != 0) {
-        git_error_clear();
+  for_each_unnamed_commit(r, [&walk](const git_oid& id, const std::string& label) {
+    if (git_revwalk_push(walk.get(), &id) != 0) {
+      if (label.starts_with("stash@")) {
+        git_error_clear(); // an old stash entry whose commit is gone: nothing to keep
+      } else {
+        check(-1, "cannot walk from " + label);
       }
     }
-  }
+  });
   std::set<std::string> seen;
   std::vector<std::string> out;
   auto keep = [&](const std::string& oid) {
@@ -285,7 +290,13 @@ std::vector<IndexConflict> index_conflicts(const Repo& repo) {
   return out;
 }
 
-bool operation_in_progress(const Repo& repo) { return git_repository_state(repo.raw()) != GIT_REPOSITORY_STATE_NONE; }
+std::span<const char* const> operation_heads() {
+  return k_operation_heads_list;
+}
+
+bool operation_in_progress(const Repo& repo) {
+  return git_repository_state(repo.raw()) != GIT_REPOSITORY_STATE_NONE;
+}
 
 std::optional<std::string> blob_at(const Repo& repo, const std::string& rev, const std::string& path) {
   git_object* raw = nullptr;
@@ -305,7 +316,8 @@ void set_local_config(const Repo& repo, const std::string& key, const std::strin
   git_config* local_raw = nullptr;
   check(git_config_open_level(&local_raw, config.get(), GIT_CONFIG_LEVEL_LOCAL), "cannot open .git/config");
   ConfigPtr local(local_raw);
-  check(git_config_set_string(local.get(), key.c_str(), value.c_str()), "cannot set " + key + " in .git/config");
+  check(git_config_set_string(local.get(), key.c_str(), value.c_str()),
+        "cannot set " + key + " in .git/config");
 }
 
 void stage_paths(const Repo& repo, const std::vector<std::string>& paths) {

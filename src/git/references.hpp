@@ -9,6 +9,7 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -18,8 +19,9 @@ class Repo;
 
 // One place that holds a version of a file.
 struct RefBlob {
-  std::string source; // for messages: "branch 'main'", "'origin/main'", "tag 'v1'", "stash@{0}", "HEAD", "the index"
-  std::string oid;    // blob id, hex
+  std::string
+      source; // for messages: "branch 'main'", "'origin/main'", "tag 'v1'", "stash@{0}", "HEAD", "the index"
+  std::string oid; // blob id, hex
 };
 
 // The blob ids of `path` (relative to the work tree) at every ref tip, every
@@ -65,6 +67,9 @@ std::vector<IndexConflict> index_conflicts(const Repo& repo);
 
 // True while a merge, rebase, cherry-pick or revert is in progress.
 bool operation_in_progress(const Repo& repo);
+// The refs such an operation names its other side by: MERGE_HEAD,
+// CHERRY_PICK_HEAD, REBASE_HEAD, REVERT_HEAD.
+std::span<const char* const> operation_heads();
 
 // The blob id of `path` in `rev`'s tree (any revision git understands, e.g.
 // "HEAD^1", "MERGE_HEAD"); nullopt when the revision or the path is absent.

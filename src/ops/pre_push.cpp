@@ -1,5 +1,6 @@
 // The pre-push hook's work: see pre_push.hpp.
 #include "ops/pre_push.hpp"
+#include "util/sha256.hpp"
 
 #include "dsm/error.hpp"
 #include "git/git.hpp"
@@ -15,10 +16,9 @@ namespace dsm {
 
 namespace {
 
+// A git object id: SHA-1, or SHA-256 in a repository of that format.
 bool is_object_id(const std::string& s) {
-  return (s.size() == 40 || s.size() == 64) && std::all_of(s.begin(), s.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-         });
+  return util::is_lower_hex(s, 40) || util::is_lower_hex(s, 64);
 }
 
 bool all_zeros(const std::string& s) {

@@ -22,6 +22,7 @@
 #include <map>
 #include <set>
 #include <system_error>
+#include <tuple>
 
 namespace dsm {
 
@@ -30,7 +31,8 @@ namespace {
 class Resolver {
 public:
   explicit Resolver(const Repository& repo)
-    : m_repo(repo), m_data_rel(repo.data_dir_relative()), m_manifest_rel(m_data_rel + "/" + k_manifest_name) {}
+      : m_repo(repo), m_data_rel(repo.data_dir_relative()),
+        m_manifest_rel(m_data_rel + "/" + k_manifest_name) {}
 
   ResolveReport run() {
     for (git::IndexConflict& c : git::index_conflicts(m_repo.git())) {
@@ -95,14 +97,17 @@ private:
     try {
       m_manifest = load_manifest(m_repo);
     } catch (const Error& e) {
-      throw Error(std::string(e.what()) + " (conflict markers? the manifest is no longer unmerged in git's index: "
-                                          "'git checkout -m " + m_manifest_rel + "' restores the conflict, then run "
-                                          "'dsm resolve' again)");
+      throw Error(std::string(e.what()) +
+                  " (conflict markers? the manifest is no longer unmerged in git's index: "
+                  "'git checkout -m " +
+                  m_manifest_rel +
+                  "' restores the conflict, then run "
+                  "'dsm resolve' again)");
     }
     // Mid-operation, ours is HEAD; after a merge commit, its first parent.
-    const char* rev = git::operation_in_progress(m_repo.git()) ? "HEAD"
+    const char* rev = git::operation_in_progress(m_repo.git())               ? "HEAD"
                       : git::blob_at(m_repo.git(), "HEAD^2", m_manifest_rel) ? "HEAD^1"
-                                                                                : nullptr;
+                                                                             : nullptr;
     if (rev) {
       if (auto oid = git::blob_at(m_repo.git(), rev, m_manifest_rel)) {
         try {
@@ -124,7 +129,8 @@ private:
       if (!payload || !m_repo.config().is_payload_name(payload->filename().string())) {
         continue;
       }
-      std::string rel = path.substr(prefix.size(), path.size() - prefix.size() - std::string(k_sidecar_suffix).size());
+      std::string rel =
+          path.substr(prefix.size(), path.size() - prefix.size() - std::string(k_sidecar_suffix).size());
       if (m_manifest.find(rel)) {
         continue;
       }
@@ -184,14 +190,15 @@ private:
                                    "(rename its directory and sidecar, then edit the manifest)");
     }
     uint64_t seq = next_free(name);
-    std::string date = sc.created.size() >= 10 ? sc.created.substr(0, 4) + sc.created.substr(5, 2) +
-                                                     sc.created.substr(8, 2)
-                                               : utc_date(std::time(nullptr));
+    std::string date = sc.created.size() >= 10
+                           ? sc.created.substr(0, 4) + sc.created.substr(5, 2) + sc.created.substr(8, 2)
+                           : utc_date(std::time(nullptr));
     if (sc.format == "chunks") {
       renumber_chunked(old_rel, sc, payload_stem(m_repo.config(), name, date, seq), seq);
       return;
     }
-    std::string new_file = payload_stem(m_repo.config(), name, date, seq) + fs::path(old_file).extension().string();
+    std::string new_file =
+        payload_stem(m_repo.config(), name, date, seq) + fs::path(old_file).extension().string();
     std::string new_rel = name + "/" + new_file;
     uint64_t old_seq = sc.version;
     sc.version = seq;
@@ -204,8 +211,8 @@ private:
     std::error_code ec;
     if (fs::is_regular_file(old_payload, ec) && sha256_file(old_payload) == sha) {
       if (::rename(old_payload.c_str(), new_payload.c_str()) != 0) {
-        throw Error("cannot move " + quote(old_payload.string()) + " to " + quote(new_payload.string()) + ": " +
-                    util::errno_message(errno));
+        throw Error("cannot move " + quote(old_payload.string()) + " to " + quote(new_payload.string()) +
+                    ": " + util::errno_message(errno));
       }
       util::fsync_dir(new_payload.parent_path());
     }
@@ -277,8 +284,8 @@ private:
     }
     touch(m_data_rel + "/" + old_rel + k_sidecar_suffix);
     m_manifest_changed = true;
-    m_report.done.push_back("renumbered " + quote(name + "@" + std::to_string(old_seq)) + " (" + quote(old_rel) +
-                            ", " + std::to_string(moved.size()) + " chunks) to " +
+    m_report.done.push_back("renumbered " + quote(name + "@" + std::to_string(old_seq)) + " (" +
+                            quote(old_rel) + ", " + std::to_string(moved.size()) + " chunks) to " +
                             quote(name + "@" + std::to_string(sc.version)) + " (" + quote(new_rel) + ")");
   }
 
@@ -304,17 +311,13 @@ private:
   // lines; a local chunk holding their bytes moves with it.
   void renumber_theirs_chunked(const std::string& dir_rel) {
     const std::string sidecar_rel = m_data_rel + "/" + dir_rel + k_sidecar_suffix;
-    std::string ours_text;
-    std::string theirs_text;
-    auto it = m_conflicts.find(sidecar_rel);
-    if (it != m_conflicts.end() && it->second.ours && it->second.theirs) {
-      ours_text = read(it->second.ours);
-      theirs_text = read(it->second.theirs);
-    } else {
-      throw Error("cannot renumber the chunked version " + quote(dir_rel) + ": its sidecar " + quote(sidecar_rel) +
-                  " is not unmerged in git's index (run 'git checkout -m " + m_manifest_rel + " " + sidecar_rel +
-                  "' to bring the conflict back)");
+    std::optional<std::pair<std::string, std::string>> sides = unmerged_sides(sidecar_rel);
+    if (!sides) {
+      throw Error("cannot renumber the chunked version " + quote(dir_rel) + ": its sidecar " +
+                  quote(sidecar_rel) + " is not unmerged in git's index (run 'git checkout -m " +
+                  m_manifest_rel + " " + sidecar_rel + "' to bring the conflict back)");
     }
+    const auto& [ours_text, theirs_text] = *sides;
     Sidecar ours = Sidecar::parse(ours_text, sidecar_rel + " (ours)");
     Sidecar theirs = Sidecar::parse(theirs_text, sidecar_rel + " (theirs)");
     if (ours.format != "chunks" || theirs.format != "chunks") {
@@ -322,9 +325,10 @@ private:
     }
     const std::string name = split_data_rel(dir_rel).first;
     const uint64_t seq = next_free(name);
-    std::string date = theirs.created.size() >= 10 ? theirs.created.substr(0, 4) + theirs.created.substr(5, 2) +
-                                                         theirs.created.substr(8, 2)
-                                                   : utc_date(std::time(nullptr));
+    std::string date =
+        theirs.created.size() >= 10
+            ? theirs.created.substr(0, 4) + theirs.created.substr(5, 2) + theirs.created.substr(8, 2)
+            : utc_date(std::time(nullptr));
     const std::string new_dir = payload_stem(m_repo.config(), name, date, seq);
     const std::string new_rel = name + "/" + new_dir;
     const uint64_t old_seq = theirs.version;
@@ -378,17 +382,24 @@ private:
                             quote(name + "@" + std::to_string(seq)) + " (" + quote(new_rel) + ")");
   }
 
+  // Both sides of a sidecar git left unmerged (stages 2 and 3), if it did.
+  std::optional<std::pair<std::string, std::string>> unmerged_sides(const std::string& sidecar_rel) {
+    auto it = m_conflicts.find(sidecar_rel);
+    if (it == m_conflicts.end() || !it->second.ours || !it->second.theirs) {
+      return std::nullopt;
+    }
+    return std::pair{read(it->second.ours), read(it->second.theirs)};
+  }
+
   // The same path with two payloads: ours stays, theirs moves.
   void renumber_theirs(const PathConflict& pc) {
     std::string sidecar_rel = m_data_rel + "/" + pc.path + k_sidecar_suffix;
     std::string ours_text;
     std::string theirs_text;
-    auto it = m_conflicts.find(sidecar_rel);
-    if (it != m_conflicts.end() && it->second.ours && it->second.theirs) {
-      ours_text = read(it->second.ours);
-      theirs_text = read(it->second.theirs);
+    if (auto sides = unmerged_sides(sidecar_rel)) {
+      std::tie(ours_text, theirs_text) = std::move(*sides);
     } else {
-      for (const char* head : {"MERGE_HEAD", "CHERRY_PICK_HEAD", "REBASE_HEAD", "REVERT_HEAD"}) {
+      for (const char* head : git::operation_heads()) {
         if (auto oid = git::blob_at(m_repo.git(), head, sidecar_rel)) {
           theirs_text = read(oid);
           break;

@@ -21,18 +21,6 @@ namespace {
 
 constexpr size_t k_chunk = 1u << 20;
 
-bool is_hex(const std::string& s, size_t n) {
-  if (s.size() != n) {
-    return false;
-  }
-  for (char c : s) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
-      return false;
-    }
-  }
-  return true;
-}
-
 class DirStore final : public ObjectStore {
 public:
   DirStore(std::string name, fs::path root) : m_name(std::move(name)), m_root(std::move(root)) {}
@@ -71,13 +59,13 @@ public:
     }
     for (const auto& fan : fs::directory_iterator(base)) {
       std::string two = fan.path().filename().string();
-      if (!is_hex(two, 2) || !fan.is_directory() || fan.is_symlink()) {
+      if (!util::is_lower_hex(two, 2) || !fan.is_directory() || fan.is_symlink()) {
         continue;
       }
       for (const auto& obj : fs::directory_iterator(fan.path())) {
         std::string rest = obj.path().filename().string();
         // Hidden temp files of uploads in flight are not objects yet.
-        if (!is_hex(rest, 62) || obj.is_symlink() || !obj.is_regular_file()) {
+        if (!util::is_lower_hex(rest, 62) || obj.is_symlink() || !obj.is_regular_file()) {
           continue;
         }
         out.emplace(two + rest, obj.file_size());
@@ -107,9 +95,11 @@ public:
     // or when asked to (push --force: its content failed verification):
     // its name fixes its content, and these bytes were just verified.
     std::optional<struct stat> existing = util::lstat_beneath(m_root, key);
-    bool damaged = existing && (!S_ISREG(existing->st_mode) || static_cast<uint64_t>(existing->st_size) != size);
+    bool damaged =
+        existing && (!S_ISREG(existing->st_mode) || static_cast<uint64_t>(existing->st_size) != size);
     try {
-      out.commit(replace == Replace::yes || damaged ? util::AtomicFile::Replace::yes : util::AtomicFile::Replace::no);
+      out.commit(replace == Replace::yes || damaged ? util::AtomicFile::Replace::yes
+                                                    : util::AtomicFile::Replace::no);
     } catch (const Error&) {
       // Another push stored the same content first: same name, same bytes.
       if (stat(sha) == size) {
@@ -186,11 +176,13 @@ public:
       if (errno == ENOENT) {
         return;
       }
-      throw Error(describe() + ": cannot open " + quote((m_root / dir).string()) + ": " + util::errno_message(errno));
+      throw Error(describe() + ": cannot open " + quote((m_root / dir).string()) + ": " +
+                  util::errno_message(errno));
     }
     util::Fd d(fd);
     if (::unlinkat(d.get(), key.substr(dir.size() + 1).c_str(), 0) != 0 && errno != ENOENT) {
-      throw Error(describe() + ": cannot delete " + quote((m_root / key).string()) + ": " + util::errno_message(errno));
+      throw Error(describe() + ": cannot delete " + quote((m_root / key).string()) + ": " +
+                  util::errno_message(errno));
     }
     ::fsync(d.get());
   }

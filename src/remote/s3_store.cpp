@@ -12,13 +12,12 @@
 // signs the query as given, and SigV4 wants the canonical (sorted) form.
 #include "dsm/error.hpp"
 #include "remote/credentials.hpp"
-#include "remote/hashing_io.hpp"
 #include "remote/curl_lib.hpp"
+#include "remote/hashing_io.hpp"
 #include "remote/s3_detail.hpp"
 #include "remote/store.hpp"
 #include "util/file.hpp"
 #include "util/sha256.hpp"
-
 
 #include <algorithm>
 #include <chrono>
@@ -37,8 +36,8 @@ std::string pct_encode(const std::string& s, bool keep_slash) {
   static const char k_hex[] = "0123456789ABCDEF";
   std::string out;
   for (unsigned char c : s) {
-    bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-                      c == '.' || c == '_' || c == '~' || (keep_slash && c == '/');
+    bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                      c == '-' || c == '.' || c == '_' || c == '~' || (keep_slash && c == '/');
     if (unreserved) {
       out += static_cast<char>(c);
     } else {
@@ -75,7 +74,8 @@ std::string xml_unescape(const std::string& s) {
       out += '\'';
     } else if (ent.size() > 1 && ent[0] == '#') {
       // Numeric references: keys we write are ASCII, decode that range only.
-      long v = ent[1] == 'x' ? std::strtol(ent.c_str() + 2, nullptr, 16) : std::strtol(ent.c_str() + 1, nullptr, 10);
+      long v = ent[1] == 'x' ? std::strtol(ent.c_str() + 2, nullptr, 16)
+                             : std::strtol(ent.c_str() + 1, nullptr, 10);
       if (v > 0 && v < 128) {
         out += static_cast<char>(v);
       } else {
@@ -175,9 +175,9 @@ struct Transfer {
   Request* req = nullptr;
   Response* resp = nullptr;
   CURL* curl = nullptr;
-  uint64_t pos = 0;      // upload position within the request body
-  int64_t moved = 0;     // bytes reported to progress in this attempt
-  bool sink_ok = false;  // response is 2xx: body goes to the sink
+  uint64_t pos = 0;     // upload position within the request body
+  int64_t moved = 0;    // bytes reported to progress in this attempt
+  bool sink_ok = false; // response is 2xx: body goes to the sink
   std::exception_ptr error;
 };
 
@@ -269,12 +269,14 @@ bool transient(CURLcode rc) {
   }
 }
 
-bool transient_status(long status) { return status == 429 || status >= 500; }
+bool transient_status(long status) {
+  return status == 429 || status >= 500;
+}
 
 class S3Store final : public ObjectStore {
 public:
   S3Store(const RemoteSpec& spec, const ParsedUrl& url, const StoreOptions& options)
-    : m_name(spec.name), m_bucket(url.bucket), m_prefix(url.prefix), m_state_dir(options.state_dir) {
+      : m_name(spec.name), m_bucket(url.bucket), m_prefix(url.prefix), m_state_dir(options.state_dir) {
     curl_lib(); // loads libcurl now: a missing library is an error when the remote is opened
     EnvFn env = [](const char* n) { return std::getenv(n); };
     m_region = find_region(spec.region, env);
@@ -319,21 +321,32 @@ public:
     }
   }
 
-  std::optional<uint64_t> stat(const std::string& sha) override {
+  // HEAD of an object: its length and Last-Modified (-1 when the server
+  // sent none); nullopt when the object is absent.
+  struct ObjectHead {
+    uint64_t length = 0;
+    int64_t modified = -1;
+  };
+  std::optional<ObjectHead> head_object(const std::string& sha) {
     Request r;
     r.method = Method::head;
     r.key = m_prefix + object_key(sha);
     r.payload_sha = k_empty_sha;
     r.what = "object " + quote(object_key(sha));
-    uint64_t length = 0;
-    Response resp = perform(r, &length);
+    ObjectHead h;
+    Response resp = perform(r, &h.length, &h.modified);
     if (resp.status == 404) {
       return std::nullopt;
     }
     if (resp.status != 200) {
       fail(resp, r);
     }
-    return length;
+    return h;
+  }
+
+  std::optional<uint64_t> stat(const std::string& sha) override {
+    std::optional<ObjectHead> h = head_object(sha);
+    return h ? std::optional<uint64_t>(h->length) : std::nullopt;
   }
 
   std::unordered_map<std::string, uint64_t> list() override {
@@ -422,24 +435,11 @@ public:
   std::optional<std::string> hash_object(const std::string& /*sha*/) override { return std::nullopt; }
 
   std::optional<int64_t> modified(const std::string& sha) override {
-    Request r;
-    r.method = Method::head;
-    r.key = m_prefix + object_key(sha);
-    r.payload_sha = k_empty_sha;
-    r.what = "object " + quote(object_key(sha));
-    uint64_t length = 0;
-    int64_t filetime = -1;
-    Response resp = perform(r, &length, &filetime);
-    if (resp.status == 404) {
-      return std::nullopt;
+    std::optional<ObjectHead> h = head_object(sha);
+    if (h && h->modified < 0) {
+      throw Error(describe() + ": object " + quote(object_key(sha)) + ": the server sent no Last-Modified");
     }
-    if (resp.status != 200) {
-      fail(resp, r);
-    }
-    if (filetime < 0) {
-      throw Error(describe() + ": " + r.what + ": the server sent no Last-Modified");
-    }
-    return filetime;
+    return h ? std::optional<int64_t>(h->modified) : std::nullopt;
   }
 
   void remove(const std::string& sha) override {
@@ -542,7 +542,8 @@ private:
         if (pr.status != 200) {
           fail(pr, r);
         }
-        complete += "<Part><PartNumber>" + std::to_string(part) + "</PartNumber><ETag>" + pr.etag + "</ETag></Part>";
+        complete +=
+            "<Part><PartNumber>" + std::to_string(part) + "</PartNumber><ETag>" + pr.etag + "</ETag></Part>";
       }
       complete += "</CompleteMultipartUpload>";
       util::Sha256 h;
@@ -660,8 +661,8 @@ private:
       }
     }
     release(std::move(curl));
-    throw Error(describe() + ": " + r.what + ": " + last_problem + " after " + std::to_string(k_max_attempts) +
-                " attempts (" + m_base + ")");
+    throw Error(describe() + ": " + r.what + ": " + last_problem + " after " +
+                std::to_string(k_max_attempts) + " attempts (" + m_base + ")");
   }
 
   static void backoff(int attempt) {

@@ -1,5 +1,6 @@
 // The record of objects seen on each remote: see known_objects.hpp.
 #include "repo/known_objects.hpp"
+#include "util/sha256.hpp"
 
 #include "dsm/error.hpp"
 #include "repo/config.hpp"
@@ -18,12 +19,6 @@ fs::path record_path(const Repository& repo, const std::string& name) {
   return repo.local_dir() / "remotes" / name / "known-objects";
 }
 
-bool is_sha256(std::string_view s) {
-  return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-         });
-}
-
 // Appends the SHA-256 lines of the record at `path` (none when absent).
 void read_record(const fs::path& path, std::vector<std::string>& out) {
   std::error_code ec;
@@ -38,7 +33,7 @@ void read_record(const fs::path& path, std::vector<std::string>& out) {
       end = text.size();
     }
     std::string_view line(text.data() + start, end - start);
-    if (is_sha256(line)) {
+    if (util::is_sha256_hex(line)) {
       out.emplace_back(line);
     }
     start = end + 1;
@@ -73,7 +68,7 @@ void KnownObjects::add(const Repository& repo, const std::string& name,
   KnownObjects k = load(repo, name);
   std::vector<std::string> fresh;
   for (const std::string& s : shas) {
-    if (is_sha256(s) && !k.contains(s)) {
+    if (util::is_sha256_hex(s) && !k.contains(s)) {
       fresh.push_back(s);
     }
   }

@@ -20,16 +20,9 @@ namespace {
 constexpr std::string_view k_header = "dsm-sidecar-facts 1";
 constexpr uint64_t k_max_file = 64u << 20; // about 400,000 entries
 
+// SHA-1, which is what libgit2 1.5 repositories use.
 bool is_blob_id(std::string_view s) {
-  if (s.size() != 40) { // SHA-1, which is what libgit2 1.5 repositories use
-    return false;
-  }
-  for (char c : s) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
-      return false;
-    }
-  }
-  return true;
+  return util::is_lower_hex(s, 40);
 }
 
 std::string_view next_field(std::string_view& line) {

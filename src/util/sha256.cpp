@@ -47,8 +47,8 @@ std::string to_hex(const uint8_t* data, size_t size) {
   return s;
 }
 
-bool is_sha256_hex(std::string_view s) {
-  if (s.size() != 64) {
+bool is_lower_hex(std::string_view s, size_t digits) {
+  if (s.size() != digits) {
     return false;
   }
   for (char c : s) {
@@ -57,6 +57,10 @@ bool is_sha256_hex(std::string_view s) {
     }
   }
   return true;
+}
+
+bool is_sha256_hex(std::string_view s) {
+  return is_lower_hex(s, 64);
 }
 
 bool sha256_from_hex(std::string_view s, std::array<uint8_t, 32>& out) {

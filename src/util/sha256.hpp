@@ -27,6 +27,8 @@ private:
 };
 
 std::string to_hex(const uint8_t* data, size_t size);
+// True for exactly `digits` lowercase hex digits.
+bool is_lower_hex(std::string_view s, size_t digits);
 // True for exactly 64 lowercase hex digits.
 bool is_sha256_hex(std::string_view s);
 // The 32 bytes of a digest written as 64 lowercase hex digits; false (and
