@@ -41,6 +41,24 @@ class Team:
             self.dsm("remote", "trust", "team", cwd=dest, expect=0)
         return dest
 
+    def main_adds_v2_unaware_of_other(self, repo, other_payload):
+        """On main, adds feat's version 2 as another clone would: neither the
+        branch 'other' nor its payload (file or chunk directory) is here then,
+        both come afterwards (with the branch visible, add would number after
+        it: issue #14, numbers any commit used are never reused). Then merges
+        'other', which git does without a conflict."""
+        self.git("checkout", "-q", "main", cwd=repo)
+        other_tip = self.git("rev-parse", "other", cwd=repo).out.strip()
+        self.git("update-ref", "-d", "refs/heads/other", cwd=repo)
+        aside = os.path.join(self.tmp, "aside")
+        os.rename(other_payload, aside)
+        self.add(repo, "feat", np.arange(20))
+        self.commit(repo, "main v2")
+        os.rename(aside, other_payload)
+        self.git("update-ref", "refs/heads/other", other_tip, cwd=repo)
+        r = self.git("merge", "--no-edit", "other", cwd=repo, check=False)
+        self.assertEqual(r.rc, 0, r.out + r.err)
+
     def add(self, repo, name, array, *extra):
         src = os.path.join(self.tmp, "src", os.path.basename(repo))
         os.makedirs(src, exist_ok=True)
@@ -448,21 +466,7 @@ class CollidingVersionsTest(Team, DsmTestCase):
         with open(os.path.join(data, "manifest-sha256.txt"), "w") as f:
             f.write("".join(f"{h}  {p}\n" for p, h in sorted(entries.items())))
         self.commit(repo, "other v2")
-        self.git("checkout", "-q", "main", cwd=repo)
-        # As in another clone: neither the other branch nor its payload is
-        # here when main adds its version 2 (both are fetched afterwards).
-        # With the branch visible, add would number after it (issue #14:
-        # numbers any commit used are never reused).
-        other_tip = self.git("rev-parse", "other", cwd=repo).out.strip()
-        self.git("update-ref", "-d", "refs/heads/other", cwd=repo)
-        aside = os.path.join(self.tmp, "aside.npy")
-        os.rename(os.path.join(data, new), aside)
-        self.add(repo, "feat", np.arange(20))
-        self.commit(repo, "main v2")
-        os.rename(aside, os.path.join(data, new))
-        self.git("update-ref", "refs/heads/other", other_tip, cwd=repo)
-        r = self.git("merge", "--no-edit", "other", cwd=repo, check=False)
-        self.assertEqual(r.rc, 0, r.out + r.err)
+        self.main_adds_v2_unaware_of_other(repo, os.path.join(data, new))
         r = self.dsm("verify", cwd=repo, expect=1)
         self.assertIn("dsm resolve", r.out)
         r = self.dsm("doctor", cwd=repo, expect=1)
@@ -507,20 +511,7 @@ class CollidingVersionsTest(Team, DsmTestCase):
             f.write("".join(f"{h}  {p}\n" for p, h in sorted(entries.items())))
         self.commit(repo, "other v2, chunked")
         self.dsm("verify", "--strict", cwd=repo, expect=0)
-        self.git("checkout", "-q", "main", cwd=repo)
-        # As in another clone: neither the other branch nor its chunks are
-        # here when main adds its version 2 (with the branch visible, add
-        # numbers after it: issue #14).
-        other_tip = self.git("rev-parse", "other", cwd=repo).out.strip()
-        self.git("update-ref", "-d", "refs/heads/other", cwd=repo)
-        aside = os.path.join(self.tmp, "aside")
-        os.rename(os.path.join(data, new_dir), aside)
-        self.add(repo, "feat", np.arange(20))
-        self.commit(repo, "main v2")
-        os.rename(aside, os.path.join(data, new_dir))
-        self.git("update-ref", "refs/heads/other", other_tip, cwd=repo)
-        r = self.git("merge", "--no-edit", "other", cwd=repo, check=False)
-        self.assertEqual(r.rc, 0, r.out + r.err)
+        self.main_adds_v2_unaware_of_other(repo, os.path.join(data, new_dir))
         r = self.dsm("verify", cwd=repo, expect=1)
         self.assertIn("dsm resolve", r.out)
         r = self.dsm("resolve", cwd=repo, expect=0)
